@@ -1,0 +1,166 @@
+//! Evaluates a Marrowscope model with the project's own Rust code (tract), natively.
+//!
+//! ```text
+//! cargo run --release --example evaluate -- [--model public/model] [--data DIR_OR_CSV]
+//!     [--split test] [--foreign] [--json report.json] [--dump tensors.bin]
+//! ```
+//! `--data` is the mll-subset folder (splits.csv), a `path,label` CSV, or a folder in the
+//! TCIA layout (`<CLASS>/**/*.jpg`). `--foreign` evaluates images the model was not made
+//! for (e.g. the peripheral-blood sample): it reports how many are flagged "not sure".
+//! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
+
+use marrowscope::{dataset, metrics, Classifier, Manifest};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+struct Args {
+    model: PathBuf,
+    data: PathBuf,
+    split: String,
+    foreign: bool,
+    json: Option<PathBuf>,
+    dump: Option<PathBuf>,
+    limit: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut a = Args {
+        model: root.join("public/model"),
+        data: std::env::var_os("MLL_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("../shared/data/mll-subset")),
+        split: "test".into(),
+        foreign: false,
+        json: None,
+        dump: None,
+        limit: usize::MAX,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--model" => a.model = PathBuf::from(val()?),
+            "--data" => a.data = PathBuf::from(val()?),
+            "--split" => a.split = val()?,
+            "--foreign" => a.foreign = true,
+            "--json" => a.json = Some(PathBuf::from(val()?)),
+            "--dump" => a.dump = Some(PathBuf::from(val()?)),
+            "--limit" => a.limit = val()?.parse().map_err(|_| "--limit needs a number")?,
+            "-h" | "--help" => return Err("usage: evaluate [--model DIR] [--data DIR|CSV] [--split test|val|all] [--foreign] [--json FILE] [--dump FILE] [--limit N]".into()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn load(model_dir: &Path) -> Result<Classifier, String> {
+    let text = std::fs::read_to_string(model_dir.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?;
+    let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
+    let onnx = std::fs::read(model_dir.join(&manifest.onnx_file)).map_err(|e| format!("model: {e}"))?;
+    Classifier::new(manifest, &onnx).map_err(|e| e.to_string())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("evaluate: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let t0 = Instant::now();
+    let mut clf = load(&args.model)?;
+    let m = clf.manifest().clone();
+    println!("model {} ({} classes, {}x{}) loaded and optimised in {:.2} s", m.model_id, m.classes.len(), m.input.width, m.input.height, t0.elapsed().as_secs_f64());
+    let items = if args.data.extension().is_some_and(|e| e == "csv") { dataset::from_csv(&args.data) } else { dataset::from_dir(&args.data) }
+        .map_err(|e| format!("{}: {e}", args.data.display()))?;
+    let items: Vec<_> = items
+        .into_iter()
+        .filter(|i| args.split == "all" || i.split.is_empty() || i.split == args.split)
+        .filter(|i| args.foreign || m.knows(&i.label))
+        .take(args.limit)
+        .collect();
+    println!("{} images from {} (split {})", items.len(), args.data.display(), args.split);
+
+    let mut dump = match &args.dump {
+        Some(p) => {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| e.to_string())?);
+            let hdr = [items.len() as u32, 3, m.input.height, m.input.width, m.classes.len() as u32];
+            f.write_all(b"MSDUMP1\0").map_err(|e| e.to_string())?;
+            for v in hdr {
+                f.write_all(&v.to_le_bytes()).map_err(|e| e.to_string())?;
+            }
+            Some(f)
+        }
+        None => None,
+    };
+
+    let mut probs: Vec<(usize, Vec<f32>)> = Vec::new();
+    let (mut errors, mut flagged, mut times) = (0usize, 0usize, Vec::new());
+    for item in &items {
+        let bytes = match std::fs::read(&item.path) {
+            Ok(b) => b,
+            Err(e) => {
+                errors += 1;
+                eprintln!("{}: {e}", item.path.display());
+                continue;
+            }
+        };
+        let t = Instant::now();
+        let decoded = marrowscope::decode::decode(&bytes);
+        let result = decoded.and_then(|d| {
+            let tensor = marrowscope::preprocess::to_tensor(&d.image, &m.input);
+            let p = clf.classify_tensor(&tensor)?;
+            if let Some(f) = dump.as_mut() {
+                for v in tensor.iter().chain(&p.probabilities) {
+                    let _ = f.write_all(&v.to_le_bytes());
+                }
+            }
+            Ok(p)
+        });
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        match result {
+            Ok(p) => {
+                flagged += p.low_confidence as usize;
+                let truth = m.classes.iter().position(|c| *c == item.label).unwrap_or(usize::MAX);
+                probs.push((truth, p.probabilities));
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("{}: {e}", item.path.display());
+            }
+        }
+    }
+    if let Some(mut f) = dump {
+        f.flush().map_err(|e| e.to_string())?;
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    println!("per image (decode + preprocess + inference): p50 {:.1} ms, p95 {:.1} ms", pct(0.5), pct(0.95));
+    println!("errors: {errors}; flagged not sure (top probability < {:.2}): {flagged} of {} ({:.1} %)", m.low_confidence_threshold, probs.len(), 100.0 * flagged as f64 / probs.len().max(1) as f64);
+
+    let mut report_json = serde_json::json!({"model_id": m.model_id, "images": items.len(), "errors": errors, "flagged": flagged, "threshold": m.low_confidence_threshold});
+    if args.foreign {
+        // Foreign images: count the top predictions per source label.
+        let mut by_label: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        for (item, (_, p)) in items.iter().zip(&probs) {
+            let e = by_label.entry(item.label.clone()).or_default();
+            e.0 += 1;
+            e.1 += (p.iter().copied().fold(0f32, f32::max) < m.low_confidence_threshold) as usize;
+        }
+        println!("\nsource label  images  flagged");
+        for (l, (n, f)) in &by_label {
+            println!("{l:<12}  {n:>6}  {f:>7}");
+        }
+    } else {
+        let scored: Vec<metrics::Scored> = probs.iter().filter(|(t, _)| *t != usize::MAX).map(|(t, p)| metrics::Scored { truth: *t, probabilities: p }).collect();
+        let report = metrics::evaluate(&m.classes, &scored, 15);
+        println!("\n{}", report.to_text());
+        report_json["report"] = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    }
+    if let Some(p) = args.json {
+        std::fs::write(&p, serde_json::to_string_pretty(&report_json).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+// Registers the offline service worker (generated after the build by
+// scripts/gen-sw.mjs) and offers a reload when a new version is ready.
+(function () {
+  'use strict';
+  if (!('serviceWorker' in navigator)) return;
+  function offer(reg) {
+    var banner = document.getElementById('update-banner');
+    var button = document.getElementById('update-reload');
+    if (!banner || !button || !reg.waiting) return;
+    banner.hidden = false;
+    button.onclick = function () {
+      if (reg.waiting) reg.waiting.postMessage({ type: 'SKIP_WAITING' });
+    };
+  }
+  var reloading = false;
+  navigator.serviceWorker.addEventListener('controllerchange', function () {
+    if (reloading) return;
+    reloading = true;
+    window.location.reload();
+  });
+  window.addEventListener('load', function () {
+    navigator.serviceWorker.register('./sw.js').then(function (reg) {
+      if (reg.waiting && navigator.serviceWorker.controller) offer(reg);
+      reg.addEventListener('updatefound', function () {
+        var w = reg.installing;
+        if (!w) return;
+        w.addEventListener('statechange', function () {
+          if (w.state === 'installed' && navigator.serviceWorker.controller) offer(reg);
+        });
+      });
+      document.documentElement.setAttribute('data-sw', 'registered');
+    }).catch(function (e) {
+      console.warn('[marrowscope] warn offline: service worker not registered: ' + e);
+    });
+  });
+})();

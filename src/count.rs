@@ -1,0 +1,137 @@
+//! The differential count: one record per cell, corrections by the person,
+//! counts and percentages per class, and CSV/JSON export.
+
+use serde::Serialize;
+
+/// One classified cell of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellRecord {
+    pub file_name: String,
+    pub predicted_class: String,
+    pub probability: f32,
+    /// The class after the person's review; equal to `predicted_class` until changed.
+    pub final_class: String,
+    pub low_confidence: bool,
+}
+
+impl CellRecord {
+    pub fn new(file_name: impl Into<String>, predicted: impl Into<String>, probability: f32, low_confidence: bool) -> Self {
+        let predicted = predicted.into();
+        CellRecord { file_name: file_name.into(), final_class: predicted.clone(), predicted_class: predicted, probability, low_confidence }
+    }
+
+    pub fn corrected(&self) -> bool {
+        self.final_class != self.predicted_class
+    }
+}
+
+/// Count and percentage of one class in the differential.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CountRow {
+    pub code: String,
+    pub count: usize,
+    pub percent: f64,
+}
+
+/// Counts per final class, in the given class order (classes with no cell included);
+/// classes that appear in records but not in `order` follow at the end.
+pub fn differential(records: &[CellRecord], order: &[String]) -> Vec<CountRow> {
+    let total = records.len();
+    let mut codes: Vec<String> = order.to_vec();
+    for r in records {
+        if !codes.contains(&r.final_class) {
+            codes.push(r.final_class.clone());
+        }
+    }
+    codes
+        .into_iter()
+        .map(|code| {
+            let count = records.iter().filter(|r| r.final_class == code).count();
+            let percent = if total > 0 { 100.0 * count as f64 / total as f64 } else { 0.0 };
+            CountRow { code, count, percent }
+        })
+        .collect()
+}
+
+fn csv_field(s: &str) -> String {
+    // Quote always; double inner quotes; neutralise spreadsheet formulas.
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// CSV with one row per cell: file name, predicted class, probability, final class, model id.
+pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
+    let mut out = String::from("file_name,predicted_class,probability,final_class,model_id\n");
+    for r in records {
+        out += &format!(
+            "{},{},{:.4},{},{}\n",
+            csv_field(&r.file_name),
+            csv_field(&r.predicted_class),
+            r.probability,
+            csv_field(&r.final_class),
+            csv_field(model_id)
+        );
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonExport<'a> {
+    model_id: &'a str,
+    cells: Vec<JsonCell<'a>>,
+    differential: Vec<CountRow>,
+}
+
+#[derive(Serialize)]
+struct JsonCell<'a> {
+    file_name: &'a str,
+    predicted_class: &'a str,
+    probability: f32,
+    final_class: &'a str,
+    model_id: &'a str,
+}
+
+/// JSON with every cell and the differential count.
+pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> String {
+    let export = JsonExport {
+        model_id,
+        cells: records
+            .iter()
+            .map(|r| JsonCell { file_name: &r.file_name, predicted_class: &r.predicted_class, probability: r.probability, final_class: &r.final_class, model_id })
+            .collect(),
+        differential: differential(records, order),
+    };
+    serde_json::to_string_pretty(&export).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_corrections() {
+        let order = vec!["LYT".to_string(), "NGS".to_string(), "BLA".to_string()];
+        let mut recs = vec![CellRecord::new("a.jpg", "LYT", 0.9, false), CellRecord::new("b.jpg", "LYT", 0.5, true), CellRecord::new("c.jpg", "NGS", 0.99, false)];
+        let d = differential(&recs, &order);
+        assert_eq!(d.iter().map(|r| r.count).collect::<Vec<_>>(), vec![2, 1, 0]);
+        recs[1].final_class = "BLA".into();
+        let d = differential(&recs, &order);
+        assert_eq!(d.iter().map(|r| r.count).collect::<Vec<_>>(), vec![1, 1, 1]);
+        assert!((d[0].percent - 100.0 / 3.0).abs() < 1e-9);
+        recs[2].final_class = "PLM".into();
+        assert_eq!(differential(&recs, &order).last().map(|r| (r.code.as_str(), r.count)), Some(("PLM", 1)));
+    }
+
+    #[test]
+    fn csv_escapes_and_json_parses() {
+        let mut r = CellRecord::new("we\"ird, name.jpg", "LYT", 0.123456, false);
+        r.final_class = "BLA".into();
+        let csv = to_csv(&[r.clone(), CellRecord::new("=cmd.jpg", "NGS", 1.0, false)], "m1");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\"");
+        assert!(lines[2].starts_with("\"'=cmd.jpg\""));
+        let v: serde_json::Value = serde_json::from_str(&to_json(&[r], "m1", &["LYT".into()])).unwrap();
+        assert_eq!(v["cells"][0]["final_class"], "BLA");
+        assert_eq!(v["differential"][1]["code"], "BLA");
+    }
+}

@@ -1,0 +1,35 @@
+//! Marrowscope's core: everything between a dropped file and a result, in plain
+//! Rust that runs natively (tests, evaluation) and in the browser (wasm).
+//!
+//! - [`taxonomy`]: the 21 MLL classes
+//! - [`manifest`]: what a model is, read from `manifest.json`
+//! - [`decode`]: bytes → RGB image, with size and memory limits
+//! - [`preprocess`]: image → input tensor, as the manifest says
+//! - [`inference`]: ONNX loading, optimisation and running with tract
+//! - [`scores`]: softmax and top-k
+//! - [`classify`]: the whole path, bytes → ranked prediction
+//! - [`cam`]: class activation maps
+//! - [`count`]: the differential count and its export
+//! - [`metrics`]: evaluation (accuracy, F1, confusion, calibration)
+
+pub mod cam;
+pub mod classify;
+pub mod count;
+pub mod dataset;
+pub mod decode;
+pub mod error;
+pub mod inference;
+pub mod manifest;
+pub mod metrics;
+pub mod preprocess;
+pub mod scores;
+pub mod taxonomy;
+
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use classify::{Classifier, Prediction};
+pub use error::{Error, Result};
+pub use manifest::Manifest;

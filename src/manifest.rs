@@ -1,0 +1,252 @@
+//! The model manifest: everything the app needs to know about a model, read
+//! from `manifest.json` beside the ONNX file. Nothing about the model is
+//! hard-coded in the UI.
+
+use crate::error::{Error, Result};
+use crate::taxonomy;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "marrowscope-manifest/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub layout: String,
+    #[serde(default = "default_channels")]
+    pub channels: String,
+    /// Pixel values are divided by this before mean/std (255 for 0..1).
+    pub scale: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    #[serde(default = "default_resize")]
+    pub resize: String,
+}
+
+fn default_channels() -> String {
+    "RGB".into()
+}
+fn default_resize() -> String {
+    "bilinear".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    pub logits: String,
+    #[serde(default)]
+    pub features: Option<String>,
+}
+
+/// What a class activation map needs: the classifier's weights over the
+/// feature-map channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CamSpec {
+    pub features_output: String,
+    pub channels: usize,
+    pub weights: Vec<Vec<f32>>,
+    #[serde(default)]
+    pub bias: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Metrics {
+    #[serde(default)]
+    pub split: String,
+    #[serde(default)]
+    pub engine: String,
+    #[serde(default)]
+    pub accuracy: f64,
+    #[serde(default)]
+    pub macro_f1: f64,
+    #[serde(default)]
+    pub per_class: BTreeMap<String, ClassMetrics>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrainingInfo {
+    #[serde(default)]
+    pub data: String,
+    #[serde(default)]
+    pub citation: String,
+    #[serde(default)]
+    pub license: String,
+    #[serde(default)]
+    pub backbone: String,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema: String,
+    pub model_id: String,
+    pub version: String,
+    pub onnx_file: String,
+    pub sha256: String,
+    pub classes: Vec<String>,
+    pub input: InputSpec,
+    pub outputs: OutputSpec,
+    #[serde(default)]
+    pub cam: Option<CamSpec>,
+    pub low_confidence_threshold: f32,
+    #[serde(default)]
+    pub threshold_rule: String,
+    #[serde(default)]
+    pub training: TrainingInfo,
+    #[serde(default)]
+    pub metrics: Metrics,
+}
+
+impl Manifest {
+    /// Parses and validates a manifest.
+    pub fn from_json(text: &str) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_str(text)
+            .map_err(|e| Error::InvalidManifest(format!("it is not valid manifest JSON ({e})")))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks the manifest's own consistency and that every class is an MLL class.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |s: String| Err(Error::InvalidManifest(s));
+        if self.schema != SCHEMA {
+            return bad(format!("schema is \"{}\", expected \"{SCHEMA}\"", self.schema));
+        }
+        if self.classes.is_empty() {
+            return bad("it lists no classes".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.classes {
+            if taxonomy::by_code(c).is_none() {
+                return bad(format!("class \"{c}\" is not one of the 21 MLL classes"));
+            }
+            if !seen.insert(c.to_ascii_uppercase()) {
+                return bad(format!("class \"{c}\" is listed twice"));
+            }
+        }
+        let i = &self.input;
+        if !(16..=1024).contains(&i.width) || !(16..=1024).contains(&i.height) {
+            return bad(format!("input size {}×{} is outside 16..1024", i.width, i.height));
+        }
+        if i.layout != "NCHW" {
+            return bad(format!("input layout \"{}\" is not supported (only NCHW)", i.layout));
+        }
+        if i.channels != "RGB" {
+            return bad(format!("input channels \"{}\" are not supported (only RGB)", i.channels));
+        }
+        if !(i.scale > 0.0) || i.std.iter().any(|s| !(*s > 0.0)) || i.mean.iter().any(|m| !m.is_finite()) {
+            return bad("input scale and std must be positive and mean finite".into());
+        }
+        if !(0.0..=1.0).contains(&self.low_confidence_threshold) {
+            return bad(format!("low_confidence_threshold {} is not between 0 and 1", self.low_confidence_threshold));
+        }
+        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return bad("sha256 is not a 64-digit hexadecimal checksum".into());
+        }
+        if let Some(cam) = &self.cam {
+            if cam.weights.len() != self.classes.len() {
+                return bad(format!("cam.weights has {} rows for {} classes", cam.weights.len(), self.classes.len()));
+            }
+            if cam.weights.iter().any(|w| w.len() != cam.channels) {
+                return bad(format!("every cam.weights row must have {} values", cam.channels));
+            }
+            if self.outputs.features.as_deref() != Some(cam.features_output.as_str()) {
+                return bad("cam.features_output must name outputs.features".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies the model bytes against the manifest's sha256 before loading.
+    pub fn verify_model_bytes(&self, bytes: &[u8]) -> Result<()> {
+        let actual = sha256_hex(bytes);
+        if actual.eq_ignore_ascii_case(&self.sha256) {
+            Ok(())
+        } else {
+            Err(Error::ModelChecksum { expected: self.sha256.to_ascii_lowercase(), actual })
+        }
+    }
+
+    /// Whether this model can output the class with this code.
+    pub fn knows(&self, code: &str) -> bool {
+        self.classes.iter().any(|c| c.eq_ignore_ascii_case(code))
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            schema: SCHEMA.into(),
+            model_id: "t".into(),
+            version: "1".into(),
+            onnx_file: "m.onnx".into(),
+            sha256: sha256_hex(b"model"),
+            classes: vec!["NGS".into(), "LYT".into()],
+            input: InputSpec {
+                name: "input".into(),
+                width: 32,
+                height: 32,
+                layout: "NCHW".into(),
+                channels: "RGB".into(),
+                scale: 255.0,
+                mean: [0.5; 3],
+                std: [0.5; 3],
+                resize: "bilinear".into(),
+            },
+            outputs: OutputSpec { logits: "logits".into(), features: Some("features".into()) },
+            cam: Some(CamSpec { features_output: "features".into(), channels: 2, weights: vec![vec![1.0, 0.0], vec![0.0, 1.0]], bias: vec![0.0, 0.0] }),
+            low_confidence_threshold: 0.6,
+            threshold_rule: String::new(),
+            training: Default::default(),
+            metrics: Default::default(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_checksum() {
+        let m = sample();
+        let text = serde_json::to_string(&m).unwrap();
+        let back = Manifest::from_json(&text).unwrap();
+        assert_eq!(back, m);
+        assert!(back.verify_model_bytes(b"model").is_ok());
+        assert!(matches!(back.verify_model_bytes(b"modem"), Err(Error::ModelChecksum { .. })));
+        assert!(back.knows("ngs") && !back.knows("BLA"));
+    }
+
+    #[test]
+    fn rejects_unknown_class_and_bad_shapes() {
+        let mut m = sample();
+        m.classes[1] = "XYZ".into();
+        assert!(m.validate().unwrap_err().to_string().contains("XYZ"));
+        let mut m = sample();
+        m.cam.as_mut().unwrap().weights.pop();
+        assert!(m.validate().is_err());
+        let mut m = sample();
+        m.classes.push("NGS".into());
+        assert!(m.validate().is_err());
+        let mut m = sample();
+        m.sha256 = "abc".into();
+        assert!(m.validate().is_err());
+        assert!(Manifest::from_json("{not json").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! About: what the model covers and how well, the dataset citation, privacy,
+//! and bringing your own model.
+
+use super::engine;
+use super::input::files_of;
+use super::state::{AppState, ModelState};
+use crate::taxonomy;
+use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+pub const CITATION: &str = "Matek, C., Krappe, S., Münzenmayer, C., Haferlach, T., & Marr, C. (2021). An Expert-Annotated Dataset of Bone Marrow Cytology in Hematologic Malignancies [Data set]. The Cancer Imaging Archive.";
+pub const DOI: &str = "https://doi.org/10.7937/TCIA.AXH3-T579";
+
+async fn read_text(file: &web_sys::File) -> Option<String> {
+    JsFuture::from(file.text()).await.ok()?.as_string()
+}
+
+async fn read_bytes(file: &web_sys::File) -> Option<js_sys::Uint8Array> {
+    let buf = JsFuture::from(file.array_buffer()).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buf))
+}
+
+#[component]
+pub fn OwnModel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let message = RwSignal::new(String::new());
+    let on_change = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = super::input::event_target(&ev);
+        let files = files_of(input.files());
+        input.set_value("");
+        leptos::task::spawn_local(async move {
+            let json = files.iter().find(|f| f.name().to_ascii_lowercase().ends_with(".json"));
+            let onnx = files.iter().find(|f| f.name().to_ascii_lowercase().ends_with(".onnx"));
+            let (Some(json), Some(onnx)) = (json, onnx) else {
+                message.set("Choose two files together: the model (.onnx) and its manifest (.json).".into());
+                return;
+            };
+            let (Some(text), Some(bytes)) = (read_text(json).await, read_bytes(onnx).await) else {
+                message.set("The files could not be read.".into());
+                return;
+            };
+            message.set(String::new());
+            engine::clear();
+            engine::load_model(text, bytes, format!("your file {}", onnx.name()));
+            state.tab.set(super::state::Tab::Classify);
+        });
+    };
+    view! {
+        <section class="own-model" aria-labelledby="own-title">
+            <h2 id="own-title">"Use your own model"</h2>
+            <p>"Load an ONNX model trained with Marrowscope's " <code>"training/"</code> " pipeline (for example a 21-class model trained on the full dataset) together with its " <code>"manifest.json"</code>
+               ". It is checked (manifest, checksum, input shape, class codes) and used for the rest of this visit. Nothing is uploaded."</p>
+            <label class="button" for="own-model-input">"Choose model + manifest…"</label>
+            <input id="own-model-input" class="visually-hidden" type="file" multiple accept=".onnx,.json,application/json" on:change=on_change aria-label="Choose an ONNX model and its manifest" />
+            <p class="error-text" role="alert">{move || message.get()}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn About() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <section class="about" aria-labelledby="about-title">
+            <h2 id="about-title">"About Marrowscope"</h2>
+            <p><strong>"Not a medical device."</strong>" Marrowscope is for teaching and demonstration. It must not be used to diagnose or treat anyone."</p>
+            <h3>"The loaded model"</h3>
+            {move || match state.model.get() {
+                ModelState::Ready { manifest: m, load_ms, source } => {
+                    let unknown: Vec<&str> = taxonomy::CLASSES.iter().filter(|c| !m.knows(c.code)).map(|c| c.code).collect();
+                    view! {
+                        <dl class="facts" data-testid="model-facts">
+                            <dt>"Model"</dt><dd>{format!("{} (version {}), from {source}, ready in {:.1} s", m.model_id, m.version, load_ms / 1000.0)}</dd>
+                            <dt>"Recognises"</dt><dd>{format!("{} classes: {}", m.classes.len(), m.classes.iter().map(|c| format!("{c} ({})", taxonomy::name_of(c))).collect::<Vec<_>>().join(", "))}</dd>
+                            <dt>"Cannot recognise"</dt><dd>{if unknown.is_empty() { "—".to_string() } else { format!("{} classes: {}", unknown.len(), unknown.join(", ")) }}</dd>
+                            <dt>"Input"</dt><dd>{format!("{}×{} px RGB", m.input.width, m.input.height)}</dd>
+                            <dt>"Measured quality"</dt><dd>{format!("on the held-out {} split ({}): accuracy {:.1} %, macro-F1 {:.3}", m.metrics.split, m.metrics.engine, m.metrics.accuracy * 100.0, m.metrics.macro_f1)}</dd>
+                            <dt>"Not sure below"</dt><dd>{format!("{:.0} % top probability. {}", m.low_confidence_threshold * 100.0, m.threshold_rule)}</dd>
+                            <dt>"Training data"</dt><dd>{m.training.data.clone()}</dd>
+                        </dl>
+                        <table class="per-class">
+                            <thead><tr><th>"Class"</th><th>"Precision"</th><th>"Recall"</th><th>"F1"</th><th>"Test images"</th></tr></thead>
+                            <tbody>{m.metrics.per_class.iter().map(|(code, c)| view! {
+                                <tr><th scope="row">{format!("{code} {}", taxonomy::name_of(code))}</th><td>{format!("{:.3}", c.precision)}</td><td>{format!("{:.3}", c.recall)}</td><td>{format!("{:.3}", c.f1)}</td><td>{c.support}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        <p class="muted small">"The test images come from the same dataset as the training images (split by image, not by patient), so real-world accuracy on other labs' smears will be lower."</p>
+                    }.into_any()
+                }
+                ModelState::Loading(s) => view! { <p>{s}</p> }.into_any(),
+                ModelState::Failed(e) => view! { <p class="error-text">{e}</p> }.into_any(),
+            }}
+            <h3>"Privacy"</h3>
+            <p>"Everything happens inside this browser tab: images are decoded and classified by WebAssembly code on your computer. No image, result or statistic is sent anywhere; the page makes no requests except for its own files. After the first visit it also works offline."</p>
+            <h3>"Data and citation"</h3>
+            <p>"The model was trained on images from the MLL bone-marrow dataset, licensed CC BY 4.0:"</p>
+            <blockquote>{CITATION}" "<a href=DOI rel="noopener">{DOI}</a></blockquote>
+            <p>"Companion paper: Matek et al., “Highly accurate differentiation of bone marrow cell morphologies using deep neural networks on a large image data set”, Blood 138(20):1917, 2021."</p>
+            <OwnModel />
+        </section>
+    }
+}

@@ -1,0 +1,53 @@
+//! The atlas: all 21 MLL classes with lineage, description, examples where
+//! images exist, and whether the loaded model can recognise each.
+
+use super::state::{AppState, GalleryState};
+use crate::taxonomy::{Lineage, CLASSES};
+use leptos::prelude::*;
+
+#[component]
+pub fn Atlas() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let lineages = [Lineage::Progenitor, Lineage::Myeloid, Lineage::Erythroid, Lineage::Monocytic, Lineage::Lymphoid, Lineage::NonCell];
+    view! {
+        <section class="atlas" aria-labelledby="atlas-title">
+            <h2 id="atlas-title">"Atlas of the 21 MLL bone-marrow classes"</h2>
+            <p class="muted">{move || match state.manifest() {
+                Some(m) => format!("The loaded model ({}) recognises {} of the 21 classes, marked ✓. The others (✗) it cannot output: such a cell will be given the closest known class, often with a “not sure” flag.", m.model_id, m.classes.len()),
+                None => "The model is not loaded yet.".to_string(),
+            }}</p>
+            {lineages.into_iter().map(|lin| view! {
+                <h3>{lin.label()}</h3>
+                <div class="atlas-grid">
+                    {CLASSES.iter().filter(|c| c.lineage == lin).map(|c| {
+                        let code = c.code;
+                        let known = move || state.manifest().is_some_and(|m| m.knows(code));
+                        let examples = move || match state.gallery.get() {
+                            GalleryState::Ready(items) => items.into_iter().filter(|i| i.label == code).take(3).collect::<Vec<_>>(),
+                            _ => vec![],
+                        };
+                        view! {
+                            <article class="atlas-card" data-testid="atlas-class" data-code=code data-known=move || known().to_string()>
+                                <header>
+                                    <span class="code">{code}</span>" "<strong>{c.name}</strong>
+                                    <span class="badge" class:ok=known class:no=move || !known()
+                                        title=move || if known() { "The loaded model recognises this class" } else { "The loaded model cannot recognise this class" }>
+                                        {move || if known() { "✓ model knows" } else { "✗ not in model" }}
+                                    </span>
+                                </header>
+                                <p>{c.description}</p>
+                                <div class="examples">
+                                    {move || {
+                                        let ex = examples();
+                                        if ex.is_empty() { view! { <span class="muted small">"No example image in this build."</span> }.into_any() }
+                                        else { ex.into_iter().map(|i| view! { <img src=format!("gallery/{}", i.file) alt=format!("Example of {}", c.name) width="72" height="72" loading="lazy" /> }).collect_view().into_any() }
+                                    }}
+                                </div>
+                            </article>
+                        }
+                    }).collect_view()}
+                </div>
+            }).collect_view()}
+        </section>
+    }
+}

@@ -1,0 +1,277 @@
+//! The batch: progress with time left and cancel, the list of cells with
+//! thumbnails, sorting, filtering and reassignment, the differential count
+//! and export.
+
+use super::engine;
+use super::state::{AppState, Cell, CellState};
+use crate::count::{self, CellRecord};
+use crate::taxonomy;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+fn records(cells: &[Cell]) -> Vec<CellRecord> {
+    cells
+        .iter()
+        .filter_map(|c| {
+            let r = c.result.as_ref()?;
+            let mut rec = CellRecord::new(c.name.clone(), r.ranked[0].code.clone(), r.ranked[0].probability, r.low_confidence);
+            if let Some(f) = &c.final_class {
+                rec.final_class = f.clone();
+            }
+            Some(rec)
+        })
+        .collect()
+}
+
+fn download(name: &str, mime: &str, text: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        if let Ok(a) = doc.create_element("a") {
+            let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+            a.set_href(&url);
+            a.set_download(name);
+            a.click();
+        }
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+#[component]
+pub fn Progress() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let stats = Memo::new(move |_| {
+        state.cells.with(|cells| {
+            let total = cells.len();
+            let finished = cells.iter().filter(|c| matches!(c.state, CellState::Done | CellState::Error | CellState::Cancelled)).count();
+            let times: Vec<f64> = cells.iter().filter_map(|c| c.result.as_ref().map(|r| r.ms)).collect();
+            let pending = cells.iter().filter(|c| matches!(c.state, CellState::Queued | CellState::Running)).count();
+            let avg = if times.is_empty() { 0.0 } else { times.iter().sum::<f64>() / times.len() as f64 };
+            (finished, total, pending, avg)
+        })
+    });
+    view! {
+        <div class="progress" data-testid="progress" data-done=move || stats.get().0.to_string() data-total=move || stats.get().1.to_string()
+            class:idle=move || stats.get().2 == 0>
+            <progress max=move || stats.get().1.max(1).to_string() value=move || stats.get().0.to_string() aria-label="Batch progress"></progress>
+            <span aria-live="polite">{move || {
+                let (done, total, pending, avg) = stats.get();
+                if total == 0 { "No images yet".to_string() }
+                else if pending == 0 { format!("{done} / {total} done") }
+                else { format!("{done} / {total} · about {:.0} s left", (pending as f64 * (avg + 15.0)) / 1000.0) }
+            }}</span>
+            <button class="button" id="cancel-batch" on:click=move |_| engine::cancel() disabled=move || stats.get().2 == 0>"Cancel"</button>
+            <button class="button" id="clear-batch" on:click=move |_| engine::clear() disabled=move || stats.get().1 == 0>"Clear"</button>
+        </div>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum SortBy {
+    Added,
+    ConfidenceAsc,
+    ConfidenceDesc,
+    Class,
+}
+
+/// The cell list with thumbnails; `compact` for the classify tab.
+#[component]
+pub fn CellList() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let sort = RwSignal::new(SortBy::Added);
+    let filter_class = RwSignal::new(String::new());
+    let only_unsure = RwSignal::new(false);
+    let shown = Memo::new(move |_| {
+        let mut cells = state.cells.get();
+        let fc = filter_class.get();
+        if !fc.is_empty() {
+            cells.retain(|c| c.final_code() == Some(fc.as_str()));
+        }
+        if only_unsure.get() {
+            cells.retain(|c| c.result.as_ref().is_some_and(|r| r.low_confidence));
+        }
+        match sort.get() {
+            SortBy::Added => {}
+            SortBy::ConfidenceAsc => cells.sort_by(|a, b| a.probability().unwrap_or(2.0).total_cmp(&b.probability().unwrap_or(2.0))),
+            SortBy::ConfidenceDesc => cells.sort_by(|a, b| b.probability().unwrap_or(-1.0).total_cmp(&a.probability().unwrap_or(-1.0))),
+            SortBy::Class => cells.sort_by(|a, b| a.final_code().unwrap_or("~").cmp(b.final_code().unwrap_or("~"))),
+        }
+        cells
+    });
+    view! {
+        <section class="cell-list" aria-label="Cells in this batch">
+            <div class="list-tools">
+                <label class="small">"Sort "
+                    <select id="sort-cells" on:change=move |ev| sort.set(match event_target_value(&ev).as_str() {
+                        "conf-asc" => SortBy::ConfidenceAsc, "conf-desc" => SortBy::ConfidenceDesc, "class" => SortBy::Class, _ => SortBy::Added })>
+                        <option value="added">"as added"</option>
+                        <option value="conf-asc">"least confident first"</option>
+                        <option value="conf-desc">"most confident first"</option>
+                        <option value="class">"by class"</option>
+                    </select>
+                </label>
+                <label class="small">"Class "
+                    <select id="filter-class" on:change=move |ev| filter_class.set(event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        {taxonomy::CLASSES.iter().map(|c| view! { <option value=c.code>{format!("{} — {}", c.code, c.name)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="small toggle"><input type="checkbox" id="filter-unsure" on:change=move |ev| only_unsure.set(event_target_checked(&ev)) />" only “not sure”"</label>
+            </div>
+            <ul class="cells" role="listbox" aria-label="Cells; select one, then press a class key to reassign it">
+                <For each=move || shown.get() key=|c| (c.id, c.rev) let:c>
+                    {
+                        let id = c.id;
+                        let selected = move || state.selected.get() == Some(id);
+                        let manifest = state.manifest();
+                        let corrected = c.final_class.is_some() && c.final_class.as_deref() != c.predicted();
+                        view! {
+                            <li data-testid="cell" role="option" tabindex="0" aria-selected=move || selected().to_string()
+                                class="cell" class:selected=selected class:corrected=corrected
+                                class:unsure=c.result.as_ref().is_some_and(|r| r.low_confidence)
+                                data-file=c.name.clone() data-state=c.state.as_str()
+                                data-predicted=c.predicted().map(str::to_string) data-final=c.final_code().map(str::to_string)
+                                data-prob=c.probability().map(|p| format!("{p:.4}"))
+                                on:click=move |_| state.selected.set(Some(id))
+                                on:focus=move |_| state.selected.set(Some(id))>
+                                <img class="thumb" src=c.url.clone() alt="" loading="lazy" width="48" height="48" />
+                                <span class="cell-name" title=c.name.clone()>{c.name.clone()}</span>
+                                {match (c.state, c.result.clone()) {
+                                    (CellState::Done, Some(r)) => {
+                                        let options = {
+                                            let mut codes: Vec<String> = manifest.as_ref().map(|m| m.classes.clone()).unwrap_or_default();
+                                            for k in taxonomy::CLASSES.iter() { if !codes.iter().any(|c| c == k.code) { codes.push(k.code.to_string()); } }
+                                            codes
+                                        };
+                                        let current = c.final_code().unwrap_or("").to_string();
+                                        view! {
+                                            <span class="cell-pred">
+                                                <span class="code">{r.ranked[0].code.clone()}</span>
+                                                {format!(" {:.0} %", r.ranked[0].probability * 100.0)}
+                                                {r.low_confidence.then(|| view! { <span class="badge warn">" not sure"</span> })}
+                                            </span>
+                                            <select class="reassign" aria-label=format!("Final class for {}", c.name)
+                                                on:click=move |ev| ev.stop_propagation()
+                                                on:change=move |ev| {
+                                                    let v = event_target_value(&ev);
+                                                    state.update_cell(id, |c| c.final_class = Some(v));
+                                                }>
+                                                {options.into_iter().map(|code| {
+                                                    let sel = code == current;
+                                                    let key = taxonomy::by_code(&code).map(|c| c.key).unwrap_or(' ');
+                                                    view! { <option value=code.clone() selected=sel>{format!("{code} [{key}]")}</option> }
+                                                }).collect_view()}
+                                            </select>
+                                        }.into_any()
+                                    }
+                                    (CellState::Error, _) => view! {
+                                        <span class="cell-error" data-testid="cell-error">{c.error.clone().unwrap_or_default()}</span>
+                                    }.into_any(),
+                                    (s, _) => view! { <span class="muted small">{s.as_str()}</span> }.into_any(),
+                                }}
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+/// Keyboard reassignment as on manual counters: with a cell selected, a class's key
+/// sets its final class; J/K or arrows move through the batch.
+pub fn listen_for_counter_keys(state: AppState) {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let tag = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.tag_name().to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(tag.as_str(), "input" | "select" | "textarea") {
+            return;
+        }
+        let Some(id) = state.selected.get_untracked() else { return };
+        let key = ev.key();
+        let ids: Vec<u32> = state.cells.with_untracked(|c| c.iter().map(|c| c.id).collect());
+        let pos = ids.iter().position(|&x| x == id);
+        match key.as_str() {
+            "j" | "ArrowDown" if tag != "div" => {
+                if let Some(p) = pos {
+                    if p + 1 < ids.len() {
+                        state.selected.set(Some(ids[p + 1]));
+                        ev.prevent_default();
+                    }
+                }
+            }
+            "k" | "ArrowUp" if tag != "div" => {
+                if let Some(p) = pos {
+                    if p > 0 {
+                        state.selected.set(Some(ids[p - 1]));
+                        ev.prevent_default();
+                    }
+                }
+            }
+            k if k.chars().count() == 1 => {
+                let Some(ch) = k.chars().next() else { return };
+                if let Some(class) = taxonomy::by_key(ch) {
+                    if state.cell(id).is_some_and(|c| c.state == CellState::Done) {
+                        state.update_cell(id, |c| c.final_class = Some(class.code.to_string()));
+                        ev.prevent_default();
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+    std::mem::forget(handle);
+}
+
+#[component]
+pub fn Differential() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let rows = Memo::new(move |_| {
+        let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
+        state.cells.with(|cells| count::differential(&records(cells), &order))
+    });
+    let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
+    let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();
+    let export_csv = move |_| {
+        let recs = state.cells.with_untracked(|c| records(c));
+        download("marrowscope-count.csv", "text/csv", &count::to_csv(&recs, &model_id()));
+    };
+    let export_json = move |_| {
+        let recs = state.cells.with_untracked(|c| records(c));
+        let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
+        download("marrowscope-count.json", "application/json", &count::to_json(&recs, &model_id(), &order));
+    };
+    view! {
+        <section class="differential" aria-labelledby="diff-title">
+            <h2 id="diff-title">"Differential count"</h2>
+            <table>
+                <thead><tr><th scope="col">"Class"</th><th scope="col">"Cells"</th><th scope="col">"%"</th><th scope="col">"Key"</th></tr></thead>
+                <tbody>
+                    <For each=move || rows.get() key=|r| (r.code.clone(), r.count) let:r>
+                        <tr data-testid="count-row" data-code=r.code.clone() data-count=r.count.to_string()>
+                            <th scope="row"><span class="code">{r.code.clone()}</span>" "{taxonomy::name_of(&r.code).to_string()}</th>
+                            <td>{r.count}</td>
+                            <td>{format!("{:.1}", r.percent)}</td>
+                            <td><kbd>{taxonomy::by_code(&r.code).map(|c| c.key.to_string()).unwrap_or_default()}</kbd></td>
+                        </tr>
+                    </For>
+                </tbody>
+                <tfoot><tr><th scope="row">"Total"</th><td>{move || total.get()}</td><td>"100"</td><td></td></tr></tfoot>
+            </table>
+            <div class="export">
+                <button class="button" id="export-csv" on:click=export_csv disabled=move || total.get() == 0>"Export CSV"</button>
+                <button class="button" id="export-json" on:click=export_json disabled=move || total.get() == 0>"Export JSON"</button>
+            </div>
+            <p class="muted small">"Select a cell, then press its class key to reassign it (J/K move through the list). Percentages use the final classes."</p>
+        </section>
+    }
+}

@@ -1,0 +1,275 @@
+//! The page's side of the classification worker: loads the model into it,
+//! feeds it one file at a time from a queue, and restarts it if it dies.
+
+use super::state::{AppState, CellState, ModelState};
+use crate::manifest::Manifest;
+use crate::web::console;
+use crate::web::protocol::Reply;
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{File, MessageEvent, Worker};
+
+/// Where the worker's loader script is, relative to the page.
+const WORKER_URL: &str = "./worker_loader.js";
+
+#[derive(Default)]
+struct Engine {
+    worker: Option<Worker>,
+    ready: bool,
+    queue: VecDeque<u32>,
+    busy: Option<u32>,
+    files: HashMap<u32, File>,
+    /// The model currently loaded (or being loaded) in the worker, kept to restart it.
+    model: Option<(String, Uint8Array, String)>,
+    pending_manifest: Option<Arc<Manifest>>,
+    next_id: u32,
+    state: Option<AppState>,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Engine> = RefCell::new(Engine::default());
+}
+
+fn with<R>(f: impl FnOnce(&mut Engine) -> R) -> R {
+    ENGINE.with(|e| f(&mut e.borrow_mut()))
+}
+
+fn obj(pairs: &[(&str, &JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+fn spawn_worker() -> Result<Worker, String> {
+    let worker = Worker::new(WORKER_URL).map_err(|e| format!("the classification worker could not start ({e:?})"))?;
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| on_reply(ev.data()));
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
+        on_reply_value(Reply::Crashed { message: "the worker stopped unexpectedly".into() })
+    });
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    onerror.forget();
+    Ok(worker)
+}
+
+/// Starts the engine for this page.
+pub fn init(state: AppState) {
+    with(|e| e.state = Some(state));
+}
+
+/// Sends a model (manifest text + ONNX bytes) to a fresh worker. `source` is shown to the user.
+pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
+    let state = with(|e| e.state);
+    let Some(state) = state else { return };
+    let manifest = match Manifest::from_json(&manifest_text) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            console::error("model", &e.to_string());
+            state.model.set(ModelState::Failed(e.to_string()));
+            return;
+        }
+    };
+    state.model.set(ModelState::Loading(format!("Preparing model {}…", manifest.model_id)));
+    let result = with(|e| {
+        if let Some(w) = e.worker.take() {
+            w.terminate();
+        }
+        e.ready = false;
+        e.pending_manifest = Some(manifest);
+        e.model = Some((manifest_text, model, source));
+        restart(e)
+    });
+    if let Err(msg) = result {
+        state.model.set(ModelState::Failed(msg));
+    }
+}
+
+fn restart(e: &mut Engine) -> Result<(), String> {
+    let worker = spawn_worker()?;
+    if let Some((text, bytes, _)) = &e.model {
+        let copy = Uint8Array::new(&bytes.buffer()).slice(bytes.byte_offset(), bytes.byte_offset() + bytes.length());
+        let buffer = copy.buffer();
+        let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(text)), ("model", &buffer)]);
+        worker
+            .post_message_with_transfer(&msg, &Array::of1(&buffer))
+            .map_err(|e| format!("could not send the model to the worker ({e:?})"))?;
+    }
+    e.worker = Some(worker);
+    Ok(())
+}
+
+/// Adds files to the batch; returns the new cell ids.
+pub fn enqueue(files: Vec<File>) -> Vec<u32> {
+    let Some(state) = with(|e| e.state) else { return vec![] };
+    let mut new_cells = Vec::new();
+    let ids = with(|e| {
+        let mut ids = Vec::new();
+        for file in files {
+            e.next_id += 1;
+            let id = e.next_id;
+            let url = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+            new_cells.push(super::state::Cell {
+                id,
+                rev: 0,
+                name: file.name(),
+                url,
+                state: CellState::Queued,
+                result: None,
+                final_class: None,
+                error: None,
+            });
+            e.files.insert(id, file);
+            e.queue.push_back(id);
+            ids.push(id);
+        }
+        ids
+    });
+    if state.cells.with_untracked(|c| c.iter().all(|c| !matches!(c.state, CellState::Queued | CellState::Running))) {
+        state.batch_started.set(js_sys::Date::now());
+    }
+    state.cells.update(|c| c.extend(new_cells));
+    if state.selected.get_untracked().is_none() {
+        if let Some(first) = ids.first() {
+            state.selected.set(Some(*first));
+        }
+    }
+    pump();
+    ids
+}
+
+/// Stops the batch: queued files are marked cancelled; the file in the worker finishes.
+pub fn cancel() {
+    let Some(state) = with(|e| e.state) else { return };
+    let dropped: Vec<u32> = with(|e| {
+        let ids: Vec<u32> = e.queue.drain(..).collect();
+        for id in &ids {
+            e.files.remove(id);
+        }
+        ids
+    });
+    state.cells.update(|cells| {
+        for c in cells.iter_mut().filter(|c| dropped.contains(&c.id)) {
+            c.state = CellState::Cancelled;
+            c.rev += 1;
+        }
+    });
+    console::info("batch", &format!("cancelled {} queued files", dropped.len()));
+}
+
+/// Removes every cell and releases its object URL.
+pub fn clear() {
+    cancel();
+    let Some(state) = with(|e| e.state) else { return };
+    state.cells.update(|cells| {
+        for c in cells.drain(..) {
+            if !c.url.is_empty() {
+                let _ = web_sys::Url::revoke_object_url(&c.url);
+            }
+        }
+    });
+    state.selected.set(None);
+}
+
+fn pump() {
+    let next = with(|e| {
+        if !e.ready || e.busy.is_some() {
+            return None;
+        }
+        let id = e.queue.pop_front()?;
+        let file = e.files.remove(&id)?;
+        e.busy = Some(id);
+        Some((id, file, e.state?))
+    });
+    let Some((id, file, state)) = next else { return };
+    state.update_cell(id, |c| c.state = CellState::Running);
+    leptos::task::spawn_local(async move {
+        let sent = match JsFuture::from(file.array_buffer()).await {
+            Ok(buf) => {
+                let buf: ArrayBuffer = buf.unchecked_into();
+                let msg = obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]);
+                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok()))
+                    .unwrap_or(false)
+            }
+            Err(_) => false,
+        };
+        if !sent {
+            on_reply_value(Reply::Failed { id, message: "The file could not be read by the browser.".into() });
+        }
+    });
+}
+
+fn on_reply(data: JsValue) {
+    match serde_wasm_bindgen::from_value::<Reply>(data) {
+        Ok(r) => on_reply_value(r),
+        Err(e) => console::error("worker", &format!("unreadable message: {e}")),
+    }
+}
+
+fn on_reply_value(reply: Reply) {
+    let Some(state) = with(|e| e.state) else { return };
+    match reply {
+        Reply::Alive | Reply::Bench { .. } => {}
+        Reply::Loaded { model_id, load_ms } => {
+            let (manifest, source) = with(|e| {
+                e.ready = true;
+                (e.pending_manifest.clone(), e.model.as_ref().map(|m| m.2.clone()).unwrap_or_default())
+            });
+            if let Some(manifest) = manifest {
+                if !matches!(state.model.get_untracked(), ModelState::Ready { ref manifest, .. } if manifest.model_id == model_id) {
+                    state.model.set(ModelState::Ready { manifest, load_ms, source });
+                }
+            }
+            pump();
+        }
+        Reply::LoadError { message } => {
+            with(|e| e.ready = false);
+            state.model.set(ModelState::Failed(message));
+        }
+        Reply::Done { id, result } => {
+            with(|e| e.busy = None);
+            state.update_cell(id, |c| {
+                c.state = CellState::Done;
+                c.result = Some(Arc::new(result));
+            });
+            pump();
+        }
+        Reply::Failed { id, message } => {
+            with(|e| e.busy = None);
+            console::warn("file", &message);
+            state.update_cell(id, |c| {
+                c.state = CellState::Error;
+                c.error = Some(message);
+            });
+            pump();
+        }
+        Reply::Crashed { message } => {
+            console::error("worker", &message);
+            let busy = with(|e| e.busy.take());
+            if let Some(id) = busy {
+                state.update_cell(id, |c| {
+                    c.state = CellState::Error;
+                    c.error = Some("This file stopped the classifier (internal error); it was skipped.".into());
+                });
+            }
+            let restarted = with(|e| {
+                if let Some(w) = e.worker.take() {
+                    w.terminate();
+                }
+                e.ready = false;
+                restart(e)
+            });
+            if let Err(msg) = restarted {
+                state.model.set(ModelState::Failed(msg));
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The Leptos user interface: a thin layer over the core. Model work runs in
+//! a Web Worker (see [`engine`]); components only show state and send intents.
+
+pub mod about;
+pub mod atlas;
+pub mod batch;
+pub mod engine;
+pub mod fetch;
+pub mod input;
+pub mod result;
+pub mod state;
+pub mod viewer;
+
+use crate::web::console;
+use leptos::prelude::*;
+use state::{AppState, ModelState, Tab};
+
+/// Fetches the bundled model named by `model/manifest.json` and starts the worker on it.
+async fn load_bundled_model(state: AppState) {
+    state.model.set(ModelState::Loading("Downloading the model…".into()));
+    let result = async {
+        let text = fetch::text("model/manifest.json").await?;
+        let manifest = crate::Manifest::from_json(&text).map_err(|e| e.to_string())?;
+        let bytes = fetch::bytes(&format!("model/{}", manifest.onnx_file)).await?;
+        Ok::<_, String>((text, bytes))
+    }
+    .await;
+    match result {
+        Ok((text, bytes)) => engine::load_model(text, bytes, "this site".into()),
+        Err(e) => {
+            console::error("model", &e);
+            state.model.set(ModelState::Failed(format!("The model could not be loaded: {e}")));
+        }
+    }
+}
+
+thread_local! {
+    static FATAL: std::cell::Cell<Option<RwSignal<Option<String>>>> = const { std::cell::Cell::new(None) };
+}
+
+fn show_panic(msg: &str) {
+    if let Some(sig) = FATAL.with(|f| f.get()) {
+        sig.set(Some(msg.to_string()));
+    }
+    // Also write to the DOM directly: the reactive system may be unusable after a panic.
+    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("panic")) {
+        el.set_text_content(Some(&format!("Something went wrong inside Marrowscope: {msg}. Reload the page to continue; your images were not sent anywhere.")));
+        let _ = el.set_attribute("data-visible", "true");
+    }
+}
+
+#[component]
+fn ModelStatus() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let data_state = move || match state.model.get() {
+        ModelState::Loading(_) => "loading",
+        ModelState::Ready { .. } => "ready",
+        ModelState::Failed(_) => "error",
+    };
+    view! {
+        <div class="model-status" data-testid="model-status" data-state=data_state role="status" aria-live="polite">
+            {move || match state.model.get() {
+                ModelState::Loading(s) => view! { <span class="dot loading"></span><span>{s}</span> }.into_any(),
+                ModelState::Ready { manifest, .. } => view! {
+                    <span class="dot ready"></span>
+                    <span>{format!("Model ready: {} · knows {} of 21 classes", manifest.model_id, manifest.classes.len())}</span>
+                }.into_any(),
+                ModelState::Failed(e) => view! { <span class="dot failed"></span><span data-testid="model-error">{e}</span> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn Tabs() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let tab = move |t: Tab, id: &'static str, label: &'static str| {
+        view! {
+            <button id=id role="tab" class="tab" aria-selected=move || (state.tab.get() == t).to_string()
+                on:click=move |_| state.tab.set(t)>{label}</button>
+        }
+    };
+    view! {
+        <nav role="tablist" aria-label="Sections" class="tabs">
+            {tab(Tab::Classify, "tab-classify", "Classify")}
+            {tab(Tab::Count, "tab-count", "Count")}
+            {tab(Tab::Atlas, "tab-atlas", "Atlas")}
+            {tab(Tab::About, "tab-about", "About")}
+        </nav>
+    }
+}
+
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let storage = || web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let initial = storage().and_then(|s| s.get_item("theme").ok().flatten()).unwrap_or_default();
+    let theme = RwSignal::new(initial);
+    Effect::new(move |_| {
+        let t = theme.get();
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            if t.is_empty() {
+                let _ = root.remove_attribute("data-theme");
+            } else {
+                let _ = root.set_attribute("data-theme", &t);
+            }
+        }
+        if let Some(s) = storage() {
+            let _ = s.set_item("theme", &t);
+        }
+    });
+    view! {
+        <label class="small theme">"Theme "
+            <select id="theme" on:change=move |ev| theme.set(event_target_value(&ev)) aria-label="Colour theme">
+                <option value="" selected=move || theme.get().is_empty()>"system"</option>
+                <option value="light" selected=move || theme.get() == "light">"light"</option>
+                <option value="dark" selected=move || theme.get() == "dark">"dark"</option>
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    FATAL.with(|f| f.set(Some(state.fatal)));
+    engine::init(state);
+    input::listen_for_paste();
+    batch::listen_for_counter_keys(state);
+    leptos::task::spawn_local(load_bundled_model(state));
+    leptos::task::spawn_local(input::load_gallery(state));
+
+    view! {
+        <header class="top">
+            <div class="brand"><span class="logo" aria-hidden="true">"◉"</span><h1>"Marrowscope"</h1>
+                <span class="tagline muted">"Bone-marrow cell classifier · runs in your browser"</span></div>
+            <ModelStatus />
+            <ThemeToggle />
+        </header>
+        <Tabs />
+        <main id="main" class="layout">
+            <aside class="sidebar" hidden=move || matches!(state.tab.get(), Tab::Atlas | Tab::About) aria-label="Batch">
+                <input::Intake />
+                <batch::Progress />
+                <batch::CellList />
+            </aside>
+            <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Classify>
+                <div class="workspace">
+                    <div class="center"><viewer::Viewer /></div>
+                    <div class="right">
+                        <result::ResultPanel />
+                        <input::Gallery />
+                    </div>
+                </div>
+            </div>
+            <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Count>
+                <batch::Differential />
+            </div>
+            <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::Atlas><atlas::Atlas /></div>
+            <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::About><about::About /></div>
+        </main>
+        <footer class="bottom small muted">
+            "Not a medical device. Images never leave this browser. Cell images and model training data: "
+            {about::CITATION}" "<a href=about::DOI rel="noopener">"doi:10.7937/TCIA.AXH3-T579"</a>" (CC BY 4.0)."
+        </footer>
+    }
+}
+
+/// Entry point of the page bundle.
+pub fn mount() {
+    console::install_panic_hook(show_panic);
+    console::info("app", "starting");
+    leptos::mount::mount_to_body(App);
+}

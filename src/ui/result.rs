@@ -1,0 +1,61 @@
+//! The result panel: top classes with probability bars, names, descriptions,
+//! and a clear "not sure" state.
+
+use super::state::{AppState, CellState};
+use crate::taxonomy;
+use leptos::prelude::*;
+
+#[component]
+pub fn ResultPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let cell = Memo::new(move |_| state.selected.get().and_then(|id| state.cell(id)));
+    move || {
+        let c = cell.get()?;
+        Some(match (c.state, c.result.clone(), c.error.clone()) {
+            (CellState::Done, Some(r), _) => {
+                let top = r.ranked[0].clone();
+                let threshold = state.manifest().map(|m| m.low_confidence_threshold).unwrap_or(0.0);
+                let description = taxonomy::by_code(&top.code).map(|c| c.description).unwrap_or("");
+                view! {
+                    <section class="result" data-testid="result" data-code=top.code.clone() data-low-confidence=r.low_confidence.to_string() aria-live="polite">
+                        <h2 class="file-name" title=c.name.clone()>{c.name.clone()}</h2>
+                        {r.low_confidence.then(|| view! {
+                            <div class="not-sure" role="status" data-testid="not-sure">
+                                <strong>"Not sure. "</strong>
+                                {format!("The best guess has only {:.0} % probability (below the model's {:.0} % threshold). \
+                                    The image may show a cell type this model does not know, or come from another scanner or stain. Review it yourself.",
+                                    top.probability * 100.0, threshold * 100.0)}
+                            </div>
+                        })}
+                        <p class="top-class"><span class="code">{top.code.clone()}</span>" "{top.name.clone()}</p>
+                        <p class="description">{description}</p>
+                        <ol class="ranked">
+                            {r.ranked.iter().take(3).map(|k| {
+                                let pct = k.probability * 100.0;
+                                view! {
+                                    <li data-testid="result-row" data-code=k.code.clone()>
+                                        <span class="bar-label"><span class="code">{k.code.clone()}</span>" "{k.name.clone()}</span>
+                                        <span class="bar" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.1}") aria-label=format!("{} probability", k.name)>
+                                            <span class="fill" style:width=format!("{pct:.1}%")></span>
+                                        </span>
+                                        <span class="pct">{format!("{pct:.1} %")}</span>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                        <p class="muted small">{format!("{} · {}×{} px · classified in {:.0} ms", r.format, r.width, r.height, r.ms)}</p>
+                    </section>
+                }.into_any()
+            }
+            (CellState::Error, _, err) => view! {
+                <section class="result error-result" data-testid="result-error" role="alert">
+                    <h2 class="file-name">{c.name.clone()}</h2>
+                    <p>{err.unwrap_or_default()}</p>
+                </section>
+            }.into_any(),
+            (s, _, _) => view! {
+                <section class="result"><h2 class="file-name">{c.name.clone()}</h2><p class="muted">{format!("{}…", s.as_str())}</p></section>
+            }.into_any(),
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! Browser glue shared by the page and the worker (wasm only).
+
+pub mod console;
+pub mod protocol;
+pub mod worker;

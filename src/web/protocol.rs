@@ -1,0 +1,33 @@
+//! Messages between the page and the classification worker.
+
+use crate::classify::Ranked;
+use serde::{Deserialize, Serialize};
+
+/// What the worker found for one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    pub ranked: Vec<Ranked>,
+    pub low_confidence: bool,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    /// Class activation maps for every class, in manifest order, each `heat_w × heat_h`.
+    pub heat_w: usize,
+    pub heat_h: usize,
+    pub heatmaps: Vec<Vec<f32>>,
+    pub ms: f64,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    Alive,
+    Loaded { model_id: String, load_ms: f64 },
+    LoadError { message: String },
+    Done { id: u32, result: CellResult },
+    Failed { id: u32, message: String },
+    Crashed { message: String },
+    /// Timings of repeated inference on one image (benchmarks).
+    Bench { id: u32, preprocess_ms: f64, inference_ms: Vec<f64> },
+}

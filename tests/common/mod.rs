@@ -1,0 +1,58 @@
+//! Shared helpers for the native integration tests: real data, the shipped model.
+#![allow(dead_code)]
+
+use marrowscope::dataset::{self, Item};
+use marrowscope::{Classifier, Manifest};
+use std::path::PathBuf;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The MLL subset (or a folder of the same layout named by `MLL_DATA`).
+pub fn mll_dir() -> PathBuf {
+    std::env::var_os("MLL_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/mll-subset"))
+}
+
+pub fn pbc_dir() -> PathBuf {
+    std::env::var_os("PBC_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/pbc-sample"))
+}
+
+pub fn split(name: &str) -> Vec<Item> {
+    let items = dataset::from_dir(&mll_dir()).unwrap_or_else(|e| panic!("the MLL data must be at {} ({e})", mll_dir().display()));
+    items.into_iter().filter(|i| i.split == name).collect()
+}
+
+/// `n` test images of each class the model knows, spread over the split.
+pub fn test_sample(manifest: &Manifest, n: usize) -> Vec<Item> {
+    let test = split("test");
+    let mut out = Vec::new();
+    for code in &manifest.classes {
+        let of: Vec<&Item> = test.iter().filter(|i| &i.label == code).collect();
+        let step = (of.len() / n.max(1)).max(1);
+        out.extend(of.into_iter().step_by(step).take(n).cloned());
+    }
+    out
+}
+
+pub fn model_dir() -> PathBuf {
+    root().join("public/model")
+}
+
+pub fn manifest_text() -> String {
+    std::fs::read_to_string(model_dir().join("manifest.json")).expect("public/model/manifest.json is shipped")
+}
+
+pub fn manifest() -> Manifest {
+    Manifest::from_json(&manifest_text()).expect("the shipped manifest is valid")
+}
+
+pub fn model_bytes(m: &Manifest) -> Vec<u8> {
+    std::fs::read(model_dir().join(&m.onnx_file)).expect("the shipped model exists")
+}
+
+pub fn classifier() -> Classifier {
+    let m = manifest();
+    let bytes = model_bytes(&m);
+    Classifier::new(m, &bytes).expect("the shipped model loads")
+}

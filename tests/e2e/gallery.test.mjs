@@ -1,0 +1,90 @@
+// The sample gallery: one button per dist/gallery/index.json entry; clicking one classifies it;
+// "Classify all samples" classifies every sample and, for the classes the model knows, most
+// predictions equal the sample's label.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  withApp, waitForCellsSettled, readCells, MODEL_TIMEOUT, CLASSIFY_TIMEOUT,
+} from './lib.mjs';
+import { readGallery, readManifest, waitForAppReady } from './flows.mjs';
+
+const MIN_ACCURACY = Number(process.env.E2E_GALLERY_MIN_ACCURACY || 0.5);
+const ALL_TIMEOUT = Number(process.env.E2E_BATCH_TIMEOUT || 300_000);
+
+test('gallery samples classify, one and all', { timeout: MODEL_TIMEOUT + CLASSIFY_TIMEOUT + ALL_TIMEOUT + 60_000 }, async (t) => {
+  const gallery = readGallery();
+  if (gallery.length === 0) {
+    t.skip('this build has no gallery (dist/gallery/index.json missing or empty)');
+    return;
+  }
+  const manifest = readManifest();
+  const known = new Set(manifest.classes);
+
+  await withApp('gallery', async (app) => {
+    const { page } = app;
+    await waitForAppReady(page);
+    const items = page.locator('[data-testid=gallery-item]');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=gallery-item]').length === n, gallery.length, { timeout: 30_000 });
+    const labels = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
+    assert.deepEqual(labels, gallery.map((g) => g.label), 'gallery buttons follow index.json');
+    // Every thumbnail loads (they are loading="lazy": make them eager so off-screen ones load too).
+    await items.locator('img').evaluateAll((imgs) => imgs.forEach((i) => { i.loading = 'eager'; }));
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid=gallery-item] img')].every((i) => i.complete),
+      null,
+      { timeout: 30_000 },
+    );
+    const broken = await items.locator('img').evaluateAll((imgs) => imgs.filter((i) => i.naturalWidth === 0).map((i) => i.getAttribute('src')));
+    assert.deepEqual(broken, [], 'gallery thumbnails that did not load');
+    await app.screenshot('gallery');
+
+    // One click: one cell, classified.
+    const firstIdx = Math.max(0, gallery.findIndex((g) => known.has(g.label)));
+    const first = gallery[firstIdx];
+    await items.nth(firstIdx).click();
+    const one = await waitForCellsSettled(page, { count: 1 });
+    assert.equal(one.length, 1, `one cell after one click: ${JSON.stringify(one)}`);
+    assert.equal(one[0].file, first.file.split('/').pop());
+    assert.equal(one[0].state, 'done', JSON.stringify(one[0]));
+    assert.ok(one[0].predicted, 'a predicted class');
+    await page.waitForSelector('[data-testid=result][data-code]', { timeout: 30_000 });
+    await app.screenshot('one-sample');
+
+    // Classify all samples (after clearing, so file names are unique).
+    await page.click('#clear-batch');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell]').length === 0, null, { timeout: 10_000 });
+    await page.click('#gallery-all');
+    const cells = await waitForCellsSettled(page, { count: gallery.length, timeout: ALL_TIMEOUT });
+    assert.equal(cells.length, gallery.length, 'one cell per sample');
+    const byFile = new Map(cells.map((c) => [c.file, c]));
+    const wrong = [];
+    const perClass = {};
+    let right = 0;
+    let considered = 0;
+    for (const g of gallery) {
+      const c = byFile.get(g.file.split('/').pop());
+      assert.ok(c, `no cell for ${g.file}`);
+      assert.equal(c.state, 'done', `${g.file}: ${JSON.stringify(c)}`);
+      if (!known.has(g.label)) continue;
+      considered++;
+      perClass[g.label] ??= { right: 0, n: 0 };
+      perClass[g.label].n++;
+      if (c.predicted === g.label) {
+        right++;
+        perClass[g.label].right++;
+      } else wrong.push(`${g.file}: label ${g.label}, predicted ${c.predicted} (p=${c.prob})`);
+    }
+    const acc = considered ? right / considered : 0;
+    console.log(`gallery: ${right}/${considered} samples of known classes predicted as labelled (${(acc * 100).toFixed(0)} %)`);
+    console.log(`gallery per class: ${Object.entries(perClass).map(([k, v]) => `${k} ${v.right}/${v.n}`).join(', ')}`);
+    if (wrong.length) console.log(`gallery misses:\n  ${wrong.join('\n  ')}`);
+    assert.ok(considered > 0, 'no gallery sample of a class the model knows');
+    assert.ok(acc >= MIN_ACCURACY, `only ${right}/${considered} gallery samples predicted as labelled:\n${wrong.join('\n')}`);
+    const progress = page.locator('[data-testid=progress]');
+    assert.equal(await progress.getAttribute('data-done'), String(gallery.length));
+    assert.equal(await progress.getAttribute('data-total'), String(gallery.length));
+    await app.screenshot('all-samples');
+    assert.equal((await readCells(page)).length, gallery.length);
+    assert.deepEqual(app.pageErrors, [], 'page errors');
+  });
+});

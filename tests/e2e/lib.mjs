@@ -1,0 +1,384 @@
+// Shared helpers for Marrowscope's Playwright end-to-end tests (node --test tests/e2e/).
+//
+// Environment:
+//   DIST      built app folder to serve (default: dist)
+//   BASE      path the app is served under (default: /), e.g. /marrowscope/
+//   MLL_DATA  dataset folder with splits.csv (default: ../shared/data/mll-subset)
+//   CHROMIUM  browser binary (default: /usr/bin/chromium)
+//   PYTHON    python with Pillow for scripts/make-bad-inputs.py (default: first of
+//             .tools/py/bin/python, .venv/bin/python, python3 that can import PIL)
+//   E2E_SLOWMO / E2E_HEADFUL  debugging aids
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..');
+export const ARTIFACTS = path.join(HERE, 'artifacts');
+export const DIST = path.resolve(ROOT, process.env.DIST || 'dist');
+export const BASE = normaliseBase(process.env.BASE || '/');
+export const MLL_DATA = path.resolve(ROOT, process.env.MLL_DATA || '../shared/data/mll-subset');
+
+/** Generous defaults: a debug wasm build can take a minute to load the model. */
+export const MODEL_TIMEOUT = Number(process.env.E2E_MODEL_TIMEOUT || 120_000);
+export const CLASSIFY_TIMEOUT = Number(process.env.E2E_CLASSIFY_TIMEOUT || 120_000);
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+function normaliseBase(b) {
+  let s = b.trim();
+  if (!s.startsWith('/')) s = '/' + s;
+  if (!s.endsWith('/')) s += '/';
+  return s;
+}
+
+export function safeName(s) {
+  return String(s).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+}
+
+/**
+ * Start scripts/serve.mjs (on a free port unless `port` is given). Returns {url, origin, requests, stop()}.
+ * `requests` collects the server's own log lines ({method, url, status, bodyBytes}).
+ */
+export async function startServer({ dist = DIST, base = BASE, port = 0, extraArgs = [] } = {}) {
+  if (!fs.existsSync(path.join(dist, 'index.html'))) {
+    throw new Error(`${dist}/index.html not found: build the app first (trunk build), or set DIST`);
+  }
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'scripts', 'serve.mjs'), '--dir', dist, '--port', String(port), '--host', '127.0.0.1', '--base', base, '--log', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const requests = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${stderr}`)), 15_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve.mjs exited with ${code}: ${stderr}`));
+    });
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = /^Serving .* at (http:\/\/\S+)$/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        } else if (line.startsWith('{')) {
+          try {
+            const j = JSON.parse(line);
+            if (j.log === 'request') requests.push(j);
+          } catch {
+            /* ignore */
+          }
+        }
+      }
+    });
+  });
+  const origin = new URL(url).origin;
+  return {
+    url,
+    origin,
+    requests,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: !process.env.E2E_HEADFUL,
+    slowMo: Number(process.env.E2E_SLOWMO || 0),
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/**
+ * Start the server and the browser and open the app.
+ * Returns an `app` object:
+ *   page, context, browser, server, url, origin,
+ *   consoleMessages [{type, text}], pageErrors [string], requests [{url, method, resourceType,
+ *   postData, hasBody, fromServiceWorker, frameUrl}], failedRequests,
+ *   screenshot(label), saveLogs(), close()
+ */
+export async function openApp(name, { dist = DIST, base = BASE, viewport = { width: 1280, height: 900 }, serverArgs = [], onContext } = {}) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ dist, base, extraArgs: serverArgs });
+  let browser;
+  try {
+    browser = await launchBrowser();
+    const context = await browser.newContext({ acceptDownloads: true, viewport });
+    const app = {
+      name,
+      server,
+      browser,
+      context,
+      url: server.url,
+      origin: server.origin,
+      consoleMessages: [],
+      pageErrors: [],
+      requests: [],
+      failedRequests: [],
+    };
+    context.on('request', (req) => {
+      let postData = null;
+      try {
+        postData = req.postDataBuffer();
+      } catch {
+        /* ignore */
+      }
+      let frameUrl = null;
+      try {
+        frameUrl = req.frame()?.url() ?? null;
+      } catch {
+        /* service-worker requests have no frame */
+      }
+      app.requests.push({
+        url: req.url(),
+        method: req.method(),
+        resourceType: req.resourceType(),
+        hasBody: postData !== null && postData.length > 0,
+        bodyBytes: postData ? postData.length : 0,
+        fromServiceWorker: !!req.serviceWorker?.(),
+        frameUrl,
+      });
+    });
+    context.on('requestfailed', (req) => {
+      app.failedRequests.push({ url: req.url(), method: req.method(), error: req.failure()?.errorText });
+    });
+    if (onContext) await onContext(context, app);
+    const page = await context.newPage();
+    app.page = page;
+    page.on('console', (msg) => app.consoleMessages.push({ type: msg.type(), text: msg.text() }));
+    page.on('pageerror', (err) => app.pageErrors.push(String(err?.stack || err)));
+    page.on('crash', () => app.pageErrors.push('page crashed'));
+    page.setDefaultTimeout(30_000);
+
+    app.screenshot = async (label) => {
+      const file = path.join(ARTIFACTS, `${safeName(name)}-${safeName(label)}.png`);
+      try {
+        await page.screenshot({ path: file, fullPage: true, timeout: 20_000 });
+      } catch (e) {
+        return null;
+      }
+      return file;
+    };
+    app.saveLogs = () => {
+      const file = path.join(ARTIFACTS, `${safeName(name)}-log.json`);
+      fs.writeFileSync(
+        file,
+        JSON.stringify(
+          {
+            url: app.url,
+            consoleMessages: app.consoleMessages,
+            pageErrors: app.pageErrors,
+            requests: app.requests,
+            failedRequests: app.failedRequests,
+            serverRequests: server.requests,
+          },
+          null,
+          2,
+        ),
+      );
+      return file;
+    };
+    app.close = async () => {
+      try {
+        app.saveLogs();
+      } catch {
+        /* ignore */
+      }
+      await browser.close().catch(() => {});
+      await server.stop();
+    };
+
+    await page.goto(server.url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    return app;
+  } catch (e) {
+    await browser?.close().catch(() => {});
+    await server.stop();
+    throw e;
+  }
+}
+
+/**
+ * Run `body(app)` with an open app; on failure, takes a `failure` screenshot and appends
+ * console/page errors to the error message. Always closes browser and server.
+ */
+export async function withApp(name, body, opts) {
+  const app = await openApp(name, opts);
+  try {
+    return await body(app);
+  } catch (e) {
+    await app.screenshot('failure');
+    const tail = app.consoleMessages.slice(-15).map((m) => `  [${m.type}] ${m.text}`).join('\n');
+    const errs = app.pageErrors.map((s) => `  ${s.split('\n')[0]}`).join('\n');
+    e.message += `\n--- last console messages:\n${tail || '  (none)'}\n--- page errors:\n${errs || '  (none)'}`;
+    throw e;
+  } finally {
+    await app.close();
+  }
+}
+
+/** Wait for [data-testid=model-status] to reach data-state=ready; fail early on "error". */
+export async function waitForModelReady(page, timeout = MODEL_TIMEOUT) {
+  const handle = await page.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-testid=model-status]');
+      const s = el?.getAttribute('data-state');
+      if (s === 'ready') return { state: s };
+      if (s === 'error') {
+        const msg = document.querySelector('[data-testid=model-error]')?.textContent?.trim() || '';
+        return { state: s, msg };
+      }
+      return false;
+    },
+    null,
+    { timeout, polling: 250 },
+  );
+  const r = await handle.jsonValue();
+  if (r.state !== 'ready') throw new Error(`model failed to load: ${r.msg}`);
+}
+
+/** Snapshot of every [data-testid=cell]. */
+export async function readCells(page) {
+  return page.$$eval('[data-testid=cell]', (els) =>
+    els.map((el) => ({
+      file: el.getAttribute('data-file'),
+      state: el.getAttribute('data-state'),
+      predicted: el.getAttribute('data-predicted'),
+      final: el.getAttribute('data-final'),
+      prob: el.getAttribute('data-prob'),
+      error: el.querySelector('[data-testid=cell-error]')?.textContent?.trim() ?? null,
+    })),
+  );
+}
+
+const SETTLED = ['done', 'error', 'cancelled'];
+
+/**
+ * Wait until at least `count` cells exist (when given) and every cell is done/error/cancelled.
+ * Returns readCells().
+ */
+export async function waitForCellsSettled(page, { count = 1, timeout = CLASSIFY_TIMEOUT } = {}) {
+  await page.waitForFunction(
+    ({ count, settled }) => {
+      const cells = [...document.querySelectorAll('[data-testid=cell]')];
+      return cells.length >= count && cells.every((c) => settled.includes(c.getAttribute('data-state')));
+    },
+    { count, settled: SETTLED },
+    { timeout, polling: 500 },
+  );
+  return readCells(page);
+}
+
+/** Locator of the cell for one file name. */
+export function cellLocator(page, fileName) {
+  return page.locator(`[data-testid=cell][data-file="${cssString(fileName)}"]`);
+}
+
+function cssString(s) {
+  return String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+}
+
+/** Parse splits.csv of the MLL subset: [{path (absolute), label, split}]. */
+export function readSplits(dataDir = MLL_DATA) {
+  const csv = path.join(dataDir, 'splits.csv');
+  if (!fs.existsSync(csv)) throw new Error(`${csv} not found (set MLL_DATA to the mll-subset folder)`);
+  const lines = fs.readFileSync(csv, 'utf8').split(/\r?\n/).filter(Boolean);
+  const header = lines.shift().split(',');
+  const iPath = header.indexOf('path');
+  const iLabel = header.indexOf('label');
+  const iSplit = header.indexOf('split');
+  return lines.map((l) => {
+    const f = l.split(',');
+    return { path: path.join(dataDir, f[iPath]), label: f[iLabel], split: f[iSplit] };
+  });
+}
+
+/** First `n` rows of the test split with the given label (or any label when null), in file order. */
+export function testImages(label, n = 1, dataDir = MLL_DATA) {
+  const rows = readSplits(dataDir).filter((r) => r.split === 'test' && (label == null || r.label === label));
+  if (rows.length < n) throw new Error(`only ${rows.length} test images of ${label} in ${dataDir}`);
+  return rows.slice(0, n);
+}
+
+/** One test image of each of `n` different classes (first test row of each class, sorted by class). */
+export function testImagesOfDistinctClasses(n, dataDir = MLL_DATA) {
+  const byLabel = new Map();
+  for (const r of readSplits(dataDir)) {
+    if (r.split === 'test' && !byLabel.has(r.label)) byLabel.set(r.label, r);
+  }
+  const rows = [...byLabel.keys()].sort().map((k) => byLabel.get(k));
+  if (rows.length < n) throw new Error(`only ${rows.length} classes in the test split`);
+  return rows.slice(0, n);
+}
+
+/** A python that can import PIL (for scripts/make-bad-inputs.py). */
+export function findPython() {
+  const candidates = [
+    process.env.PYTHON,
+    path.join(ROOT, '.tools', 'py', 'bin', 'python'),
+    path.join(ROOT, '.venv', 'bin', 'python'),
+    'python3',
+  ].filter(Boolean);
+  for (const py of candidates) {
+    if (py.includes(path.sep) && !fs.existsSync(py)) continue;
+    const r = spawnSync(py, ['-c', 'import PIL'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  throw new Error('no python with Pillow found (pip install pillow, or set PYTHON)');
+}
+
+/** Generate the bad-input corpus into a fresh temp dir. Returns {dir, expected}. */
+export function makeBadInputs() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-bad-'));
+  const args = [path.join(ROOT, 'scripts', 'make-bad-inputs.py'), dir];
+  const real = path.join(MLL_DATA, 'images', 'LYT');
+  if (fs.existsSync(real)) args.push(real);
+  const r = spawnSync(findPython(), args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make-bad-inputs.py failed (${r.status}): ${r.stderr}`);
+  const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+  return { dir, expected };
+}
+
+/** Wait for a download triggered by clicking `selector`; saves it into artifacts. Returns {file, text}. */
+export async function downloadVia(page, selector, saveAs) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(selector)]);
+  const file = path.join(ARTIFACTS, saveAs || safeName(download.suggestedFilename()));
+  await download.saveAs(file);
+  return { file, text: fs.readFileSync(file, 'utf8'), suggestedFilename: download.suggestedFilename(), url: download.url() };
+}
+
+/** The page still answers: JS runs and the DOM responds to a click. */
+export async function assertResponsive(page) {
+  const v = await Promise.race([
+    page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(1 + 1)))),
+    new Promise((_, rej) => setTimeout(() => rej(new Error('page did not respond within 10 s')), 10_000)),
+  ]);
+  if (v !== 2) throw new Error('page evaluate returned a wrong value');
+}

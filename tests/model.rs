@@ -1,0 +1,101 @@
+//! The shipped model through the project's own code, on real cells.
+
+mod common;
+
+use marrowscope::{Classifier, Error, Manifest};
+
+#[test]
+fn manifest_describes_the_model() {
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    assert!(bytes.len() <= 6 * 1024 * 1024, "shipped model is {} bytes, over 6 MB", bytes.len());
+    m.verify_model_bytes(&bytes).expect("sha256 matches");
+    assert!(m.classes.len() >= 2);
+    let cam = m.cam.as_ref().expect("manifest carries CAM weights");
+    assert_eq!(cam.weights.len(), m.classes.len());
+    assert!(m.low_confidence_threshold > 0.0 && m.low_confidence_threshold < 1.0);
+    assert!(m.training.citation.contains("10.7937/TCIA.AXH3-T579"));
+}
+
+#[test]
+fn classifies_real_test_cells() {
+    let mut clf = common::classifier();
+    let m = clf.manifest().clone();
+    let sample = common::test_sample(&m, 6);
+    assert!(sample.len() >= 6 * m.classes.len() - 2);
+    let mut correct = 0;
+    for item in &sample {
+        let bytes = std::fs::read(&item.path).unwrap();
+        let p = clf.classify_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", item.path.display()));
+        assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+        assert_eq!(p.ranked.len(), m.classes.len());
+        assert!(p.ranked.windows(2).all(|w| w[0].probability >= w[1].probability));
+        assert_eq!((p.width, p.height), (250, 250));
+        correct += (p.top().code == item.label) as usize;
+    }
+    let acc = correct as f64 / sample.len() as f64;
+    println!("sample accuracy {correct}/{} = {acc:.3}", sample.len());
+    assert!(acc >= 0.8, "accuracy on a spread test sample is {acc:.3}");
+}
+
+#[test]
+fn class_activation_maps_look_at_the_cell() {
+    let mut clf = common::classifier();
+    let m = clf.manifest().clone();
+    let mut ratios = Vec::new();
+    for item in common::test_sample(&m, 3) {
+        let bytes = std::fs::read(&item.path).unwrap();
+        let p = clf.classify_bytes(&bytes).unwrap();
+        let k = m.classes.iter().position(|c| *c == p.top().code).unwrap();
+        let h = p.heatmap(&m, k).expect("the shipped model yields CAMs");
+        assert!(h.values.iter().all(|v| (0.0..=1.0).contains(v)));
+        ratios.push((item.label.clone(), h.centre_to_corner_ratio()));
+    }
+    println!("centre/corner CAM ratios: {ratios:?}");
+    // Artefacts and unidentifiable images have no centred cell to look at.
+    let cells: Vec<f32> = ratios.iter().filter(|(l, _)| l != "ART" && l != "NIF").map(|(_, r)| *r).collect();
+    let above = cells.iter().filter(|r| **r > 1.0).count();
+    assert!(above as f64 >= 0.8 * cells.len() as f64, "CAMs should favour the centre: {ratios:?}");
+}
+
+#[test]
+fn damaged_model_gives_clear_errors() {
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    // Truncated: checksum catches it before tract sees it.
+    let err = Classifier::new(m.clone(), &bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(matches!(err, Error::ModelChecksum { .. }), "{err}");
+    assert!(err.to_string().contains("does not match its manifest"));
+    // Corrupted with a manifest that matches the corrupted bytes: tract refuses to parse.
+    let mut bad = bytes.clone();
+    for b in bad.iter_mut().take(4096) {
+        *b ^= 0x5a;
+    }
+    let mut m2 = m.clone();
+    m2.sha256 = marrowscope::manifest::sha256_hex(&bad);
+    let err = Classifier::new(m2, &bad).unwrap_err();
+    assert!(matches!(err, Error::ModelLoad(_)), "{err}");
+    // Manifest that disagrees with the model's outputs.
+    let mut m3 = m.clone();
+    m3.classes.pop();
+    m3.cam = None;
+    let err = Classifier::new(m3, &bytes).unwrap_err();
+    assert!(err.to_string().contains("classes"), "{err}");
+    // Unknown class code in a manifest.
+    let text = common::manifest_text().replacen(&format!("\"{}\"", m.classes[0]), "\"XYZ\"", 1);
+    assert!(Manifest::from_json(&text).unwrap_err().to_string().contains("XYZ"));
+}
+
+#[test]
+fn foreign_images_do_not_crash() {
+    let mut clf = common::classifier();
+    let items = marrowscope::dataset::from_dir(&common::pbc_dir()).expect("pbc-sample present");
+    let mut n = 0;
+    for item in items.iter().step_by(8) {
+        let bytes = std::fs::read(&item.path).unwrap();
+        let p = clf.classify_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", item.path.display()));
+        assert!(p.top().probability > 0.0);
+        n += 1;
+    }
+    assert!(n >= 30);
+}

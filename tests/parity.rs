@@ -1,0 +1,59 @@
+//! Parity: tract (through Marrowscope's own decode/preprocess/inference) against
+//! onnxruntime on the same quantised model, for every image of the test split.
+//! tract's tensors and probabilities are dumped; training/parity.py runs
+//! onnxruntime on the same tensors and compares.
+
+mod common;
+
+use std::process::Command;
+
+fn python() -> String {
+    if let Ok(p) = std::env::var("MARROWSCOPE_PYTHON") {
+        return p;
+    }
+    let venv = common::root().join(".tools/py/bin/python");
+    if venv.exists() {
+        venv.display().to_string()
+    } else {
+        "python3".into()
+    }
+}
+
+#[test]
+fn tract_matches_onnxruntime_on_the_whole_test_split() {
+    let dir = std::env::temp_dir().join(format!("marrowscope-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dump = dir.join("dump.bin");
+    let mut clf = common::classifier();
+    let m = clf.manifest().clone();
+    let items: Vec<_> = common::split("test").into_iter().filter(|i| m.knows(&i.label)).collect();
+    assert!(items.len() >= 900, "the whole test split: {}", items.len());
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
+    use std::io::Write;
+    f.write_all(b"MSDUMP1\0").unwrap();
+    for v in [items.len() as u32, 3, m.input.height, m.input.width, m.classes.len() as u32] {
+        f.write_all(&v.to_le_bytes()).unwrap();
+    }
+    for item in &items {
+        let d = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap();
+        let t = marrowscope::preprocess::to_tensor(&d.image, &m.input);
+        let p = clf.classify_tensor(&t).unwrap();
+        for v in t.iter().chain(&p.probabilities) {
+            f.write_all(&v.to_le_bytes()).unwrap();
+        }
+    }
+    f.flush().unwrap();
+    drop(f);
+    let out = Command::new(python())
+        .arg(common::root().join("training/parity.py"))
+        .arg(&dump)
+        .arg("--model")
+        .arg(common::model_dir().join(&m.onnx_file))
+        .output()
+        .expect("python with onnxruntime (scripts/setup.sh makes .tools/py)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "parity check failed:\n{text}");
+    assert!(text.contains("agreement"), "{text}");
+}

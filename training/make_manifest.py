@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Copy the int8 model to public/model/ and write public/model/manifest.json.
+
+    python training/make_manifest.py --ckpt training/runs/final160/best.pt \
+        --int8 training/runs/final160/model.int8.onnx --out-dir public/model
+
+Reads <int8 dir>/eval_onnx.json (written by quantize.py) for metrics and the val max-softmax
+probabilities of the int8 model, from which the low-confidence threshold is chosen:
+the smallest t on a 0.01 grid in [0.30, 0.99] such that the top-1 accuracy of the val images
+whose max probability >= t is >= --target (0.97); if no t reaches it, the t with the highest
+accepted accuracy among those keeping >= 50 % coverage.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+CITATION = ("Matek, C., Krappe, S., Münzenmayer, C., Haferlach, T., & Marr, C. (2021). An Expert-Annotated "
+            "Dataset of Bone Marrow Cytology in Hematologic Malignancies [Data set]. The Cancer Imaging "
+            "Archive. https://doi.org/10.7937/TCIA.AXH3-T579")
+
+
+def choose_threshold(maxprob, correct, target):
+    maxprob = np.asarray(maxprob)
+    correct = np.asarray(correct, dtype=bool)
+    grid = np.round(np.arange(0.30, 0.991, 0.01), 2)
+    rows = []
+    for t in grid:
+        acc_mask = maxprob >= t
+        cov = float(acc_mask.mean())
+        acc = float(correct[acc_mask].mean()) if acc_mask.any() else 1.0
+        rows.append((float(t), acc, cov))
+    for t, acc, cov in rows:
+        if acc >= target:
+            return t, acc, cov, f"smallest t (0.01 grid, 0.30-0.99) with val int8 accepted-accuracy >= {target}"
+    ok = [r for r in rows if r[2] >= 0.5] or rows
+    t, acc, cov = max(ok, key=lambda r: (r[1], -r[0]))
+    return t, acc, cov, (f"no t reached val accepted-accuracy {target}; t maximising accepted accuracy "
+                         f"with coverage >= 50 %")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--int8", required=True)
+    ap.add_argument("--out-dir", default="public/model")
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--target", type=float, default=0.97)
+    args = ap.parse_args()
+
+    import torch
+    ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
+    classes, size = ck["classes"], ck["size"]
+    ev = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.int8)), "eval_onnx.json")))
+    assert ev["classes"] == classes and ev["size"] == size
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    dst = os.path.join(args.out_dir, "model.int8.onnx")
+    shutil.copyfile(args.int8, dst)
+    sha = hashlib.sha256(open(dst, "rb").read()).hexdigest()
+
+    import onnx
+    g = onnx.load(dst).graph
+    dims = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in g.output}
+    C = dims["features"][1]
+    sd = ck["state_dict"]
+    W = sd["net._fc.weight"].float().numpy()
+    b = sd["net._fc.bias"].float().numpy()
+    assert W.shape == (len(classes), C), (W.shape, C)
+
+    t, acc, cov, rule = choose_threshold(ev["val_int8_maxprob"], ev["val_int8_correct"], args.target)
+    tq, tf = ev["test_int8"], ev["test_float"]
+    n_cls = len(classes)
+    data_desc = (f"MLL bone marrow subset: {n_cls} classes ({', '.join(classes)}), 250x250 single-cell crops"
+                 if n_cls < 21 else "MLL bone marrow cytology dataset: 21 classes, 250x250 single-cell crops")
+    man = {
+        "schema": "marrowscope-manifest/1",
+        "model_id": f"mll{n_cls}-effnetlite0-{size}",
+        "version": args.version,
+        "onnx_file": "model.int8.onnx",
+        "sha256": sha,
+        "classes": classes,
+        "input": {"name": "input", "width": size, "height": size, "layout": "NCHW", "channels": "RGB",
+                  "scale": 255.0, "mean": [round(float(m), 8) for m in ck["mean"]],
+                  "std": [round(float(s), 8) for s in ck["std"]], "resize": "bilinear"},
+        "outputs": {"logits": "logits", "features": "features"},
+        "cam": {"features_output": "features", "channels": int(C),
+                "weights": [[round(float(v), 7) for v in row] for row in W],
+                "bias": [round(float(v), 7) for v in b]},
+        "low_confidence_threshold": t,
+        "threshold_rule": (f"max softmax probability; {rule} (val: accepted accuracy {acc:.4f}, "
+                           f"coverage {cov:.4f}, n={len(ev['val_int8_maxprob'])})"),
+        "training": {"data": data_desc,
+                     "images": {k: int(ck["counts"][k]) for k in ("train", "val", "test")},
+                     "citation": CITATION, "license": "CC BY 4.0",
+                     "backbone": "EfficientNet-Lite0 (ImageNet init)",
+                     "seed": int(ck["seed"]), "epochs": int(ck["epochs"]),
+                     "best_epoch": int(ck["epoch"])},
+        "metrics": {"split": "test", "engine": "onnxruntime int8",
+                    "accuracy": tq["accuracy"], "macro_f1": tq["macro_f1"],
+                    "per_class": {c: tq["per_class"][c] for c in classes},
+                    "float_accuracy": tf["accuracy"], "float_macro_f1": tf["macro_f1"]},
+    }
+    with open(os.path.join(args.out_dir, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(f"wrote {dst} ({os.path.getsize(dst)} bytes, sha256 {sha[:16]}...) and manifest.json; "
+          f"threshold {t} (val accepted acc {acc:.4f}, coverage {cov:.4f})")
+
+
+if __name__ == "__main__":
+    main()

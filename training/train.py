@@ -1,0 +1,273 @@
+#!/usr/bin/env python
+"""Train the Marrowscope EfficientNet-Lite0 classifier (CPU).
+
+    nice -n 5 python training/train.py --data /work/shared/data/mll-subset \
+        --out training/runs/final160 --size 160 --epochs 6 --seed 0
+
+--data accepts the subset layout (splits.csv) or the full TCIA layout
+(bone_marrow_cell_dataset/<CLASS>/**/*.jpg, split made deterministically, see common.discover).
+
+Writes into --out: train.log, history.json, best.pt (best val macro-F1), metrics_test.json.
+Preprocessing for val/test follows the contract in common.py exactly; training augments.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def log(msg, fh):
+    line = time.strftime("%H:%M:%S ") + msg
+    print(line, flush=True)
+    fh.write(line + "\n")
+    fh.flush()
+
+
+def preload(items, size, cache_size, fh):
+    """Decode every image once. train images kept at cache_size (native if None) for
+    augmentation; val/test stored as contract-resized uint8 SxS (exactly the app's input)."""
+    t = time.time()
+    out = {"train": ([], []), "val": ([], []), "test": ([], [])}
+    for i, (p, lab, split) in enumerate(items):
+        img = common.load_rgb(p)
+        if split == "train":
+            if cache_size and img.size != (cache_size, cache_size):
+                img = img.resize((cache_size, cache_size), Image.BILINEAR)
+            arr = np.asarray(img, dtype=np.uint8)
+        else:
+            arr = common.contract_uint8(img, size)
+        out[split][0].append(arr)
+        out[split][1].append(lab)
+        if (i + 1) % 2000 == 0:
+            log(f"  decoded {i + 1}/{len(items)}", fh)
+    log(f"preloaded {len(items)} images in {time.time() - t:.1f}s", fh)
+    return out
+
+
+class Augment:
+    """Per-sample geometric + JPEG augmentation in PIL/numpy (uint8), colour jitter per batch
+    in torch (3x3 colour matrix per image: hue rotation in YIQ, saturation, brightness, contrast)."""
+
+    def __init__(self, size, seed, jpeg_p=0.3, scale=(0.8, 1.0), ratio=(0.9, 1.0 / 0.9)):
+        self.size, self.jpeg_p, self.scale, self.ratio = size, jpeg_p, scale, ratio
+        self.rng = np.random.RandomState(seed)
+
+    def one(self, arr):
+        r = self.rng
+        img = Image.fromarray(arr)
+        if r.rand() < self.jpeg_p:
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=int(r.randint(60, 96)))
+            buf.seek(0)
+            img = Image.open(buf).convert("RGB")
+        w, h = img.size
+        area = w * h * r.uniform(*self.scale)
+        ar = math.exp(r.uniform(math.log(self.ratio[0]), math.log(self.ratio[1])))
+        cw = min(w, int(round(math.sqrt(area * ar))))
+        ch = min(h, int(round(math.sqrt(area / ar))))
+        x0 = r.randint(0, w - cw + 1)
+        y0 = r.randint(0, h - ch + 1)
+        img = img.resize((self.size, self.size), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+        a = np.asarray(img)
+        if r.rand() < 0.5:
+            a = a[:, ::-1]
+        if r.rand() < 0.5:
+            a = a[::-1, :]
+        a = np.rot90(a, k=r.randint(0, 4))
+        return np.ascontiguousarray(a)
+
+    def colour(self, x):
+        """x: N x 3 x H x W float in [0,1]."""
+        n = x.shape[0]
+        r = self.rng
+        hue = torch.tensor(r.uniform(-0.03, 0.03, n) * 2 * math.pi, dtype=torch.float32)
+        sat = torch.tensor(r.uniform(0.9, 1.1, n), dtype=torch.float32)
+        bri = torch.tensor(r.uniform(0.85, 1.15, n), dtype=torch.float32)
+        con = torch.tensor(r.uniform(0.85, 1.15, n), dtype=torch.float32)
+        T = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+        Ti = torch.linalg.inv(T)
+        c, s = torch.cos(hue) * sat, torch.sin(hue) * sat
+        M = torch.zeros(n, 3, 3)
+        M[:, 0, 0] = 1
+        M[:, 1, 1], M[:, 1, 2], M[:, 2, 1], M[:, 2, 2] = c, -s, s, c
+        M = Ti @ M @ T  # N x 3 x 3 in RGB
+        y = torch.einsum("nij,njhw->nihw", M, x) * bri.view(n, 1, 1, 1)
+        mean = y.mean(dim=(1, 2, 3), keepdim=True)
+        y = (y - mean) * con.view(n, 1, 1, 1) + mean
+        return y.clamp_(0, 1)
+
+
+def to_input(batch_u8):
+    return torch.from_numpy(common.normalize_nchw(np.stack(batch_u8)))
+
+
+@torch.no_grad()
+def predict(model, arrs, bs=64):
+    model.eval()
+    outs = []
+    for i in range(0, len(arrs), bs):
+        logits, _ = model(to_input(arrs[i:i + bs]).contiguous(memory_format=torch.channels_last))
+        outs.append(logits.float())
+    return torch.cat(outs).numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--size", type=int, default=160)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--wd", type=float, default=0.01)
+    ap.add_argument("--warmup", type=float, default=0.5, help="warm-up length in epochs")
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--freeze-blocks", type=int, default=2,
+                    help="keep stem + first N MBConv blocks frozen (saves CPU; 0 = train all)")
+    ap.add_argument("--train-frac", type=float, default=1.0,
+                    help="use a stratified fraction of train (for quick resolution sweeps)")
+    ap.add_argument("--cache-size", type=int, default=0,
+                    help="store train images resized to this (0 = native; auto = size+32 when >20k images)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-test", action="store_true")
+    args = ap.parse_args()
+
+    os.makedirs(args.out, exist_ok=True)
+    fh = open(os.path.join(args.out, "train.log"), "a")
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    log("args " + json.dumps(vars(args)), fh)
+
+    items, classes = common.discover(args.data)
+    cidx = {c: i for i, c in enumerate(classes)}
+    if args.train_frac < 1.0:
+        rs = np.random.RandomState(args.seed)
+        keep = []
+        for c in classes:
+            tr = [it for it in items if it[2] == "train" and it[1] == c]
+            sel = rs.choice(len(tr), max(1, int(round(len(tr) * args.train_frac))), replace=False)
+            keep += [tr[j] for j in sorted(sel)]
+        items = keep + [it for it in items if it[2] != "train"]
+    n_train = sum(1 for it in items if it[2] == "train")
+    cache = args.cache_size or (args.size + 32 if n_train > 20000 else 0)
+    log(f"classes {classes}; counts " + json.dumps({s: sum(1 for it in items if it[2] == s)
+                                                   for s in ("train", "val", "test")}), fh)
+    data = preload(items, args.size, cache, fh)
+    Xtr, ytr = data["train"][0], np.array([cidx[c] for c in data["train"][1]])
+    Xva, yva = data["val"][0], np.array([cidx[c] for c in data["val"][1]])
+    Xte, yte = data["test"][0], np.array([cidx[c] for c in data["test"][1]])
+
+    model = common.build_model(len(classes), args.size, pretrained=True)
+    model.freeze(args.freeze_blocks)
+    for m in model.modules():  # faster adaptation of BN statistics than the TF-ported 0.01
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 0.1
+    model = model.to(memory_format=torch.channels_last)
+
+    counts = np.bincount(ytr, minlength=len(classes)).astype(np.float64)
+    # inverse-frequency class weights (mean 1 over samples), clipped at 10 so that tiny classes of
+    # the full 21-class dataset (e.g. ABE with 8 images) cannot dominate the loss
+    cw = torch.tensor(np.minimum(counts.sum() / (len(classes) * np.maximum(counts, 1)), 10.0),
+                      dtype=torch.float32)
+    log("class weights " + json.dumps(dict(zip(classes, [round(float(w), 3) for w in cw]))), fh)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    steps_per_epoch = math.ceil(len(Xtr) / args.batch)
+    total = steps_per_epoch * args.epochs
+    warm = max(1, int(args.warmup * steps_per_epoch))
+
+    def lr_at(step):
+        if step < warm:
+            return args.lr * (step + 1) / warm
+        p = (step - warm) / max(1, total - warm)
+        return args.lr * 0.5 * (1 + math.cos(math.pi * p))
+
+    aug = Augment(args.size, args.seed)
+    gen = np.random.RandomState(args.seed + 1)
+    best_f1, best_epoch, history, step = -1.0, -1, [], 0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0 = time.time()
+        order = gen.permutation(len(Xtr))
+        tot_loss, seen = 0.0, 0
+        for b in range(steps_per_epoch):
+            idx = order[b * args.batch:(b + 1) * args.batch]
+            x = torch.from_numpy(np.stack([aug.one(Xtr[i]) for i in idx])).permute(0, 3, 1, 2).float() / 255.0
+            x = aug.colour(x)
+            x = ((x - torch.tensor(common.MEAN).view(1, 3, 1, 1)) / torch.tensor(common.STD).view(1, 3, 1, 1))
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = torch.from_numpy(ytr[idx])
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            logits, _ = model(x)
+            loss = F.cross_entropy(logits, y, weight=cw, label_smoothing=args.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            tot_loss += loss.item() * len(idx)
+            seen += len(idx)
+            if (b + 1) % 25 == 0:
+                el = time.time() - t0
+                log(f"  ep {epoch} step {b + 1}/{steps_per_epoch} loss {tot_loss / seen:.4f} "
+                    f"({el / (b + 1):.2f}s/step, eta epoch {el / (b + 1) * (steps_per_epoch - b - 1):.0f}s)", fh)
+        t_train = time.time() - t0
+        pv = predict(model, Xva).argmax(1)
+        mv = common.metrics(yva, pv, classes)
+        t_ep = time.time() - t0
+        rec = {"epoch": epoch, "train_loss": round(tot_loss / seen, 4), "val_acc": mv["accuracy"],
+               "val_macro_f1": mv["macro_f1"], "sec_train": round(t_train, 1), "sec_epoch": round(t_ep, 1),
+               "lr_end": lr_at(step - 1)}
+        history.append(rec)
+        log("EPOCH " + json.dumps(rec), fh)
+        if mv["macro_f1"] > best_f1:
+            best_f1, best_epoch = mv["macro_f1"], epoch
+            torch.save({"state_dict": model.state_dict(), "classes": classes, "size": args.size,
+                        "mean": common.MEAN, "std": common.STD, "epoch": epoch, "epochs": args.epochs,
+                        "seed": args.seed, "val": mv, "args": vars(args),
+                        "counts": {s: int(len(data[s][0])) for s in ("train", "val", "test")},
+                        "data": os.path.abspath(args.data)},
+                       os.path.join(args.out, "best.pt"))
+            log(f"  new best val macro-F1 {best_f1:.4f} (epoch {epoch}) -> best.pt", fh)
+        with open(os.path.join(args.out, "history.json"), "w") as f:
+            json.dump(history, f, indent=1)
+
+    if args.skip_test:
+        log("done (test skipped)", fh)
+        return
+    model, ck = common.load_checkpoint(os.path.join(args.out, "best.pt"))
+    model = model.to(memory_format=torch.channels_last)
+    pt = predict(model, Xte).argmax(1)
+    mt = common.metrics(yte, pt, classes)
+    mt.update({"split": "test", "engine": "torch float32", "best_epoch": ck["epoch"], "classes": classes})
+    with open(os.path.join(args.out, "metrics_test.json"), "w") as f:
+        json.dump(mt, f, indent=1)
+    log(f"TEST (best epoch {ck['epoch']}): acc {mt['accuracy']:.4f} macro-F1 {mt['macro_f1']:.4f}", fh)
+    for c in classes:
+        log(f"  {c}: " + json.dumps(mt["per_class"][c]), fh)
+    log("confusion (rows=true): " + json.dumps(mt["confusion_matrix"]), fh)
+
+
+if __name__ == "__main__":
+    main()
