@@ -9,13 +9,16 @@
     if (!banner || !button || !reg.waiting) return;
     banner.hidden = false;
     button.onclick = function () {
+      userAskedUpdate = true;
       if (reg.waiting) reg.waiting.postMessage({ type: 'SKIP_WAITING' });
     };
   }
-  var reloading = false;
+  // Reload only when the person asked for the update: on a first visit the new
+  // worker also takes control (clients.claim) and the page must keep its state.
+  var userAskedUpdate = false;
   navigator.serviceWorker.addEventListener('controllerchange', function () {
-    if (reloading) return;
-    reloading = true;
+    if (!userAskedUpdate) return;
+    userAskedUpdate = false;
     window.location.reload();
   });
   window.addEventListener('load', function () {

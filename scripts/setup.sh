@@ -21,7 +21,9 @@ apt_install() {
 
 # 1. A Rust toolchain that can build wasm32-unknown-unknown.
 TOOLCHAIN=""
-if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+if [ -n "${MARROWSCOPE_TOOLCHAIN:-}" ]; then
+  TOOLCHAIN="$MARROWSCOPE_TOOLCHAIN"   # e.g. "web": use this rustup toolchain as it is
+elif rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   TOOLCHAIN="$(rustup show active-toolchain | cut -d' ' -f1)"
 elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
   log "installed wasm32 target with rustup"

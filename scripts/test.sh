@@ -12,7 +12,7 @@ section "native tests (cargo test)"
 cargo test --all-targets
 
 section "wasm tests in headless Chromium (wasm-bindgen-test)"
-cargo test --target wasm32-unknown-unknown --test web
+cargo test --profile wasm-dev --target wasm32-unknown-unknown --test web
 
 section "build the site"
 bash scripts/build.sh ${MARROWSCOPE_TEST_BUILD:---dev}

@@ -87,13 +87,13 @@ impl Model {
         let tensor = Tensor::from_shape(&[1, 3, h, w], input).map_err(|e| Error::Inference(e.to_string()))?;
         let out = self.state.run(tvec!(tensor.into())).map_err(|e| Error::Inference(format!("{e:#}")))?;
         let logits = out[0]
-            .to_array_view::<f32>()
+            .to_plain_array_view::<f32>()
             .map_err(|e| Error::Inference(e.to_string()))?
             .iter()
             .copied()
             .collect();
         let features = if self.has_features {
-            let view = out[1].to_array_view::<f32>().map_err(|e| Error::Inference(e.to_string()))?;
+            let view = out[1].to_plain_array_view::<f32>().map_err(|e| Error::Inference(e.to_string()))?;
             let shape = view.shape().to_vec();
             Some(FeatureMap { channels: shape[1], height: shape[2], width: shape[3], data: view.iter().copied().collect() })
         } else {

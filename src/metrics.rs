@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn hand_computed_example() {
         let classes = vec!["A".to_string(), "B".to_string()];
-        let p = [[0.9f32, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]];
+        let p = [[0.95f32, 0.05], [0.15, 0.85], [0.65, 0.35], [0.25, 0.75]];
         let truth = [0, 1, 1, 1];
         let ex: Vec<Scored> = p.iter().zip(truth).map(|(p, t)| Scored { truth: t, probabilities: p }).collect();
         let r = evaluate(&classes, &ex, 10);
@@ -120,8 +120,8 @@ mod tests {
         assert!((r.accuracy - 0.75).abs() < 1e-9);
         // A: P=1/2 R=1 F1=2/3; B: P=1 R=2/3 F1=0.8
         assert!((r.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-9);
-        // bins: 0.9 (correct), 0.8 (correct), 0.6 (wrong), 0.7 (correct) → each alone in its bin
-        let ece = (0.1 + 0.2 + 0.6 + 0.3) / 4.0;
+        // bins: .95 (correct), .85 (correct), .65 (wrong), .75 (correct), each alone in its bin
+        let ece = (0.05 + 0.15 + 0.65 + 0.25) / 4.0;
         assert!((r.ece - ece).abs() < 1e-6, "{}", r.ece);
     }
 }

@@ -11,8 +11,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 const MANIFEST: &str = include_str!("../public/model/manifest.json");
 const MODEL: &[u8] = include_bytes!("../public/model/model.int8.onnx");
 // Real test-split images from the MLL subset (read at compile time, never committed).
-const NGS: &[u8] = include_bytes!("../../shared/data/mll-subset/images/NGS/NGS_00800.jpg");
-const LYT: &[u8] = include_bytes!("../../shared/data/mll-subset/images/LYT/LYT_00800.jpg");
+const NGS: &[u8] = include_bytes!("../../shared/data/mll-subset/images/NGS/NGS_00803.jpg");
+const LYT: &[u8] = include_bytes!("../../shared/data/mll-subset/images/LYT/LYT_00801.jpg");
 
 fn classifier() -> Classifier {
     Classifier::new(Manifest::from_json(MANIFEST).unwrap(), MODEL).unwrap()

@@ -144,6 +144,8 @@ def main():
     ap.add_argument("--cache-size", type=int, default=0,
                     help="store train images resized to this (0 = native; auto = size+32 when >20k images)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", help="continue from this checkpoint's weights (same classes and size); "
+                                   "the new run's schedule starts afresh")
     ap.add_argument("--skip-test", action="store_true")
     args = ap.parse_args()
 
@@ -175,6 +177,13 @@ def main():
     Xte, yte = data["test"][0], np.array([cidx[c] for c in data["test"][1]])
 
     model = common.build_model(len(classes), args.size, pretrained=True)
+    prev_epochs = 0
+    if args.init:
+        ck0 = torch.load(args.init, map_location="cpu", weights_only=False)
+        assert ck0["classes"] == classes and ck0["size"] == args.size, "init checkpoint mismatch"
+        model.load_state_dict(ck0["state_dict"])
+        prev_epochs = int(ck0.get("epochs_total", ck0["epochs"]))
+        log(f"initialised from {args.init} ({prev_epochs} earlier epochs)", fh)
     model.freeze(args.freeze_blocks)
     for m in model.modules():  # faster adaptation of BN statistics than the TF-ported 0.01
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -245,6 +254,7 @@ def main():
             best_f1, best_epoch = mv["macro_f1"], epoch
             torch.save({"state_dict": model.state_dict(), "classes": classes, "size": args.size,
                         "mean": common.MEAN, "std": common.STD, "epoch": epoch, "epochs": args.epochs,
+                        "epochs_total": prev_epochs + args.epochs, "init": args.init,
                         "seed": args.seed, "val": mv, "args": vars(args),
                         "counts": {s: int(len(data[s][0])) for s in ("train", "val", "test")},
                         "data": os.path.abspath(args.data)},

@@ -74,7 +74,15 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
         Ok(m) => Arc::new(m),
         Err(e) => {
             console::error("model", &e.to_string());
+            with(|e| {
+                if let Some(w) = e.worker.take() {
+                    w.terminate();
+                }
+                e.ready = false;
+                e.model = None;
+            });
             state.model.set(ModelState::Failed(e.to_string()));
+            fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
             return;
         }
     };
@@ -93,18 +101,21 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
     }
 }
 
+/// Starts a fresh worker. The model is sent when the worker says it is alive: messages
+/// posted before its wasm has started would be lost.
 fn restart(e: &mut Engine) -> Result<(), String> {
-    let worker = spawn_worker()?;
-    if let Some((text, bytes, _)) = &e.model {
-        let copy = Uint8Array::new(&bytes.buffer()).slice(bytes.byte_offset(), bytes.byte_offset() + bytes.length());
-        let buffer = copy.buffer();
-        let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(text)), ("model", &buffer)]);
-        worker
-            .post_message_with_transfer(&msg, &Array::of1(&buffer))
-            .map_err(|e| format!("could not send the model to the worker ({e:?})"))?;
-    }
-    e.worker = Some(worker);
+    e.worker = Some(spawn_worker()?);
     Ok(())
+}
+
+fn send_model(e: &Engine) -> Result<(), String> {
+    let (Some(worker), Some((text, bytes, _))) = (&e.worker, &e.model) else { return Ok(()) };
+    let copy = bytes.slice(0, bytes.length());
+    let buffer = copy.buffer();
+    let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(text)), ("model", &buffer)]);
+    worker
+        .post_message_with_transfer(&msg, &Array::of1(&buffer))
+        .map_err(|e| format!("could not send the model to the worker ({e:?})"))
 }
 
 /// Adds files to the batch; returns the new cell ids.
@@ -142,6 +153,9 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
             state.selected.set(Some(*first));
         }
     }
+    if matches!(state.model.get_untracked(), ModelState::Failed(_)) {
+        fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
+    }
     pump();
     ids
 }
@@ -177,6 +191,25 @@ pub fn clear() {
         }
     });
     state.selected.set(None);
+}
+
+/// Marks every queued file as failed with `message` (used when no model can run them).
+fn fail_queue(message: &str) {
+    let Some(state) = with(|e| e.state) else { return };
+    let dropped: Vec<u32> = with(|e| {
+        let ids: Vec<u32> = e.queue.drain(..).chain(e.busy.take()).collect();
+        for id in &ids {
+            e.files.remove(id);
+        }
+        ids
+    });
+    state.cells.update(|cells| {
+        for c in cells.iter_mut().filter(|c| dropped.contains(&c.id)) {
+            c.state = CellState::Error;
+            c.error = Some(message.to_string());
+            c.rev += 1;
+        }
+    });
 }
 
 fn pump() {
@@ -217,7 +250,12 @@ fn on_reply(data: JsValue) {
 fn on_reply_value(reply: Reply) {
     let Some(state) = with(|e| e.state) else { return };
     match reply {
-        Reply::Alive | Reply::Bench { .. } => {}
+        Reply::Alive => {
+            if let Err(msg) = with(|e| send_model(e)) {
+                state.model.set(ModelState::Failed(msg));
+            }
+        }
+        Reply::Bench { .. } => {}
         Reply::Loaded { model_id, load_ms } => {
             let (manifest, source) = with(|e| {
                 e.ready = true;
@@ -233,6 +271,7 @@ fn on_reply_value(reply: Reply) {
         Reply::LoadError { message } => {
             with(|e| e.ready = false);
             state.model.set(ModelState::Failed(message));
+            fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
         }
         Reply::Done { id, result } => {
             with(|e| e.busy = None);
