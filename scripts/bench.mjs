@@ -6,6 +6,7 @@
 //   node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500]
 //                          [--float PATH.onnx] [--json out.json] [--md out.md]
 //                          [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak]
+//                          [--no-wasm] [--no-ort]
 //                          [--phase-timeout 900] [--batch-timeout 1800] [--native-timeout 2400]
 //
 // Environment: MLL_DATA (dataset folder with splits.csv, default ../shared/data/mll-subset),
@@ -34,7 +35,7 @@ const ROOT = path.resolve(HERE, '..');
 function parseArgs(argv) {
   const o = {
     dist: 'dist', n: 200, warmup: 20, batch: 500, float: null, json: null, md: null,
-    native: true, browser: true, batchRun: true, sizes: true, peak: true,
+    native: true, browser: true, batchRun: true, sizes: true, peak: true, wasm: true, ort: true,
     phaseTimeout: 900, batchTimeout: 1800, nativeTimeout: 2400, classifyN: 20,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -62,6 +63,8 @@ function parseArgs(argv) {
       case '--no-batch': o.batchRun = false; break;
       case '--no-sizes': o.sizes = false; break;
       case '--no-peak': o.peak = false; break;
+      case '--no-wasm': o.wasm = false; break;
+      case '--no-ort': o.ort = false; break;
       case '--phase-timeout': o.phaseTimeout = num(); break;
       case '--batch-timeout': o.batchTimeout = num(); break;
       case '--native-timeout': o.nativeTimeout = num(); break;
@@ -74,7 +77,7 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--phase-timeout S] [--batch-timeout S] [--native-timeout S]';
+  const text = 'usage: node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--no-wasm] [--no-ort] [--phase-timeout S] [--batch-timeout S] [--native-timeout S]';
   if (err) {
     console.error(`bench.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -205,9 +208,17 @@ function buildInfo(dist) {
   }
   // Which cargo profile was built most recently for wasm (trunk builds into target/wasm32-unknown-unknown/<profile>)
   const prof = {};
-  for (const p of ['release', 'wasm-dev', 'debug']) {
-    const f = path.join(ROOT, 'target', 'wasm32-unknown-unknown', p, 'worker.wasm');
-    if (fs.existsSync(f)) prof[p] = fs.statSync(f).mtime.toISOString();
+  const targets = [path.join(ROOT, 'target')];
+  if (process.env.CARGO_TARGET_DIR) targets.unshift(path.resolve(ROOT, process.env.CARGO_TARGET_DIR));
+  try {
+    const m = /CARGO_TARGET_DIR:-([^}]+)\}/.exec(fs.readFileSync(path.join(ROOT, '.tools', 'env'), 'utf8'));
+    if (m) targets.push(m[1]);
+  } catch { /* no .tools/env */ }
+  for (const t of targets) {
+    for (const p of ['release', 'wasm-dev', 'debug']) {
+      const f = path.join(t, 'wasm32-unknown-unknown', p, 'worker.wasm');
+      if (fs.existsSync(f) && !prof[p]) prof[p] = fs.statSync(f).mtime.toISOString();
+    }
   }
   info.targetProfiles = prof;
   const any = Object.values(info.files);
@@ -364,7 +375,7 @@ async function coldStart(browser, url, image, timeoutMs) {
       wallGotoToDoneMs: wallDone - wall0,
       wallFilesSetMs: wallSet - wall0,
       domContentLoadedMs: nav.domContentLoaded,
-      resources: nav.res.filter((r) => /\.(wasm|js|onnx|json)$/.test(r.name)).map((r) => ({ ...r, dur: round(r.dur, 1), start: round(r.start, 1), end: round(r.end, 1) })),
+      resources: nav.res.filter((r) => /\.(wasm|js|onnx|json)$/.test(r.name) && r.dur >= 0).map((r) => ({ ...r, dur: round(r.dur, 1), start: round(r.start, 1), end: round(r.end, 1) })),
       pageResponseBodyBytes: bytesFetched,
       cell,
       pageErrors,
@@ -563,6 +574,7 @@ async function batchRun(context, url, files, timeoutMs) {
       longestTaskMs: duringBatch.length ? Math.max(...duringBatch.map((t) => t.ms)) : 0,
       longTasksOver100ms: duringBatch.filter((t) => t.ms > 100).length,
       longTasksBeforeBatch: after.longTasksAll.length - duringBatch.length,
+      longTasks: duringBatch.map((t) => ({ atMsIntoBatch: round(t.start - before.t0, 0), ms: round(t.ms, 0) })),
       heapBefore: before.heapBefore,
       heapAfter: after.heapAfter,
       swControlled: before.controlled,
@@ -707,7 +719,7 @@ function markdown(R) {
   }
   if (R.batch) {
     const b = R.batch;
-    L.push(`Batch of ${b.images} test images via #file-input (app page, model already loaded${b.swControlled ? ', page controlled by the service worker' : ''}): ${b.finished} finished${b.timedOut ? ' (TIMED OUT)' : ''} in ${(b.totalMs / 1000).toFixed(1)} s = **${b.imagesPerSecond.toFixed(2)} images/s**; states ${JSON.stringify(b.states)}; long tasks during the batch: ${b.longTasksSupported ? `${b.longTasksDuringBatch} (longest ${b.longestTaskMs.toFixed(0)} ms, ${b.longTasksOver100ms} over 100 ms)` : 'PerformanceObserver longtask unsupported'}; JS heap ${fmtBytes(b.heapBefore)} before → ${fmtBytes(b.heapAfter)} after.`);
+    L.push(`Batch of ${b.images} test images via #file-input (app page, model already loaded${b.swControlled ? ', page controlled by the service worker' : ''}): ${b.finished} finished${b.timedOut ? ' (TIMED OUT)' : ''} in ${(b.totalMs / 1000).toFixed(1)} s = **${b.imagesPerSecond.toFixed(2)} images/s**; states ${JSON.stringify(b.states)}; long tasks during the batch: ${b.longTasksSupported ? `${b.longTasksDuringBatch} (longest ${b.longestTaskMs.toFixed(0)} ms, ${b.longTasksOver100ms} over 100 ms; [ms into the batch: duration] ${b.longTasks.map((t) => `${t.atMsIntoBatch}: ${t.ms}`).join(', ')})` : 'PerformanceObserver longtask unsupported'}; JS heap ${fmtBytes(b.heapBefore)} before → ${fmtBytes(b.heapAfter)} after.`);
     L.push('');
   }
   L.push('| Goal | Measured | Met? | Margin |');
@@ -771,17 +783,19 @@ async function main() {
         await c.page.evaluate(() => Promise.race([navigator.serviceWorker?.ready, new Promise((r) => setTimeout(r, 15000))])).catch(() => {});
         await sleep(2000);
         // 2. tract-wasm worker bench, same page
-        log(`tract-wasm: worker bench n=${opts.n} warm-up ${opts.warmup}`);
-        R.loadavgBeforeWasm = loadavg();
-        try {
-          const tw = await withTimeout(tractWasmBench(c.page, fs.readFileSync(image).toString('base64'), { n: opts.n, warmup: opts.warmup, classifyN: opts.classifyN, budgetMs: opts.phaseTimeout * 1000 }), (opts.phaseTimeout + 600) * 1000, 'tract-wasm bench');
-          R.tractWasm = { ...tw, inference: stats(tw.inferenceMs), classify: stats(tw.classifyMs) };
-          delete R.tractWasm.inferenceMs;
-          R.tractWasm.inferenceMsAll = tw.inferenceMs.map((x) => round(x, 2));
-          delete R.tractWasm.classifyMs;
-        } catch (e) {
-          R.tractWasm = { error: String(e.message || e).split('\n')[0] };
-          log(`tract-wasm failed: ${R.tractWasm.error}`);
+        if (opts.wasm) {
+          log(`tract-wasm: worker bench n=${opts.n} warm-up ${opts.warmup}`);
+          R.loadavgBeforeWasm = loadavg();
+          try {
+            const tw = await withTimeout(tractWasmBench(c.page, fs.readFileSync(image).toString('base64'), { n: opts.n, warmup: opts.warmup, classifyN: opts.classifyN, budgetMs: opts.phaseTimeout * 1000 }), (opts.phaseTimeout + 600) * 1000, 'tract-wasm bench');
+            R.tractWasm = { ...tw, inference: stats(tw.inferenceMs), classify: stats(tw.classifyMs) };
+            delete R.tractWasm.inferenceMs;
+            R.tractWasm.inferenceMsAll = tw.inferenceMs.map((x) => round(x, 2));
+            delete R.tractWasm.classifyMs;
+          } catch (e) {
+            R.tractWasm = { error: String(e.message || e).split('\n')[0] };
+            log(`tract-wasm failed: ${R.tractWasm.error}`);
+          }
         }
         await c.page.close().catch(() => {});
       } catch (e) {
@@ -790,18 +804,20 @@ async function main() {
       }
 
       // 3. onnxruntime-web, same browser, another context
-      log('onnxruntime-web');
-      R.loadavgBeforeOrt = loadavg();
-      let ortDir = null;
-      try {
-        ortDir = prepareOrtDir(opts.dist, floatModel, image);
-        const kernels = opts.peak ? await peakKernels().catch((e) => { log(`peak kernels: ${e.message}`); return []; }) : [];
-        R.ort = await withTimeout(ortBench(browser, ortDir, { n: opts.n, warmup: opts.warmup, budgetMs: opts.phaseTimeout * 1000, kernels }), (opts.phaseTimeout * 2 + 300) * 1000, 'onnxruntime-web bench');
-      } catch (e) {
-        R.ort = { error: String(e.message || e).split('\n')[0] };
-        log(`onnxruntime-web failed: ${R.ort.error}`);
-      } finally {
-        if (ortDir) fs.rmSync(ortDir.dir, { recursive: true, force: true });
+      if (opts.ort) {
+        let ortDir = null;
+        try {
+          log('onnxruntime-web');
+          R.loadavgBeforeOrt = loadavg();
+          ortDir = prepareOrtDir(opts.dist, floatModel, image);
+          const kernels = opts.peak ? await peakKernels().catch((e) => { log(`peak kernels: ${e.message}`); return []; }) : [];
+          R.ort = await withTimeout(ortBench(browser, ortDir, { n: opts.n, warmup: opts.warmup, budgetMs: opts.phaseTimeout * 1000, kernels }), (opts.phaseTimeout * 2 + 300) * 1000, 'onnxruntime-web bench');
+        } catch (e) {
+          R.ort = { error: String(e.message || e).split('\n')[0] };
+          log(`onnxruntime-web failed: ${R.ort.error}`);
+        } finally {
+          if (ortDir) fs.rmSync(ortDir.dir, { recursive: true, force: true });
+        }
       }
 
       // 4. batch

@@ -23,6 +23,8 @@ apt_install() {
 TOOLCHAIN=""
 if [ -n "${MARROWSCOPE_TOOLCHAIN:-}" ]; then
   TOOLCHAIN="$MARROWSCOPE_TOOLCHAIN"   # e.g. "web": use this rustup toolchain as it is
+elif rustup toolchain list 2>/dev/null | grep -q '^web' && ls /usr/lib/rustlib/wasm32-unknown-unknown/lib/libstd-*.rlib >/dev/null 2>&1; then
+  TOOLCHAIN=web                        # set up by an earlier run (Debian rustc-web + std built here)
 elif rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   TOOLCHAIN="$(rustup show active-toolchain | cut -d' ' -f1)"
 elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
@@ -85,6 +87,8 @@ fi
 
 cat > "$TOOLS/env" <<ENV
 export RUSTUP_TOOLCHAIN=$TOOLCHAIN
+# Build cache shared by every checkout on this machine (a fresh clone reuses compiled dependencies).
+export CARGO_TARGET_DIR="\${CARGO_TARGET_DIR:-$CACHE/target}"
 export PATH="$TOOLS/bin:\$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true
 export CHROMEDRIVER=/usr/bin/chromedriver

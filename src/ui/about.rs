@@ -28,15 +28,22 @@ pub fn OwnModel() -> impl IntoView {
         let input: web_sys::HtmlInputElement = super::input::event_target(&ev);
         let files = files_of(input.files());
         input.set_value("");
+        if files.is_empty() {
+            return;
+        }
+        let previous = state.model.get_untracked();
+        state.model.set(super::state::ModelState::Loading("Reading your model files…".into()));
         leptos::task::spawn_local(async move {
             let json = files.iter().find(|f| f.name().to_ascii_lowercase().ends_with(".json"));
             let onnx = files.iter().find(|f| f.name().to_ascii_lowercase().ends_with(".onnx"));
             let (Some(json), Some(onnx)) = (json, onnx) else {
                 message.set("Choose two files together: the model (.onnx) and its manifest (.json).".into());
+                state.model.set(previous);
                 return;
             };
             let (Some(text), Some(bytes)) = (read_text(json).await, read_bytes(onnx).await) else {
                 message.set("The files could not be read.".into());
+                state.model.set(previous);
                 return;
             };
             message.set(String::new());

@@ -256,8 +256,8 @@ pub fn Differential() -> impl IntoView {
             <table>
                 <thead><tr><th scope="col">"Class"</th><th scope="col">"Cells"</th><th scope="col">"%"</th><th scope="col">"Key"</th></tr></thead>
                 <tbody>
-                    <For each=move || rows.get() key=|r| (r.code.clone(), r.count) let:r>
-                        <tr data-testid="count-row" data-code=r.code.clone() data-count=r.count.to_string()>
+                    <For each=move || rows.get() key=|r| (r.code.clone(), r.count, (r.percent * 1000.0).round() as i64) let:r>
+                        <tr data-testid="count-row" data-code=r.code.clone() data-count=r.count.to_string() data-percent=format!("{:.2}", r.percent)>
                             <th scope="row"><span class="code">{r.code.clone()}</span>" "{taxonomy::name_of(&r.code).to_string()}</th>
                             <td>{r.count}</td>
                             <td>{format!("{:.1}", r.percent)}</td>

@@ -19,7 +19,7 @@ function tally(cells) {
 
 async function readCountRows(page) {
   return page.$$eval('[data-testid=count-row]', (els) =>
-    els.map((e) => ({ code: e.getAttribute('data-code'), count: Number(e.getAttribute('data-count')) })),
+    els.map((e) => ({ code: e.getAttribute('data-code'), count: Number(e.getAttribute('data-count')), percent: Number(e.getAttribute('data-percent')) })),
   );
 }
 
@@ -44,6 +44,9 @@ async function assertCountMatchesCells(page, n, label) {
   const rows = await readCountRows(page);
   const sum = rows.reduce((s, r) => s + r.count, 0);
   assert.equal(sum, n, `${label}: count rows sum to ${sum}: ${JSON.stringify(rows)}`);
+  for (const r of rows) {
+    assert.ok(Math.abs(r.percent - (100 * r.count) / n) < 0.01, `${label}: ${r.code} shows ${r.percent} % for ${r.count} of ${n}`);
+  }
   const got = Object.fromEntries(rows.filter((r) => r.count > 0).map((r) => [r.code, r.count]));
   assert.deepEqual(got, want, `${label}: count table vs cells' data-final`);
   const codes = rows.map((r) => r.code);

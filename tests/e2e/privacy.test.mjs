@@ -20,6 +20,10 @@ test('no request leaves the origin, none sends data', { timeout: MODEL_TIMEOUT +
     const cells = await waitForCellsSettled(page, { count: images.length });
     assert.equal(cells.filter((c) => c.state === 'done').length, images.length, JSON.stringify(cells));
 
+    // The viewer with the activation-map overlay, then the count tab's export.
+    await page.check('#cam-toggle');
+    await page.waitForSelector('#viewer-image');
+    await page.click('#tab-count');
     const { text, file } = await downloadVia(page, '#export-csv', 'privacy-export.csv');
     const lines = text.trim().split(/\r?\n/);
     assert.ok(lines.length >= images.length + 1, `CSV has ${lines.length} lines (${file})`);
