@@ -674,17 +674,17 @@ function markdown(R) {
   L.push(`Build in ${path.relative(ROOT, R.dist) || '.'}: ${R.build.guess}; newest wasm cargo profile in target/: ${R.build.latestCargoProfile ?? 'n/a'}  `);
   if (R.macs) L.push(`Model: ${R.modelId ?? ''} input ${R.input ? `${R.input.width}×${R.input.height}` : '?'}; ${R.macs.gmacs ?? '?'} GMAC per image (${R.macs.params?.toLocaleString?.('en') ?? '?'} parameters)`);
   L.push('');
-  L.push('| Measurement | p50 | p95 | other |');
+  L.push('| Measurement | p50 | p95 | other (min is the least load-sensitive figure on a shared machine) |');
   L.push('|---|---|---|---|');
   const row = (a, b, c, d) => L.push(`| ${a} | ${b} | ${c} | ${d} |`);
   if (R.native?.inference) row('native tract, inference (release)', fmtMs(R.native.inference.p50), fmtMs(R.native.inference.p95), `n=${R.native.inference.n}; load+optimise ${fmtMs(R.native.loadMs)}; decode+preprocess p50 ${fmtMs(R.native.preprocess?.p50)}`);
   else row('native tract', 'n/a', 'n/a', R.native?.error ?? 'skipped (--no-native)');
   const tw = R.tractWasm;
   if (tw?.inference) {
-    row('tract in wasm (app worker), inference', fmtMs(tw.inference.p50), fmtMs(tw.inference.p95), `n=${tw.inference.n} after ${opts.warmup} warm-up; worker start→alive ${fmtMs(tw.spawnToAliveMs)}; model load_ms ${fmtMs(tw.loadMs)} (wall ${fmtMs(tw.loadWallMs)}); decode+preprocess ${fmtMs(tw.preprocessMs)}`);
+    row('tract in wasm (app worker), inference', fmtMs(tw.inference.p50), fmtMs(tw.inference.p95), `min ${fmtMs(tw.inference.min)}; n=${tw.inference.n} after ${opts.warmup} warm-up; worker start→alive ${fmtMs(tw.spawnToAliveMs)}; model load_ms ${fmtMs(tw.loadMs)} (wall ${fmtMs(tw.loadWallMs)}); decode+preprocess ${fmtMs(tw.preprocessMs)}`);
     if (tw.classify?.n) row('tract in wasm, full classify message (decode+preprocess+inference+CAMs)', fmtMs(tw.classify.p50), fmtMs(tw.classify.p95), `n=${tw.classify.n}`);
   } else row('tract in wasm', 'n/a', 'n/a', tw?.error ?? 'not run');
-  for (const mm of R.ort?.models ?? []) row(`onnxruntime-web ${R.ort.ortVersion ?? ''} wasm SIMD 1 thread, ${mm.name}`, fmtMs(mm.latency.p50), fmtMs(mm.latency.p95), `n=${mm.latency.n}; session creation ${fmtMs(mm.createMs)}; first run ${fmtMs(mm.firstRunMs)}; top class ${mm.top?.class ?? '?'}`);
+  for (const mm of R.ort?.models ?? []) row(`onnxruntime-web ${R.ort.ortVersion ?? ''} wasm SIMD 1 thread, ${mm.name}`, fmtMs(mm.latency.p50), fmtMs(mm.latency.p95), `min ${fmtMs(mm.latency.min)}; n=${mm.latency.n}; session creation ${fmtMs(mm.createMs)}; first run ${fmtMs(mm.firstRunMs)}; top class ${mm.top?.class ?? '?'}`);
   if (R.ort?.runtimeInitPlusCreateMs != null) row('onnxruntime-web runtime init + first session (shipped model)', '', '', fmtMs(R.ort.runtimeInitPlusCreateMs));
   if (R.ort?.error) row('onnxruntime-web', 'n/a', 'n/a', R.ort.error);
   if (R.cold) row('cold start: navigation → first image done (fresh context, image set on #file-input immediately)', '', '', `${fmtMs(R.cold.navToDoneMs ?? R.cold.navToErrorMs)} (page clock); #file-input at ${fmtMs(R.cold.navToFileInputMs)}, model ready at ${fmtMs(R.cold.navToModelReadyMs)}; wall ${fmtMs(R.cold.wallGotoToDoneMs)}; ${fmtBytes(R.cold.pageResponseBodyBytes)} fetched by the page`);
