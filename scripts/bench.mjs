@@ -687,13 +687,13 @@ function markdown(R) {
   for (const mm of R.ort?.models ?? []) row(`onnxruntime-web ${R.ort.ortVersion ?? ''} wasm SIMD 1 thread, ${mm.name}`, fmtMs(mm.latency.p50), fmtMs(mm.latency.p95), `min ${fmtMs(mm.latency.min)}; n=${mm.latency.n}; session creation ${fmtMs(mm.createMs)}; first run ${fmtMs(mm.firstRunMs)}; top class ${mm.top?.class ?? '?'}`);
   if (R.ort?.runtimeInitPlusCreateMs != null) row('onnxruntime-web runtime init + first session (shipped model)', '', '', fmtMs(R.ort.runtimeInitPlusCreateMs));
   if (R.ort?.error) row('onnxruntime-web', 'n/a', 'n/a', R.ort.error);
-  if (R.cold) row('cold start: navigation → first image done (fresh context, image set on #file-input immediately)', '', '', `${fmtMs(R.cold.navToDoneMs ?? R.cold.navToErrorMs)} (page clock); #file-input at ${fmtMs(R.cold.navToFileInputMs)}, model ready at ${fmtMs(R.cold.navToModelReadyMs)}; wall ${fmtMs(R.cold.wallGotoToDoneMs)}; ${fmtBytes(R.cold.pageResponseBodyBytes)} fetched by the page`);
+  if (R.cold) row('cold start: navigation → first image done (fresh context, image set on #file-input immediately)', '', '', `${fmtMs(R.cold.navToDoneMs ?? R.cold.navToErrorMs)} (page clock); #file-input at ${fmtMs(R.cold.navToFileInputMs)}, model ready at ${fmtMs(R.cold.navToModelReadyMs)}; wall ${fmtMs(R.cold.wallGotoToDoneMs)}`);
   L.push('');
   if (R.ratios) {
     L.push(`Ratios (p50): tract-wasm / onnxruntime-web (shipped int8 model) = ${R.ratios.tractWasmOverOrtInt8?.toFixed(2) ?? 'n/a'}; tract-wasm / native tract = ${R.ratios.tractWasmOverNative?.toFixed(2) ?? 'n/a'}${R.ratios.tractWasmOverOrtFloat != null ? `; tract-wasm (int8) / onnxruntime-web (float) = ${R.ratios.tractWasmOverOrtFloat.toFixed(2)}` : ''}`);
     L.push('');
   }
-  if (R.arith) {
+  if (R.arith?.rows?.length) {
     L.push('Arithmetic (per image, one core):');
     L.push('');
     L.push('| Engine | p50 | effective GMAC/s | share of measured f32x4 mul+add peak |');

@@ -1,8 +1,14 @@
 //! The same core, compiled to wasm and run in headless Chromium by
 //! wasm-bindgen-test: decode a real test-split cell, load the shipped model
 //! with tract, classify, and check CAM and error paths.
-#![cfg(target_arch = "wasm32")]
+//!
+//! Built with `harness = false` (the wasm32 std built from source has no libtest);
+//! wasm-bindgen-test-runner finds and runs the `#[wasm_bindgen_test]` functions itself.
 
+fn main() {}
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
 use marrowscope::{Classifier, Error, Manifest};
 use wasm_bindgen_test::*;
 
@@ -47,4 +53,5 @@ fn softmax_and_top_k_match_native() {
     let p = marrowscope::scores::softmax(&[1.0, 2.0, 3.0]);
     assert_eq!(marrowscope::scores::top_k(&p, 2), vec![2, 1]);
     assert!((p[2] - 0.665_240_9).abs() < 1e-6);
+}
 }
