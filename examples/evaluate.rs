@@ -10,7 +10,6 @@
 //! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
 
 use marrowscope::{dataset, metrics, Classifier, Manifest};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -85,20 +84,16 @@ fn run() -> Result<(), String> {
 
     let mut dump = match &args.dump {
         Some(p) => {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| e.to_string())?);
-            let hdr = [items.len() as u32, 3, m.input.height, m.input.width, m.classes.len() as u32];
-            f.write_all(b"MSDUMP1\0").map_err(|e| e.to_string())?;
-            for v in hdr {
-                f.write_all(&v.to_le_bytes()).map_err(|e| e.to_string())?;
-            }
-            Some(f)
+            let f = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| e.to_string())?);
+            Some(marrowscope::dump::DumpWriter::new(f, items.len(), &m.input, m.classes.len()).map_err(|e| e.to_string())?)
         }
         None => None,
     };
 
-    let mut probs: Vec<(usize, Vec<f32>)> = Vec::new();
+    // (index into items, true class index, probabilities) for every image that classified.
+    let mut probs: Vec<(usize, usize, Vec<f32>)> = Vec::new();
     let (mut errors, mut flagged, mut times) = (0usize, 0usize, Vec::new());
-    for item in &items {
+    for (index, item) in items.iter().enumerate() {
         let bytes = match std::fs::read(&item.path) {
             Ok(b) => b,
             Err(e) => {
@@ -112,10 +107,8 @@ fn run() -> Result<(), String> {
         let result = decoded.and_then(|d| {
             let tensor = marrowscope::preprocess::to_tensor(&d.image, &m.input);
             let p = clf.classify_tensor(&tensor)?;
-            if let Some(f) = dump.as_mut() {
-                for v in tensor.iter().chain(&p.probabilities) {
-                    let _ = f.write_all(&v.to_le_bytes());
-                }
+            if let Some(d) = dump.as_mut() {
+                let _ = d.push(&tensor, &p.probabilities);
             }
             Ok(p)
         });
@@ -124,7 +117,7 @@ fn run() -> Result<(), String> {
             Ok(p) => {
                 flagged += p.low_confidence as usize;
                 let truth = m.classes.iter().position(|c| *c == item.label).unwrap_or(usize::MAX);
-                probs.push((truth, p.probabilities));
+                probs.push((index, truth, p.probabilities));
             }
             Err(e) => {
                 errors += 1;
@@ -132,8 +125,8 @@ fn run() -> Result<(), String> {
             }
         }
     }
-    if let Some(mut f) = dump {
-        f.flush().map_err(|e| e.to_string())?;
+    if let Some(d) = dump {
+        d.finish().map_err(|e| e.to_string())?;
     }
     times.sort_by(f64::total_cmp);
     let pct = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
@@ -144,8 +137,8 @@ fn run() -> Result<(), String> {
     if args.foreign {
         // Foreign images: count the top predictions per source label.
         let mut by_label: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-        for (item, (_, p)) in items.iter().zip(&probs) {
-            let e = by_label.entry(item.label.clone()).or_default();
+        for (index, _, p) in &probs {
+            let e = by_label.entry(items[*index].label.clone()).or_default();
             e.0 += 1;
             e.1 += (p.iter().copied().fold(0f32, f32::max) < m.low_confidence_threshold) as usize;
         }
@@ -154,7 +147,7 @@ fn run() -> Result<(), String> {
             println!("{l:<12}  {n:>6}  {f:>7}");
         }
     } else {
-        let scored: Vec<metrics::Scored> = probs.iter().filter(|(t, _)| *t != usize::MAX).map(|(t, p)| metrics::Scored { truth: *t, probabilities: p }).collect();
+        let scored: Vec<metrics::Scored> = probs.iter().filter(|(_, t, _)| *t != usize::MAX).map(|(_, t, p)| metrics::Scored { truth: *t, probabilities: p }).collect();
         let report = metrics::evaluate(&m.classes, &scored, 15);
         println!("\n{}", report.to_text());
         report_json["report"] = serde_json::to_value(&report).map_err(|e| e.to_string())?;

@@ -17,6 +17,7 @@ pub mod classify;
 pub mod count;
 pub mod dataset;
 pub mod decode;
+pub mod dump;
 pub mod error;
 pub mod inference;
 pub mod manifest;

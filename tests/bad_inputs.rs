@@ -7,17 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-fn python() -> String {
-    std::env::var("PYTHON").ok().unwrap_or_else(|| {
-        let venv = common::root().join(".tools/py/bin/python");
-        if venv.exists() { venv.display().to_string() } else { "python3".into() }
-    })
-}
-
 #[test]
 fn every_awkward_file_gets_a_result_or_a_message() {
     let dir = std::env::temp_dir().join(format!("marrowscope-bad-{}", std::process::id()));
-    let status = Command::new(python())
+    let status = Command::new(common::python())
         .arg(common::root().join("scripts/make-bad-inputs.py"))
         .arg(&dir)
         .arg(common::mll_dir().join("images/LYT"))

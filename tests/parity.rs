@@ -7,18 +7,6 @@ mod common;
 
 use std::process::Command;
 
-fn python() -> String {
-    if let Ok(p) = std::env::var("MARROWSCOPE_PYTHON") {
-        return p;
-    }
-    let venv = common::root().join(".tools/py/bin/python");
-    if venv.exists() {
-        venv.display().to_string()
-    } else {
-        "python3".into()
-    }
-}
-
 #[test]
 fn tract_matches_onnxruntime_on_the_whole_test_split() {
     let dir = std::env::temp_dir().join(format!("marrowscope-parity-{}", std::process::id()));
@@ -28,23 +16,16 @@ fn tract_matches_onnxruntime_on_the_whole_test_split() {
     let m = clf.manifest().clone();
     let items: Vec<_> = common::split("test").into_iter().filter(|i| m.knows(&i.label)).collect();
     assert!(items.len() >= 900, "the whole test split: {}", items.len());
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
-    use std::io::Write;
-    f.write_all(b"MSDUMP1\0").unwrap();
-    for v in [items.len() as u32, 3, m.input.height, m.input.width, m.classes.len() as u32] {
-        f.write_all(&v.to_le_bytes()).unwrap();
-    }
+    let file = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
+    let mut writer = marrowscope::dump::DumpWriter::new(file, items.len(), &m.input, m.classes.len()).unwrap();
     for item in &items {
         let d = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap();
         let t = marrowscope::preprocess::to_tensor(&d.image, &m.input);
         let p = clf.classify_tensor(&t).unwrap();
-        for v in t.iter().chain(&p.probabilities) {
-            f.write_all(&v.to_le_bytes()).unwrap();
-        }
+        writer.push(&t, &p.probabilities).unwrap();
     }
-    f.flush().unwrap();
-    drop(f);
-    let out = Command::new(python())
+    writer.finish().unwrap();
+    let out = Command::new(common::python())
         .arg(common::root().join("training/parity.py"))
         .arg(&dump)
         .arg("--model")

@@ -15,6 +15,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, MessageEvent, Worker};
 
+/// Shown on files that arrive when no model can classify them.
+const NO_MODEL: &str = "No model is loaded, so this image was not classified. Reload the page or load a valid model.";
+
 /// Where the worker's loader script is, relative to the page.
 const WORKER_URL: &str = "./worker_loader.js";
 
@@ -82,7 +85,7 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
                 e.model = None;
             });
             state.model.set(ModelState::Failed(e.to_string()));
-            fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
+            fail_queue(NO_MODEL);
             return;
         }
     };
@@ -154,7 +157,7 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
         }
     }
     if matches!(state.model.get_untracked(), ModelState::Failed(_)) {
-        fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
+        fail_queue(NO_MODEL);
     }
     pump();
     ids
@@ -162,21 +165,8 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
 
 /// Stops the batch: queued files are marked cancelled; the file in the worker finishes.
 pub fn cancel() {
-    let Some(state) = with(|e| e.state) else { return };
-    let dropped: Vec<u32> = with(|e| {
-        let ids: Vec<u32> = e.queue.drain(..).collect();
-        for id in &ids {
-            e.files.remove(id);
-        }
-        ids
-    });
-    state.cells.update(|cells| {
-        for c in cells.iter_mut().filter(|c| dropped.contains(&c.id)) {
-            c.state = CellState::Cancelled;
-            c.rev += 1;
-        }
-    });
-    console::info("batch", &format!("cancelled {} queued files", dropped.len()));
+    let n = drop_queue(false, CellState::Cancelled, None);
+    console::info("batch", &format!("cancelled {n} queued files"));
 }
 
 /// Removes every cell and releases its object URL.
@@ -193,11 +183,19 @@ pub fn clear() {
     state.selected.set(None);
 }
 
-/// Marks every queued file as failed with `message` (used when no model can run them).
+/// Marks every queued file (and the one in the worker) as failed with `message`
+/// (used when no model can run them).
 fn fail_queue(message: &str) {
-    let Some(state) = with(|e| e.state) else { return };
-    let dropped: Vec<u32> = with(|e| {
-        let ids: Vec<u32> = e.queue.drain(..).chain(e.busy.take()).collect();
+    drop_queue(true, CellState::Error, Some(message));
+}
+
+/// Empties the queue (and, with `busy`, forgets the file in the worker), giving those
+/// cells `new_state` and `error`. Returns how many cells changed.
+fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
+    let Some(state) = with(|e| e.state) else { return 0 };
+    let dropped: std::collections::HashSet<u32> = with(|e| {
+        let busy = if busy { e.busy.take() } else { None };
+        let ids: std::collections::HashSet<u32> = e.queue.drain(..).chain(busy).collect();
         for id in &ids {
             e.files.remove(id);
         }
@@ -205,11 +203,12 @@ fn fail_queue(message: &str) {
     });
     state.cells.update(|cells| {
         for c in cells.iter_mut().filter(|c| dropped.contains(&c.id)) {
-            c.state = CellState::Error;
-            c.error = Some(message.to_string());
+            c.state = new_state;
+            c.error = error.map(str::to_string);
             c.rev += 1;
         }
     });
+    dropped.len()
 }
 
 fn pump() {
@@ -271,7 +270,7 @@ fn on_reply_value(reply: Reply) {
         Reply::LoadError { message } => {
             with(|e| e.ready = false);
             state.model.set(ModelState::Failed(message));
-            fail_queue("No model is loaded, so this image was not classified. Reload the page or load a valid model.");
+            fail_queue(NO_MODEL);
         }
         Reply::Done { id, result } => {
             with(|e| e.busy = None);

@@ -39,12 +39,16 @@ pub fn Viewer() -> impl IntoView {
         offset.set((0.0, 0.0));
         cam_class.set(None);
     });
+    // The class whose map is shown: the person's choice, else the top class.
+    let cam_index = Memo::new(move |_| {
+        let c = cell.get()?;
+        let top = &c.result.as_ref()?.ranked[0].code;
+        Some(cam_class.get().unwrap_or_else(|| state.manifest().and_then(|m| m.classes.iter().position(|x| x == top)).unwrap_or(0)))
+    });
     let heat = Memo::new(move |_| {
         let c = cell.get()?;
         let r = c.result.as_ref()?;
-        let manifest = state.manifest()?;
-        let k = cam_class.get().unwrap_or_else(|| manifest.classes.iter().position(|x| *x == r.ranked[0].code).unwrap_or(0));
-        let values = r.heatmaps.get(k)?.clone();
+        let values = r.heatmaps.get(cam_index.get()?)?.clone();
         Some(Heatmap { width: r.heat_w, height: r.heat_h, values })
     });
     Effect::new(move |_| {
@@ -121,9 +125,7 @@ pub fn Viewer() -> impl IntoView {
                 {move || {
                     let manifest = state.manifest()?;
                     manifest.cam.as_ref()?;
-                    let c = cell.get()?;
-                    let r = c.result.clone()?;
-                    let current = cam_class.get().unwrap_or_else(|| manifest.classes.iter().position(|x| *x == r.ranked[0].code).unwrap_or(0));
+                    let current = cam_index.get()?;
                     Some(view! {
                         <label class="small">"for class "
                             <select id="cam-class" aria-label="Class for the activation map" on:change=move |ev| {

@@ -56,3 +56,13 @@ pub fn classifier() -> Classifier {
     let bytes = model_bytes(&m);
     Classifier::new(m, &bytes).expect("the shipped model loads")
 }
+
+/// A Python with onnxruntime and Pillow: `MARROWSCOPE_PYTHON` or `PYTHON` if set, else the
+/// venv scripts/setup.sh makes in `.tools/py`, else `python3`.
+pub fn python() -> String {
+    if let Some(p) = std::env::var("MARROWSCOPE_PYTHON").ok().or_else(|| std::env::var("PYTHON").ok()) {
+        return p;
+    }
+    let venv = root().join(".tools/py/bin/python");
+    if venv.exists() { venv.display().to_string() } else { "python3".into() }
+}
