@@ -25,7 +25,7 @@ pub fn OwnModel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let message = RwSignal::new(String::new());
     let on_change = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = super::input::event_target(&ev);
+        let input: web_sys::HtmlInputElement = event_target(&ev);
         let files = files_of(input.files());
         input.set_value("");
         if files.is_empty() {

@@ -4,7 +4,6 @@ use super::engine;
 use super::fetch;
 use super::state::{AppState, GalleryState};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::{File, FileList};
 
 pub fn files_of(list: Option<FileList>) -> Vec<File> {
@@ -149,8 +148,4 @@ pub fn Gallery() -> impl IntoView {
             }}
         </section>
     }
-}
-
-pub fn event_target<T: JsCast>(ev: &leptos::ev::Event) -> T {
-    ev.target().expect("event has a target").unchecked_into()
 }
