@@ -1,8 +1,16 @@
 //! Class activation maps (Zhou et al. 2016): which parts of the image drove a
 //! class score, from the last feature map and the classifier's weights.
 
-use crate::inference::FeatureMap;
 use crate::manifest::CamSpec;
+
+/// The model's last feature map before global pooling, `[channels, height, width]`.
+#[derive(Debug, Clone)]
+pub struct FeatureMap {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub data: Vec<f32>,
+}
 
 /// A coarse heat map, values in 0..=1, row-major `height × width`.
 #[derive(Debug, Clone, PartialEq)]

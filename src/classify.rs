@@ -1,12 +1,16 @@
 //! The whole path from file bytes to a result: decode → preprocess → infer → rank.
 
-use crate::decode::{decode, Decoded};
-use crate::error::Result;
-use crate::inference::{FeatureMap, Model};
+use crate::cam::{self, FeatureMap};
 use crate::manifest::Manifest;
-use crate::preprocess::to_tensor;
-use crate::scores::{softmax, top_k};
-use crate::{cam, taxonomy};
+#[cfg(feature = "engine")]
+use crate::{
+    decode::{decode, Decoded},
+    error::Result,
+    inference::Model,
+    preprocess::to_tensor,
+    scores::{softmax, top_k},
+    taxonomy,
+};
 
 /// One ranked class of a prediction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -43,11 +47,13 @@ impl Prediction {
 }
 
 /// A loaded model ready to classify many images.
+#[cfg(feature = "engine")]
 #[derive(Debug)]
 pub struct Classifier {
     model: Model,
 }
 
+#[cfg(feature = "engine")]
 impl Classifier {
     pub fn new(manifest: Manifest, onnx: &[u8]) -> Result<Classifier> {
         Ok(Classifier { model: Model::load(manifest, onnx)? })

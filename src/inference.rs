@@ -14,13 +14,7 @@ pub struct RawOutput {
     pub features: Option<FeatureMap>,
 }
 
-#[derive(Debug, Clone)]
-pub struct FeatureMap {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-    pub data: Vec<f32>,
-}
+pub use crate::cam::FeatureMap;
 
 /// An optimised, runnable model with its manifest.
 pub struct Model {

@@ -5,7 +5,8 @@
 //! - [`manifest`]: what a model is, read from `manifest.json`
 //! - [`decode`]: bytes → RGB image, with size and memory limits
 //! - [`preprocess`]: image → input tensor, as the manifest says
-//! - [`inference`]: ONNX loading, optimisation and running with tract
+//! - [`inference`]: ONNX loading, optimisation and running with tract (feature `engine`, on by
+//!   default; the page's bundle is built without it because only the worker runs models)
 //! - [`scores`]: softmax and top-k
 //! - [`classify`]: the whole path, bytes → ranked prediction
 //! - [`cam`]: class activation maps
@@ -19,6 +20,7 @@ pub mod dataset;
 pub mod decode;
 pub mod dump;
 pub mod error;
+#[cfg(feature = "engine")]
 pub mod inference;
 pub mod manifest;
 pub mod metrics;
@@ -31,6 +33,8 @@ pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use classify::{Classifier, Prediction};
+#[cfg(feature = "engine")]
+pub use classify::Classifier;
+pub use classify::Prediction;
 pub use error::{Error, Result};
 pub use manifest::Manifest;

@@ -137,7 +137,7 @@ pub fn CellList() -> impl IntoView {
                                 data-prob=c.probability().map(|p| format!("{p:.4}"))
                                 on:click=move |_| state.selected.set(Some(id))
                                 on:focus=move |_| state.selected.set(Some(id))>
-                                <img class="thumb" src=c.url.clone() alt="" loading="lazy" width="48" height="48" />
+                                <img class="thumb" src=c.url.clone() alt="" loading="lazy" decoding="async" width="48" height="48" />
                                 <span class="cell-name" title=c.name.clone()>{c.name.clone()}</span>
                                 {match (c.state, c.result.clone()) {
                                     (CellState::Done, Some(r)) => {

@@ -21,6 +21,10 @@ const NO_MODEL: &str = "No model is loaded, so this image was not classified. Re
 /// Where the worker's loader script is, relative to the page.
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// Cells added to the page per task when many files arrive at once: adding 500 rows in
+/// one go blocked the page for about half a second; chunks keep every task short.
+const PUBLISH_CHUNK: usize = 16;
+
 #[derive(Default)]
 struct Engine {
     worker: Option<Worker>,
@@ -28,6 +32,11 @@ struct Engine {
     queue: VecDeque<u32>,
     busy: Option<u32>,
     files: HashMap<u32, File>,
+    /// Cells enqueued but not yet shown (published in chunks, in id order).
+    unpublished: VecDeque<super::state::Cell>,
+    /// The highest cell id shown on the page; the worker only gets shown cells.
+    published_upto: u32,
+    publishing: bool,
     /// The model currently loaded (or being loaded) in the worker, kept to restart it.
     model: Option<(String, Uint8Array, String)>,
     pending_manifest: Option<Arc<Manifest>>,
@@ -121,17 +130,23 @@ fn send_model(e: &Engine) -> Result<(), String> {
         .map_err(|e| format!("could not send the model to the worker ({e:?})"))
 }
 
-/// Adds files to the batch; returns the new cell ids.
+/// Adds files to the batch; returns the new cell ids. The cells appear on the page in
+/// chunks of [`PUBLISH_CHUNK`], one chunk per task, so a drop of hundreds of files never
+/// blocks the page; classification starts with the first chunk.
 pub fn enqueue(files: Vec<File>) -> Vec<u32> {
     let Some(state) = with(|e| e.state) else { return vec![] };
-    let mut new_cells = Vec::new();
+    let starting = with(|e| e.unpublished.is_empty() && e.queue.is_empty() && e.busy.is_none());
+    if starting && state.cells.with_untracked(|c| c.iter().all(|c| !matches!(c.state, CellState::Queued | CellState::Running))) {
+        state.batch_started.set(js_sys::Date::now());
+    }
+    let no_model = matches!(state.model.get_untracked(), ModelState::Failed(_));
     let ids = with(|e| {
         let mut ids = Vec::new();
         for file in files {
             e.next_id += 1;
             let id = e.next_id;
             let url = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
-            new_cells.push(super::state::Cell {
+            let mut cell = super::state::Cell {
                 id,
                 rev: 0,
                 name: file.name(),
@@ -140,27 +155,58 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 result: None,
                 final_class: None,
                 error: None,
-            });
-            e.files.insert(id, file);
-            e.queue.push_back(id);
+            };
+            if no_model {
+                cell.state = CellState::Error;
+                cell.error = Some(NO_MODEL.to_string());
+            } else {
+                e.files.insert(id, file);
+                e.queue.push_back(id);
+            }
+            e.unpublished.push_back(cell);
             ids.push(id);
         }
         ids
     });
-    if state.cells.with_untracked(|c| c.iter().all(|c| !matches!(c.state, CellState::Queued | CellState::Running))) {
-        state.batch_started.set(js_sys::Date::now());
-    }
-    state.cells.update(|c| c.extend(new_cells));
-    if state.selected.get_untracked().is_none() {
-        if let Some(first) = ids.first() {
-            state.selected.set(Some(*first));
+    publish();
+    ids
+}
+
+/// Shows the next chunk of enqueued cells, then schedules the rest for later tasks.
+fn publish() {
+    let Some(state) = with(|e| e.state) else { return };
+    let chunk: Vec<super::state::Cell> = with(|e| {
+        let n = e.unpublished.len().min(PUBLISH_CHUNK);
+        let chunk: Vec<_> = e.unpublished.drain(..n).collect();
+        if let Some(last) = chunk.last() {
+            e.published_upto = e.published_upto.max(last.id);
+        }
+        chunk
+    });
+    if !chunk.is_empty() {
+        let first = chunk[0].id;
+        state.cells.update(|c| c.extend(chunk));
+        if state.selected.get_untracked().is_none() {
+            state.selected.set(Some(first));
         }
     }
-    if matches!(state.model.get_untracked(), ModelState::Failed(_)) {
-        fail_queue(NO_MODEL);
-    }
     pump();
-    ids
+    let more = with(|e| {
+        let more = !e.unpublished.is_empty() && !e.publishing;
+        if more {
+            e.publishing = true;
+        }
+        more
+    });
+    if more {
+        leptos::prelude::set_timeout(
+            || {
+                with(|e| e.publishing = false);
+                publish();
+            },
+            std::time::Duration::ZERO,
+        );
+    }
 }
 
 /// Stops the batch: queued files are marked cancelled; the file in the worker finishes.
@@ -173,8 +219,9 @@ pub fn cancel() {
 pub fn clear() {
     cancel();
     let Some(state) = with(|e| e.state) else { return };
+    let unpublished: Vec<_> = with(|e| e.unpublished.drain(..).collect());
     state.cells.update(|cells| {
-        for c in cells.drain(..) {
+        for c in cells.drain(..).chain(unpublished) {
             if !c.url.is_empty() {
                 let _ = web_sys::Url::revoke_object_url(&c.url);
             }
@@ -201,19 +248,19 @@ fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
         }
         ids
     });
-    state.cells.update(|cells| {
-        for c in cells.iter_mut().filter(|c| dropped.contains(&c.id)) {
-            c.state = new_state;
-            c.error = error.map(str::to_string);
-            c.rev += 1;
-        }
-    });
+    let mark = |c: &mut super::state::Cell| {
+        c.state = new_state;
+        c.error = error.map(str::to_string);
+        c.rev += 1;
+    };
+    with(|e| e.unpublished.iter_mut().filter(|c| dropped.contains(&c.id)).for_each(mark));
+    state.cells.update(|cells| cells.iter_mut().filter(|c| dropped.contains(&c.id)).for_each(mark));
     dropped.len()
 }
 
 fn pump() {
     let next = with(|e| {
-        if !e.ready || e.busy.is_some() {
+        if !e.ready || e.busy.is_some() || e.queue.front().is_none_or(|id| *id > e.published_upto) {
             return None;
         }
         let id = e.queue.pop_front()?;

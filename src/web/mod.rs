@@ -2,4 +2,5 @@
 
 pub mod console;
 pub mod protocol;
+#[cfg(feature = "engine")]
 pub mod worker;
