@@ -21,8 +21,10 @@ fn manifest_describes_the_model() {
 fn classifies_real_test_cells() {
     let mut clf = common::classifier();
     let m = clf.manifest().clone();
-    let sample = common::test_sample(&m, 6);
-    assert!(sample.len() >= 6 * m.classes.len() - 2);
+    // 16 evenly spaced test images per class (128): enough that a broken pipeline (wrong
+    // normalisation, channel order or resize) shows, as such faults fall far below 0.75.
+    let sample = common::test_sample(&m, 16);
+    assert!(sample.len() >= 16 * m.classes.len() - 2);
     let mut correct = 0;
     for item in &sample {
         let bytes = std::fs::read(&item.path).unwrap();
@@ -35,7 +37,8 @@ fn classifies_real_test_cells() {
     }
     let acc = correct as f64 / sample.len() as f64;
     println!("sample accuracy {correct}/{} = {acc:.3}", sample.len());
-    assert!(acc >= 0.8, "accuracy on a spread test sample is {acc:.3}");
+    // The whole test split gives 0.83 (docs/model-card.md); this fixed sample must stay near it.
+    assert!(acc >= 0.75, "accuracy on a spread test sample is {acc:.3}");
 }
 
 #[test]

