@@ -85,17 +85,24 @@ test('viewer: activation maps for 3+ classes, keyboard zoom', { timeout: MODEL_T
       assert.ok(s.nonzero > 0, `${img.code}: #cam-canvas has no visible pixel: ${JSON.stringify(s)}`);
       assert.ok(s.dCentre < s.dCorner, `${img.code}: heat centroid (${s.cx?.toFixed(0)}, ${s.cy?.toFixed(0)}) is nearer a corner than the centre`);
 
-      // The map for another class (the #cam-class select) draws something different.
+      // The #cam-class select redraws the map for the chosen class. Two classes can have the
+      // same normalised map (e.g. both positive only at the centre of the 5×5 feature map), so
+      // the assertion is that some other class draws a different map.
       if (await page.locator('#cam-class').count()) {
         const before = await page.evaluate(() => document.getElementById('cam-canvas').toDataURL());
         const opts = await page.locator('#cam-class option').evaluateAll((os) => os.map((o) => ({ v: o.value, sel: o.selected })));
-        const other = opts.find((o) => !o.sel);
-        if (other) {
+        const others = opts.filter((o) => !o.sel);
+        let differs = null;
+        for (const other of others) {
           await page.selectOption('#cam-class', other.v);
-          await page.waitForTimeout(300);
+          await page.waitForTimeout(200);
           const after = await page.evaluate(() => document.getElementById('cam-canvas').toDataURL());
-          assert.notEqual(after, before, `${img.code}: the map for another class is identical`);
+          if (after !== before) {
+            differs = other.v;
+            break;
+          }
         }
+        if (others.length) assert.ok(differs !== null, `${img.code}: the maps of all ${others.length} other classes are identical to the shown one`);
       }
     }
     console.log(`viewer CAM stats:\n  ${report.join('\n  ')}`);
