@@ -171,4 +171,10 @@ pub fn mount() {
     console::install_panic_hook(show_panic);
     console::info("app", "starting");
     leptos::mount::mount_to_body(App);
+    // `?selftest=panic` proves the panic path end to end (tests/e2e/integrity.test.mjs): a panic
+    // after the page is up must end in the visible message, not a silent, frozen page.
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    if search.split(['?', '&']).any(|kv| kv == "selftest=panic") {
+        leptos::prelude::set_timeout(|| panic!("self-test panic requested by ?selftest=panic"), std::time::Duration::from_millis(50));
+    }
 }

@@ -63,3 +63,21 @@ test('a truncated model file is reported, the page stays usable', { timeout: MOD
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a panic inside the page ends in a visible message and one console line', { timeout: 120_000 }, async () => {
+  await withApp('integrity-panic', async (app) => {
+    const { page } = app;
+    await page.goto(`${app.url}?selftest=panic`, { waitUntil: 'domcontentloaded' });
+    const el = page.locator('#panic[data-visible=true]');
+    await el.waitFor({ state: 'visible', timeout: 60_000 });
+    const text = (await el.textContent()).trim();
+    console.log(`integrity: panic banner: ${text}`);
+    assert.match(text, /Something went wrong inside Marrowscope/);
+    assert.match(text, /self-test panic requested/);
+    assert.match(text, /Reload the page/);
+    const lines = app.consoleMessages.filter((m) => m.text.startsWith('[marrowscope] error panic:'));
+    assert.equal(lines.length, 1, `one console line in the project's form: ${JSON.stringify(app.consoleMessages.slice(-5))}`);
+    assert.equal(lines[0].type, 'error');
+    await app.screenshot('banner');
+  });
+});
