@@ -14,7 +14,7 @@ pub struct RawOutput {
     pub features: Option<FeatureMap>,
 }
 
-pub use crate::cam::FeatureMap;
+use crate::cam::FeatureMap;
 
 /// An optimised, runnable model with its manifest.
 pub struct Model {

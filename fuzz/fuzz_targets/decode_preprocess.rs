@@ -3,22 +3,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marrowscope::manifest::InputSpec;
+use marrowscope::manifest::{InputSpec, Manifest};
+use std::sync::OnceLock;
+
+/// The shipped model's input contract, shrunk to 64×64 so each run is cheap.
+fn spec() -> &'static InputSpec {
+    static SPEC: OnceLock<InputSpec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let m = Manifest::from_json(include_str!("../../public/model/manifest.json")).expect("the shipped manifest parses");
+        InputSpec { width: 64, height: 64, ..m.input }
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
-    let spec = InputSpec {
-        name: "input".into(),
-        width: 64,
-        height: 64,
-        layout: "NCHW".into(),
-        channels: "RGB".into(),
-        scale: 255.0,
-        mean: [0.5; 3],
-        std: [0.5; 3],
-        resize: "bilinear".into(),
-    };
     if let Ok(d) = marrowscope::decode::decode(data) {
-        let t = marrowscope::preprocess::to_tensor(&d.image, &spec);
+        let t = marrowscope::preprocess::to_tensor(&d.image, spec());
         assert_eq!(t.len(), 3 * 64 * 64);
         assert!(t.iter().all(|v| v.is_finite()));
     }

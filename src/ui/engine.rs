@@ -35,8 +35,7 @@ struct Engine {
     /// Cells enqueued but not yet shown (published in chunks, in id order), with their file
     /// (its object URL is made at publication: each costs the browser a synchronous call).
     unpublished: VecDeque<(super::state::Cell, File)>,
-    /// The highest cell id shown on the page; the worker only gets shown cells.
-    published_upto: u32,
+    /// A task to publish the next chunk is scheduled.
     publishing: bool,
     /// The model currently loaded (or being loaded) in the worker, kept to restart it.
     model: Option<(String, Uint8Array, String)>,
@@ -136,8 +135,8 @@ fn send_model(e: &Engine) -> Result<(), String> {
 /// blocks the page; classification starts with the first chunk.
 pub fn enqueue(files: Vec<File>) -> Vec<u32> {
     let Some(state) = with(|e| e.state) else { return vec![] };
-    let starting = with(|e| e.unpublished.is_empty() && e.queue.is_empty() && e.busy.is_none());
-    if starting && state.cells.with_untracked(|c| c.iter().all(|c| !matches!(c.state, CellState::Queued | CellState::Running))) {
+    // Queued cells are exactly the queue's ids and the running one is `busy`.
+    if with(|e| e.queue.is_empty() && e.busy.is_none()) {
         state.batch_started.set(js_sys::Date::now());
     }
     let no_model = matches!(state.model.get_untracked(), ModelState::Failed(_));
@@ -146,20 +145,17 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
         for file in files {
             e.next_id += 1;
             let id = e.next_id;
-            let mut cell = super::state::Cell {
+            let cell = super::state::Cell {
                 id,
                 rev: 0,
                 name: file.name(),
                 url: String::new(),
-                state: CellState::Queued,
+                state: if no_model { CellState::Error } else { CellState::Queued },
                 result: None,
                 final_class: None,
-                error: None,
+                error: no_model.then(|| NO_MODEL.to_string()),
             };
-            if no_model {
-                cell.state = CellState::Error;
-                cell.error = Some(NO_MODEL.to_string());
-            } else {
+            if !no_model {
                 e.files.insert(id, file.clone());
                 e.queue.push_back(id);
             }
@@ -177,18 +173,13 @@ fn publish() {
     let Some(state) = with(|e| e.state) else { return };
     let chunk: Vec<super::state::Cell> = with(|e| {
         let n = e.unpublished.len().min(PUBLISH_CHUNK);
-        let chunk: Vec<_> = e
-            .unpublished
+        e.unpublished
             .drain(..n)
             .map(|(mut cell, file)| {
                 cell.url = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
                 cell
             })
-            .collect();
-        if let Some(last) = chunk.last() {
-            e.published_upto = e.published_upto.max(last.id);
-        }
-        chunk
+            .collect()
     });
     if !chunk.is_empty() {
         let first = chunk[0].id;
@@ -267,7 +258,10 @@ fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
 
 fn pump() {
     let next = with(|e| {
-        if !e.ready || e.busy.is_some() || e.queue.front().is_none_or(|id| *id > e.published_upto) {
+        // Ids only grow, so the next queued file is on the page unless it is at or past the
+        // first unpublished cell.
+        let shown = |id: &u32| e.unpublished.front().is_none_or(|(c, _)| *id < c.id);
+        if !e.ready || e.busy.is_some() || !e.queue.front().is_some_and(shown) {
             return None;
         }
         let id = e.queue.pop_front()?;
