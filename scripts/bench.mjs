@@ -383,15 +383,19 @@ async function coldStart(browser, url, image, timeoutMs) {
   };
 }
 
-/** In the app page (same origin, so the CSP allows it): a fresh worker from ./worker_loader.js, the shipped model, "bench" messages. */
-async function tractWasmBench(page, imageB64, { n, warmup, classifyN, budgetMs }) {
-  return page.evaluate(async ({ imageB64, n, warmup, classifyN, budgetMs }) => {
+/**
+ * In the app page (same origin, so the CSP allows it): a fresh worker from ./worker_loader.js, the
+ * shipped model, "bench" messages. `simd`: '' = the loader's choice (what the app runs),
+ * 'baseline' = the SIMD128 build (scripts/worker-variants.mjs).
+ */
+async function tractWasmBench(page, imageB64, { n, warmup, classifyN, budgetMs, simd = '' }) {
+  return page.evaluate(async ({ imageB64, n, warmup, classifyN, budgetMs, simd }) => {
     const bin = atob(imageB64);
     const img = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) img[i] = bin.charCodeAt(i);
     const toObj = (d) => (d instanceof Map ? Object.fromEntries(d) : d);
     const t0 = performance.now();
-    const worker = new Worker('./worker_loader.js');
+    const worker = new Worker(simd ? `./worker_loader.js?simd=${simd}` : './worker_loader.js');
     const inbox = [];
     let waiter = null;
     worker.onmessage = (e) => {
@@ -448,11 +452,11 @@ async function tractWasmBench(page, imageB64, { n, warmup, classifyN, budgetMs }
         classifyMs.push((r.result instanceof Map ? Object.fromEntries(r.result) : r.result).ms);
         if (performance.now() - start > budgetMs * 1.2) break;
       }
-      return { spawnToAliveMs: tAlive, loadMs: loaded.load_ms, loadWallMs, modelId: loaded.model_id, modelBytes, preprocessMs, inferenceMs: times, classifyMs, input: manifest.input };
+      return { simd: loaded.simd ?? null, spawnToAliveMs: tAlive, loadMs: loaded.load_ms, loadWallMs, modelId: loaded.model_id, modelBytes, preprocessMs, inferenceMs: times, classifyMs, input: manifest.input };
     } finally {
       worker.terminate();
     }
-  }, { imageB64, n, warmup, classifyN, budgetMs });
+  }, { imageB64, n, warmup, classifyN, budgetMs, simd });
 }
 
 function prepareOrtDir(dist, floatModel, image) {
@@ -632,7 +636,11 @@ async function sizes(dist) {
     });
     out.push({ file: f, raw: buf.length, gzip: gz.length, brotli: br.length });
   }
-  const firstLoadNames = ['marrowscope_bg.wasm', 'marrowscope.js', 'worker_bg.wasm', 'worker.js', 'worker_loader.js', `model/${manifest.onnx_file}`];
+  // The worker build a browser with relaxed SIMD loads (scripts/worker-variants.mjs); the other
+  // build is not fetched (the service worker precaches only the one the loader picks).
+  const relaxed = fs.existsSync(path.join(dist, 'worker_relaxed_bg.wasm'));
+  const workerFiles = relaxed ? ['worker_relaxed_bg.wasm', 'worker_relaxed.js'] : ['worker_bg.wasm', 'worker.js'];
+  const firstLoadNames = ['marrowscope_bg.wasm', 'marrowscope.js', ...workerFiles, 'worker_loader.js', `model/${manifest.onnx_file}`];
   const pick = out.filter((r) => firstLoadNames.includes(r.file));
   const sum = (rows, k) => rows.reduce((a, r) => a + r[k], 0);
   const firstLoad = { files: pick.map((r) => r.file), raw: sum(pick, 'raw'), gzip: sum(pick, 'gzip'), brotli: sum(pick, 'brotli') };
@@ -709,9 +717,14 @@ function markdown(R) {
   else row('native tract', 'n/a', 'n/a', R.native?.error ?? 'skipped (--no-native)');
   const tw = R.tractWasm;
   if (tw?.inference) {
-    row('tract in wasm (app worker), inference', fmtMs(tw.inference.p50), fmtMs(tw.inference.p95), `min ${fmtMs(tw.inference.min)}; n=${tw.inference.n} after ${opts.warmup} warm-up; worker start→alive ${fmtMs(tw.spawnToAliveMs)}; model load_ms ${fmtMs(tw.loadMs)} (wall ${fmtMs(tw.loadWallMs)}); decode+preprocess ${fmtMs(tw.preprocessMs)}`);
+    row(`tract in wasm (app worker${tw.simd ? `, ${tw.simd} build` : ''}), inference`, fmtMs(tw.inference.p50), fmtMs(tw.inference.p95), `min ${fmtMs(tw.inference.min)}; n=${tw.inference.n} after ${opts.warmup} warm-up; worker start→alive ${fmtMs(tw.spawnToAliveMs)}; model load_ms ${fmtMs(tw.loadMs)} (wall ${fmtMs(tw.loadWallMs)}); decode+preprocess ${fmtMs(tw.preprocessMs)}`);
     if (tw.classify?.n) row('tract in wasm, full classify message (decode+preprocess+inference+CAMs)', fmtMs(tw.classify.p50), fmtMs(tw.classify.p95), `n=${tw.classify.n}`);
   } else row('tract in wasm', 'n/a', 'n/a', tw?.error ?? 'not run');
+  for (const [key, label] of [['tractWasmBaseline', 'tract in wasm, SIMD128 build (?simd=baseline), inference'], ['tractWasmAgain', 'tract in wasm, the app\'s build again (after the SIMD128 run), inference']]) {
+    const x = R[key];
+    if (x?.inference) row(label, fmtMs(x.inference.p50), fmtMs(x.inference.p95), `min ${fmtMs(x.inference.min)}; n=${x.inference.n}; worker build: ${x.simd}`);
+    else if (x?.error) row(label, 'n/a', 'n/a', x.error);
+  }
   for (const mm of R.ort?.models ?? []) row(`onnxruntime-web ${R.ort.ortVersion ?? ''} wasm SIMD 1 thread, ${mm.name}`, fmtMs(mm.latency.p50), fmtMs(mm.latency.p95), `min ${fmtMs(mm.latency.min)}; n=${mm.latency.n}; session creation ${fmtMs(mm.createMs)}; first run ${fmtMs(mm.firstRunMs)}; top class ${mm.top?.class ?? '?'}`);
   if (R.ort?.runtimeInitPlusCreateMs != null) row('onnxruntime-web runtime init + first session (shipped model)', '', '', fmtMs(R.ort.runtimeInitPlusCreateMs));
   if (R.ort?.error) row('onnxruntime-web', 'n/a', 'n/a', R.ort.error);
@@ -813,17 +826,23 @@ async function main() {
         await sleep(2000);
         // 2. tract-wasm worker bench, same page
         if (opts.wasm) {
-          log(`tract-wasm: worker bench n=${opts.n} warm-up ${opts.warmup}`);
-          R.loadavgBeforeWasm = loadavg();
-          try {
-            const tw = await withTimeout(tractWasmBench(c.page, fs.readFileSync(image).toString('base64'), { n: opts.n, warmup: opts.warmup, classifyN: opts.classifyN, budgetMs: opts.phaseTimeout * 1000 }), (opts.phaseTimeout + 600) * 1000, 'tract-wasm bench');
-            R.tractWasm = { ...tw, inference: stats(tw.inferenceMs), classify: stats(tw.classifyMs) };
-            delete R.tractWasm.inferenceMs;
-            R.tractWasm.inferenceMsAll = tw.inferenceMs.map((x) => round(x, 2));
-            delete R.tractWasm.classifyMs;
-          } catch (e) {
-            R.tractWasm = { error: String(e.message || e).split('\n')[0] };
-            log(`tract-wasm failed: ${R.tractWasm.error}`);
+          // The build the app runs (relaxed SIMD where the browser has it), then the SIMD128
+          // build, then the app's build again: the two runs of the first bracket the second in time.
+          const runs = [['tractWasm', ''], ['tractWasmBaseline', 'baseline'], ['tractWasmAgain', '']];
+          for (const [key, simd] of runs) {
+            if (key !== 'tractWasm' && !fs.existsSync(path.join(opts.dist, 'worker_relaxed_bg.wasm'))) break;
+            log(`tract-wasm (${simd || 'loader choice'}): worker bench n=${opts.n} warm-up ${opts.warmup}`);
+            R[`loadavgBefore_${key}`] = loadavg();
+            try {
+              const tw = await withTimeout(tractWasmBench(c.page, fs.readFileSync(image).toString('base64'), { n: opts.n, warmup: opts.warmup, classifyN: opts.classifyN, budgetMs: opts.phaseTimeout * 1000, simd }), (opts.phaseTimeout + 600) * 1000, 'tract-wasm bench');
+              R[key] = { ...tw, inference: stats(tw.inferenceMs), classify: stats(tw.classifyMs) };
+              delete R[key].inferenceMs;
+              R[key].inferenceMsAll = tw.inferenceMs.map((x) => round(x, 2));
+              delete R[key].classifyMs;
+            } catch (e) {
+              R[key] = { error: String(e.message || e).split('\n')[0] };
+              log(`tract-wasm (${key}) failed: ${R[key].error}`);
+            }
           }
         }
         await c.page.close().catch(() => {});

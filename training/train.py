@@ -144,7 +144,8 @@ def main():
     ap.add_argument("--cache-size", type=int, default=0,
                     help="store train images resized to this (0 = native; auto = size+32 when >20k images)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--init", help="continue from this checkpoint's weights (same classes and size); "
+    ap.add_argument("--init", help="continue from this checkpoint's weights (same classes; the size may "
+                                   "differ: a convolutional net fine-tunes to a new resolution); "
                                    "the new run's schedule starts afresh")
     ap.add_argument("--skip-test", action="store_true")
     args = ap.parse_args()
@@ -180,10 +181,10 @@ def main():
     prev_epochs = 0
     if args.init:
         ck0 = torch.load(args.init, map_location="cpu", weights_only=False)
-        assert ck0["classes"] == classes and ck0["size"] == args.size, "init checkpoint mismatch"
+        assert ck0["classes"] == classes, "init checkpoint has other classes"
         model.load_state_dict(ck0["state_dict"])
         prev_epochs = int(ck0.get("epochs_total", ck0["epochs"]))
-        log(f"initialised from {args.init} ({prev_epochs} earlier epochs)", fh)
+        log(f"initialised from {args.init} ({prev_epochs} earlier epochs at {ck0['size']} px)", fh)
     model.freeze(args.freeze_blocks)
     for m in model.modules():  # faster adaptation of BN statistics than the TF-ported 0.01
         if isinstance(m, torch.nn.BatchNorm2d):

@@ -64,6 +64,16 @@ pub fn OwnModel() -> impl IntoView {
     }
 }
 
+/// How the worker computes, in words.
+fn simd_text(simd: &str) -> String {
+    let how = match simd {
+        "relaxed" => "WebAssembly SIMD with relaxed SIMD (this browser supports it)",
+        "simd128" => "WebAssembly SIMD (without relaxed SIMD)",
+        _ => "WebAssembly without SIMD",
+    };
+    format!("tract, int8, in a background worker: {how}")
+}
+
 #[component]
 pub fn About() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -73,13 +83,14 @@ pub fn About() -> impl IntoView {
             <p><strong>"Not a medical device."</strong>" Marrowscope is for teaching and demonstration. It must not be used to diagnose or treat anyone."</p>
             <h3>"The loaded model"</h3>
             {move || match state.model.get() {
-                ModelState::Ready { manifest: m, load_ms, source } => {
+                ModelState::Ready { manifest: m, load_ms, source, simd } => {
                     let unknown: Vec<&str> = taxonomy::CLASSES.iter().filter(|c| !m.knows(c.code)).map(|c| c.code).collect();
                     view! {
                         <dl class="facts" data-testid="model-facts">
                             <dt>"Model"</dt><dd>{format!("{} (version {}), from {source}, ready in {:.1} s", m.model_id, m.version, load_ms / 1000.0)}</dd>
                             <dt>"Recognises"</dt><dd>{format!("{} classes: {}", m.classes.len(), m.classes.iter().map(|c| format!("{c} ({})", taxonomy::name_of(c))).collect::<Vec<_>>().join(", "))}</dd>
                             <dt>"Cannot recognise"</dt><dd>{if unknown.is_empty() { "—".to_string() } else { format!("{} classes: {}", unknown.len(), unknown.join(", ")) }}</dd>
+                            <dt>"Runs on"</dt><dd data-testid="simd">{simd_text(&simd)}</dd>
                             <dt>"Input"</dt><dd>{format!("{}×{} px RGB", m.input.width, m.input.height)}</dd>
                             <dt>"Measured quality"</dt><dd>{format!("on the held-out {} split ({}): accuracy {:.1} %, macro-F1 {:.3}", m.metrics.split, m.metrics.engine, m.metrics.accuracy * 100.0, m.metrics.macro_f1)}</dd>
                             <dt>"Not sure below"</dt><dd>{format!("{:.0} % top probability. {}", m.low_confidence_threshold * 100.0, m.threshold_rule)}</dd>

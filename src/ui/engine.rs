@@ -60,8 +60,18 @@ fn obj(pairs: &[(&str, &JsValue)]) -> Object {
     o
 }
 
+/// The worker's URL. `?simd=baseline` (or `relaxed`) on the page's address is passed on to the
+/// loader, which otherwise picks the relaxed-SIMD bundle wherever the browser supports it.
+fn worker_url() -> String {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    match search.split(['?', '&']).find_map(|kv| kv.strip_prefix("simd=")) {
+        Some(v @ ("baseline" | "relaxed")) => format!("{WORKER_URL}?simd={v}"),
+        _ => WORKER_URL.to_string(),
+    }
+}
+
 fn spawn_worker() -> Result<Worker, String> {
-    let worker = Worker::new(WORKER_URL).map_err(|e| format!("the classification worker could not start ({e:?})"))?;
+    let worker = Worker::new(&worker_url()).map_err(|e| format!("the classification worker could not start ({e:?})"))?;
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| on_reply(ev.data()));
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
@@ -303,14 +313,14 @@ fn on_reply_value(reply: Reply) {
             }
         }
         Reply::Bench { .. } => {}
-        Reply::Loaded { model_id, load_ms } => {
+        Reply::Loaded { model_id, load_ms, simd } => {
             let (manifest, source) = with(|e| {
                 e.ready = true;
                 (e.pending_manifest.clone(), e.model.as_ref().map(|m| m.2.clone()).unwrap_or_default())
             });
             if let Some(manifest) = manifest {
                 if !matches!(state.model.get_untracked(), ModelState::Ready { ref manifest, .. } if manifest.model_id == model_id) {
-                    state.model.set(ModelState::Ready { manifest, load_ms, source });
+                    state.model.set(ModelState::Ready { manifest, load_ms, source, simd });
                 }
             }
             pump();

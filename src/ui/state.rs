@@ -56,7 +56,8 @@ impl Cell {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelState {
     Loading(String),
-    Ready { manifest: Arc<Manifest>, load_ms: f64, source: String },
+    /// `simd`: the worker bundle's instruction set (see `web::protocol::Reply::Loaded`).
+    Ready { manifest: Arc<Manifest>, load_ms: f64, source: String, simd: String },
     Failed(String),
 }
 

@@ -23,7 +23,9 @@ pub struct CellResult {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     Alive,
-    Loaded { model_id: String, load_ms: f64 },
+    /// `simd`: the WebAssembly instruction set this worker was compiled for
+    /// (`relaxed` = SIMD128 + relaxed SIMD, `simd128`, or `scalar`).
+    Loaded { model_id: String, load_ms: f64, simd: String },
     LoadError { message: String },
     Done { id: u32, result: CellResult },
     Failed { id: u32, message: String },

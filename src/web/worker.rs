@@ -46,6 +46,16 @@ fn bytes_of(v: &JsValue) -> Option<Vec<u8>> {
     }
 }
 
+/// The instruction set this bundle was compiled for. The build ships two worker bundles
+/// (scripts/relaxed-worker.sh); the loader picks the relaxed one where the browser has it.
+const SIMD: &str = if cfg!(target_feature = "relaxed-simd") {
+    "relaxed"
+} else if cfg!(target_feature = "simd128") {
+    "simd128"
+} else {
+    "scalar"
+};
+
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -58,8 +68,8 @@ fn load(manifest: &str, model: &[u8]) -> Reply {
             let model_id = c.manifest().model_id.clone();
             CLASSIFIER.with(|cell| *cell.borrow_mut() = Some(c));
             let load_ms = now() - t0;
-            console::info("worker", &format!("model {model_id} ready in {load_ms:.0} ms"));
-            Reply::Loaded { model_id, load_ms }
+            console::info("worker", &format!("model {model_id} ready in {load_ms:.0} ms ({SIMD})"));
+            Reply::Loaded { model_id, load_ms, simd: SIMD.to_string() }
         }
         Err(e) => {
             console::error("model", &e.to_string());
