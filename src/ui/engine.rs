@@ -61,7 +61,8 @@ fn obj(pairs: &[(&str, &JsValue)]) -> Object {
 }
 
 /// The worker's URL. `?simd=baseline` (or `relaxed`) on the page's address is passed on to the
-/// loader, which otherwise picks the relaxed-SIMD bundle wherever the browser supports it.
+/// loader: in a site built with `--relaxed-simd` it picks the relaxed-SIMD bundle wherever the
+/// browser supports it, unless `baseline` asks for the SIMD128 one (scripts/worker-variants.mjs).
 fn worker_url() -> String {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     match search.split(['?', '&']).find_map(|kv| kv.strip_prefix("simd=")) {

@@ -46,8 +46,8 @@ fn bytes_of(v: &JsValue) -> Option<Vec<u8>> {
     }
 }
 
-/// The instruction set this bundle was compiled for. The build ships two worker bundles
-/// (scripts/relaxed-worker.sh); the loader picks the relaxed one where the browser has it.
+/// The instruction set this bundle was compiled for. `scripts/build.sh --relaxed-simd` ships a
+/// second, relaxed-SIMD bundle, which the loader picks where the browser has relaxed SIMD.
 const SIMD: &str = if cfg!(target_feature = "relaxed-simd") {
     "relaxed"
 } else if cfg!(target_feature = "simd128") {
