@@ -8,6 +8,10 @@
 fn main() {}
 
 #[cfg(target_arch = "wasm32")]
+#[path = "support/rounding.rs"]
+mod rounding_support;
+
+#[cfg(target_arch = "wasm32")]
 mod browser {
 use marrowscope::{Classifier, Error, Manifest};
 use wasm_bindgen_test::*;
@@ -53,5 +57,20 @@ fn softmax_and_top_k_match_native() {
     let p = marrowscope::scores::softmax(&[1.0, 2.0, 3.0]);
     assert_eq!(marrowscope::scores::top_k(&p, 2), vec![2, 1]);
     assert!((p[2] - 0.665_240_9).abs() < 1e-6);
+}
+
+/// The wasm build of the patched tract-data rounds with `f32.nearest` (vendor/README.md); it
+/// must agree bit for bit with tract 0.23.9's own rounding, and QuantizeLinear must still
+/// round ties to even.
+#[wasm_bindgen_test]
+fn patched_quantize_rounding_equals_upstream_in_wasm() {
+    use tract_onnx::prelude::round_ties_to_even;
+    use tract_onnx::tract_core::ops::quant::quantize_linear_f32_u8;
+    let (checked, mismatches) = crate::rounding_support::compare(round_ties_to_even);
+    assert!(mismatches.is_empty(), "mismatches (first ones):\n{}", mismatches.join("\n"));
+    assert!(checked > 33_000_000, "checked {checked}");
+    assert_eq!(quantize_linear_f32_u8(0.25, 10.0, 128), 130);
+    assert_eq!(quantize_linear_f32_u8(-0.25, 10.0, 128), 126);
+    assert_eq!(quantize_linear_f32_u8(0.35, 10.0, 128), 132);
 }
 }

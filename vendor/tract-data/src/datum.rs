@@ -436,13 +436,28 @@ impl std::str::FromStr for DatumType {
     }
 }
 
-// Marrowscope patch (see vendor/README.md): the branchy bit trick of tract 0.23.9 replaced by
-// `f32::round_ties_even`, which gives the same result for every f32 (ties to even, sign of zero
-// kept, NaN/inf/large values unchanged) and compiles to `f32.nearest` on wasm (`roundss` with
-// SSE4.1), so that the element-wise quantisation loops vectorise.
+// Marrowscope patch (see vendor/README.md). tract 0.23.9's version branches on the sign and on
+// zero, which costs a chain of compares and selects per element in the QuantizeLinear loops
+// (every activation of an int8 model goes through one). Both versions below give the
+// upstream result for every f32 (ties to even, sign of zero kept, NaN, infinities and values
+// >= 2^23 unchanged; checked on all 2^32 bit patterns).
+//
+// wasm: a single `f32.nearest` (`f32x4.nearest` once vectorised).
+#[cfg(target_arch = "wasm32")]
 #[inline]
 pub fn round_ties_to_even(x: f32) -> f32 {
     x.round_ties_even()
+}
+
+// Elsewhere `round_ties_even` can be a libm call (x86-64 without SSE4.1), so the upstream trick
+// (add and subtract 2^23 with the sign of x) is kept, written with selects instead of branches.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
+pub fn round_ties_to_even(x: f32) -> f32 {
+    const TOINT: f32 = 1.0f32 / f32::EPSILON;
+    let t = TOINT.copysign(x);
+    let y = ((x + t) - t).copysign(x);
+    if x.abs() < TOINT { y } else { x }
 }
 
 #[inline]
