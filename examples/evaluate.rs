@@ -45,7 +45,10 @@ fn parse_args() -> Result<Args, String> {
             "--json" => a.json = Some(PathBuf::from(val()?)),
             "--dump" => a.dump = Some(PathBuf::from(val()?)),
             "--limit" => a.limit = val()?.parse().map_err(|_| "--limit needs a number")?,
-            "-h" | "--help" => return Err("usage: evaluate [--model DIR] [--data DIR|CSV] [--split test|val|all] [--foreign] [--json FILE] [--dump FILE] [--limit N]".into()),
+            "-h" | "--help" => return Err(
+                "usage: evaluate [--model DIR] [--data DIR|CSV] [--split test|val|all] [--foreign] [--json FILE] [--dump FILE] [--limit N]"
+                    .into(),
+            ),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -71,9 +74,17 @@ fn run() -> Result<(), String> {
     let t0 = Instant::now();
     let mut clf = load(&args.model)?;
     let m = clf.manifest().clone();
-    println!("model {} ({} classes, {}x{}) loaded and optimised in {:.2} s", m.model_id, m.classes.len(), m.input.width, m.input.height, t0.elapsed().as_secs_f64());
-    let items = if args.data.extension().is_some_and(|e| e == "csv") { dataset::from_csv(&args.data) } else { dataset::from_dir(&args.data) }
-        .map_err(|e| format!("{}: {e}", args.data.display()))?;
+    println!(
+        "model {} ({} classes, {}x{}) loaded and optimised in {:.2} s",
+        m.model_id,
+        m.classes.len(),
+        m.input.width,
+        m.input.height,
+        t0.elapsed().as_secs_f64()
+    );
+    let items =
+        if args.data.extension().is_some_and(|e| e == "csv") { dataset::from_csv(&args.data) } else { dataset::from_dir(&args.data) }
+            .map_err(|e| format!("{}: {e}", args.data.display()))?;
     let items: Vec<_> = items
         .into_iter()
         .filter(|i| args.split == "all" || i.split.is_empty() || i.split == args.split)
@@ -131,7 +142,12 @@ fn run() -> Result<(), String> {
     times.sort_by(f64::total_cmp);
     let pct = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
     println!("per image (decode + preprocess + inference): p50 {:.1} ms, p95 {:.1} ms", pct(0.5), pct(0.95));
-    println!("errors: {errors}; flagged not sure (top probability < {:.2}): {flagged} of {} ({:.1} %)", m.low_confidence_threshold, probs.len(), 100.0 * flagged as f64 / probs.len().max(1) as f64);
+    println!(
+        "errors: {errors}; flagged not sure (top probability < {:.2}): {flagged} of {} ({:.1} %)",
+        m.low_confidence_threshold,
+        probs.len(),
+        100.0 * flagged as f64 / probs.len().max(1) as f64
+    );
 
     let mut report_json = serde_json::json!({"model_id": m.model_id, "images": items.len(), "errors": errors, "flagged": flagged, "threshold": m.low_confidence_threshold});
     if args.foreign {
@@ -147,7 +163,8 @@ fn run() -> Result<(), String> {
             println!("{l:<12}  {n:>6}  {f:>7}");
         }
     } else {
-        let scored: Vec<metrics::Scored> = probs.iter().filter(|(_, t, _)| *t != usize::MAX).map(|(_, t, p)| metrics::Scored { truth: *t, probabilities: p }).collect();
+        let scored: Vec<metrics::Scored> =
+            probs.iter().filter(|(_, t, _)| *t != usize::MAX).map(|(_, t, p)| metrics::Scored { truth: *t, probabilities: p }).collect();
         let report = metrics::evaluate(&m.classes, &scored, 15);
         println!("\n{}", report.to_text());
         report_json["report"] = serde_json::to_value(&report).map_err(|e| e.to_string())?;

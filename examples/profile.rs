@@ -57,7 +57,13 @@ fn main() -> TractResult<()> {
     let mut rows: Vec<_> = by_op.into_iter().collect();
     rows.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
     let timed: f64 = rows.iter().map(|r| r.1 .0).sum::<f64>() / n as f64;
-    println!("model {} ({}x{}), {} nodes in the plan, {n} runs: {total:.2} ms per run, {timed:.2} ms inside nodes", m.model_id, w, h, plan.model().nodes().len());
+    println!(
+        "model {} ({}x{}), {} nodes in the plan, {n} runs: {total:.2} ms per run, {timed:.2} ms inside nodes",
+        m.model_id,
+        w,
+        h,
+        plan.model().nodes().len()
+    );
     println!("{:<28} {:>8} {:>7} {:>6}", "operator", "ms/run", "share", "nodes");
     for (op, (ms, count)) in rows {
         println!("{:<28} {:>8.2} {:>6.1}% {:>6}", op, ms / n as f64, 100.0 * ms / n as f64 / timed, count / n);

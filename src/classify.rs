@@ -83,7 +83,11 @@ impl Classifier {
         let m = &self.model.manifest;
         let ranked: Vec<Ranked> = top_k(&probabilities, probabilities.len())
             .into_iter()
-            .map(|i| Ranked { code: m.classes[i].clone(), name: taxonomy::name_of(&m.classes[i]).to_string(), probability: probabilities[i] })
+            .map(|i| Ranked {
+                code: m.classes[i].clone(),
+                name: taxonomy::name_of(&m.classes[i]).to_string(),
+                probability: probabilities[i],
+            })
             .collect();
         let low_confidence = ranked[0].probability < m.low_confidence_threshold;
         Ok(Prediction { probabilities, ranked, low_confidence, features: raw.features, width: 0, height: 0, format: "tensor" })

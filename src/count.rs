@@ -97,7 +97,13 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
         model_id,
         cells: records
             .iter()
-            .map(|r| JsonCell { file_name: &r.file_name, predicted_class: &r.predicted_class, probability: r.probability, final_class: &r.final_class, model_id })
+            .map(|r| JsonCell {
+                file_name: &r.file_name,
+                predicted_class: &r.predicted_class,
+                probability: r.probability,
+                final_class: &r.final_class,
+                model_id,
+            })
             .collect(),
         differential: differential(records, order),
     };
@@ -111,7 +117,11 @@ mod tests {
     #[test]
     fn counts_follow_corrections() {
         let order = vec!["LYT".to_string(), "NGS".to_string(), "BLA".to_string()];
-        let mut recs = vec![CellRecord::new("a.jpg", "LYT", 0.9, false), CellRecord::new("b.jpg", "LYT", 0.5, true), CellRecord::new("c.jpg", "NGS", 0.99, false)];
+        let mut recs = vec![
+            CellRecord::new("a.jpg", "LYT", 0.9, false),
+            CellRecord::new("b.jpg", "LYT", 0.5, true),
+            CellRecord::new("c.jpg", "NGS", 0.99, false),
+        ];
         let d = differential(&recs, &order);
         assert_eq!(d.iter().map(|r| r.count).collect::<Vec<_>>(), vec![2, 1, 0]);
         recs[1].final_class = "BLA".into();

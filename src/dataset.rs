@@ -46,7 +46,11 @@ pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
         .filter(|l| !l.trim().is_empty())
         .map(parse_csv_line)
         .filter(|r| r.len() > p.max(l))
-        .map(|r| Item { path: base.join(&r[p]), label: r[l].trim().to_string(), split: s.and_then(|s| r.get(s).cloned()).unwrap_or_default() })
+        .map(|r| Item {
+            path: base.join(&r[p]),
+            label: r[l].trim().to_string(),
+            split: s.and_then(|s| r.get(s).cloned()).unwrap_or_default(),
+        })
         .collect())
 }
 
@@ -71,7 +75,10 @@ pub fn from_dir(dir: &Path) -> std::io::Result<Vec<Item>> {
                 let p = e.path();
                 if p.is_dir() {
                     stack.push(p);
-                } else if p.extension().is_some_and(|x| matches!(x.to_ascii_lowercase().to_str(), Some("jpg" | "jpeg" | "png" | "tif" | "tiff" | "bmp"))) {
+                } else if p
+                    .extension()
+                    .is_some_and(|x| matches!(x.to_ascii_lowercase().to_str(), Some("jpg" | "jpeg" | "png" | "tif" | "tiff" | "bmp")))
+                {
                     files.push(p);
                 }
             }

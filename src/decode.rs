@@ -83,10 +83,7 @@ pub fn decode_with(bytes: &[u8], limits: DecodeLimits) -> Result<Decoded> {
         return Err(Error::EmptyFile);
     }
     if bytes.len() > limits.max_file_bytes {
-        return Err(Error::FileTooBig {
-            size_mb: bytes.len() as f64 / (1 << 20) as f64,
-            limit_mb: (limits.max_file_bytes >> 20) as u64,
-        });
+        return Err(Error::FileTooBig { size_mb: bytes.len() as f64 / (1 << 20) as f64, limit_mb: (limits.max_file_bytes >> 20) as u64 });
     }
     if let Some(kind) = sniff_unsupported(bytes) {
         return Err(Error::UnsupportedFormat { kind: kind.into() });
@@ -107,7 +104,9 @@ pub fn decode_with(bytes: &[u8], limits: DecodeLimits) -> Result<Decoded> {
         }
     };
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(Error::CorruptImage { detail: "the JPEG file is incomplete (it ends before its end marker; it may have been cut off while copying)".into() });
+        return Err(Error::CorruptImage {
+            detail: "the JPEG file is incomplete (it ends before its end marker; it may have been cut off while copying)".into(),
+        });
     }
     // Read only the header first, so a decompression bomb is refused before any pixel is allocated.
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(corrupt)?;

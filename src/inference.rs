@@ -55,10 +55,7 @@ impl Model {
         let logits_fact = typed.output_fact(0).map_err(load_err)?;
         let n = manifest.classes.len();
         if logits_fact.shape.as_concrete().map(|s| s.iter().product::<usize>()) != Some(n) {
-            return Err(Error::ModelLoad(format!(
-                "the model outputs {:?} scores but the manifest lists {n} classes",
-                logits_fact.shape
-            )));
+            return Err(Error::ModelLoad(format!("the model outputs {:?} scores but the manifest lists {n} classes", logits_fact.shape)));
         }
         if let (Some(cam), true) = (&manifest.cam, outputs.len() > 1) {
             let ff = typed.output_fact(1).map_err(load_err)?;
@@ -80,12 +77,7 @@ impl Model {
         let (w, h) = (self.manifest.input.width as usize, self.manifest.input.height as usize);
         let tensor = Tensor::from_shape(&[1, 3, h, w], input).map_err(|e| Error::Inference(e.to_string()))?;
         let out = self.state.run(tvec!(tensor.into())).map_err(|e| Error::Inference(format!("{e:#}")))?;
-        let logits = out[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| Error::Inference(e.to_string()))?
-            .iter()
-            .copied()
-            .collect();
+        let logits = out[0].to_plain_array_view::<f32>().map_err(|e| Error::Inference(e.to_string()))?.iter().copied().collect();
         let features = if self.has_features {
             let view = out[1].to_plain_array_view::<f32>().map_err(|e| Error::Inference(e.to_string()))?;
             let shape = view.shape().to_vec();

@@ -113,8 +113,7 @@ pub struct Manifest {
 impl Manifest {
     /// Parses and validates a manifest.
     pub fn from_json(text: &str) -> Result<Manifest> {
-        let m: Manifest = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidManifest(format!("it is not valid manifest JSON ({e})")))?;
+        let m: Manifest = serde_json::from_str(text).map_err(|e| Error::InvalidManifest(format!("it is not valid manifest JSON ({e})")))?;
         m.validate()?;
         Ok(m)
     }
@@ -214,7 +213,12 @@ mod tests {
                 resize: "bilinear".into(),
             },
             outputs: OutputSpec { logits: "logits".into(), features: Some("features".into()) },
-            cam: Some(CamSpec { features_output: "features".into(), channels: 2, weights: vec![vec![1.0, 0.0], vec![0.0, 1.0]], bias: vec![0.0, 0.0] }),
+            cam: Some(CamSpec {
+                features_output: "features".into(),
+                channels: 2,
+                weights: vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+                bias: vec![0.0, 0.0],
+            }),
             low_confidence_threshold: 0.6,
             threshold_rule: String::new(),
             training: Default::default(),

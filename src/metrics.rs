@@ -38,11 +38,8 @@ pub fn evaluate(classes: &[String], examples: &[Scored], bins: usize) -> Report 
     let mut bin_conf = vec![0f64; bins];
     let mut bin_acc = vec![0f64; bins];
     for e in examples {
-        let (pred, conf) = e
-            .probabilities
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) });
+        let (pred, conf) =
+            e.probabilities.iter().enumerate().fold((0, f32::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) });
         confusion[e.truth][pred] += 1;
         let b = ((conf as f64 * bins as f64) as usize).min(bins - 1);
         bin_n[b] += 1;

@@ -17,8 +17,7 @@ fn every_awkward_file_gets_a_result_or_a_message() {
         .status()
         .expect("python3 with Pillow (scripts/setup.sh makes .tools/py)");
     assert!(status.success());
-    let expected: BTreeMap<String, String> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let expected: BTreeMap<String, String> = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     assert!(expected.len() >= 20, "at least 20 awkward files");
     let mut clf = common::classifier();
     let real = std::fs::read(common::mll_dir().join("images/NGS/NGS_00803.jpg")).unwrap();

@@ -13,64 +13,64 @@ mod rounding_support;
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
-use marrowscope::{Classifier, Error, Manifest};
-use wasm_bindgen_test::*;
+    use marrowscope::{Classifier, Error, Manifest};
+    use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+    wasm_bindgen_test_configure!(run_in_browser);
 
-const MANIFEST: &str = include_str!("../public/model/manifest.json");
-const MODEL: &[u8] = include_bytes!("../public/model/model.int8.onnx");
-// Real test-split images from the MLL subset (read at compile time, never committed).
-const NGS: &[u8] = include_bytes!("../../shared/data/mll-subset/images/NGS/NGS_00803.jpg");
-const LYT: &[u8] = include_bytes!("../../shared/data/mll-subset/images/LYT/LYT_00801.jpg");
+    const MANIFEST: &str = include_str!("../public/model/manifest.json");
+    const MODEL: &[u8] = include_bytes!("../public/model/model.int8.onnx");
+    // Real test-split images from the MLL subset (read at compile time, never committed).
+    const NGS: &[u8] = include_bytes!("../../shared/data/mll-subset/images/NGS/NGS_00803.jpg");
+    const LYT: &[u8] = include_bytes!("../../shared/data/mll-subset/images/LYT/LYT_00801.jpg");
 
-fn classifier() -> Classifier {
-    Classifier::new(Manifest::from_json(MANIFEST).unwrap(), MODEL).unwrap()
-}
-
-#[wasm_bindgen_test]
-fn classifies_real_cells_in_the_browser() {
-    let mut clf = classifier();
-    let m = clf.manifest().clone();
-    for (bytes, code) in [(NGS, "NGS"), (LYT, "LYT")] {
-        let p = clf.classify_bytes(bytes).unwrap();
-        assert_eq!(p.top().code, code);
-        assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
-        let k = m.classes.iter().position(|c| c == code).unwrap();
-        let h = p.heatmap(&m, k).unwrap();
-        assert!(h.centre_to_corner_ratio() > 1.0);
+    fn classifier() -> Classifier {
+        Classifier::new(Manifest::from_json(MANIFEST).unwrap(), MODEL).unwrap()
     }
-}
 
-#[wasm_bindgen_test]
-fn bad_input_and_bad_model_are_errors_not_panics() {
-    let mut clf = classifier();
-    assert_eq!(clf.classify_bytes(&[]).unwrap_err(), Error::EmptyFile);
-    assert!(matches!(clf.classify_bytes(&NGS[..NGS.len() / 3]), Err(Error::CorruptImage { .. })));
-    assert!(matches!(clf.classify_bytes(b"%PDF-1.7"), Err(Error::UnsupportedFormat { .. })));
-    let m = Manifest::from_json(MANIFEST).unwrap();
-    assert!(matches!(Classifier::new(m, &MODEL[..1000]), Err(Error::ModelChecksum { .. })));
-}
+    #[wasm_bindgen_test]
+    fn classifies_real_cells_in_the_browser() {
+        let mut clf = classifier();
+        let m = clf.manifest().clone();
+        for (bytes, code) in [(NGS, "NGS"), (LYT, "LYT")] {
+            let p = clf.classify_bytes(bytes).unwrap();
+            assert_eq!(p.top().code, code);
+            assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+            let k = m.classes.iter().position(|c| c == code).unwrap();
+            let h = p.heatmap(&m, k).unwrap();
+            assert!(h.centre_to_corner_ratio() > 1.0);
+        }
+    }
 
-#[wasm_bindgen_test]
-fn softmax_and_top_k_match_native() {
-    let p = marrowscope::scores::softmax(&[1.0, 2.0, 3.0]);
-    assert_eq!(marrowscope::scores::top_k(&p, 2), vec![2, 1]);
-    assert!((p[2] - 0.665_240_9).abs() < 1e-6);
-}
+    #[wasm_bindgen_test]
+    fn bad_input_and_bad_model_are_errors_not_panics() {
+        let mut clf = classifier();
+        assert_eq!(clf.classify_bytes(&[]).unwrap_err(), Error::EmptyFile);
+        assert!(matches!(clf.classify_bytes(&NGS[..NGS.len() / 3]), Err(Error::CorruptImage { .. })));
+        assert!(matches!(clf.classify_bytes(b"%PDF-1.7"), Err(Error::UnsupportedFormat { .. })));
+        let m = Manifest::from_json(MANIFEST).unwrap();
+        assert!(matches!(Classifier::new(m, &MODEL[..1000]), Err(Error::ModelChecksum { .. })));
+    }
 
-/// The wasm build of the patched tract-data rounds with `f32.nearest` (vendor/README.md); it
-/// must agree bit for bit with tract 0.23.9's own rounding, and QuantizeLinear must still
-/// round ties to even.
-#[wasm_bindgen_test]
-fn patched_quantize_rounding_equals_upstream_in_wasm() {
-    use tract_onnx::prelude::round_ties_to_even;
-    use tract_onnx::tract_core::ops::quant::quantize_linear_f32_u8;
-    let (checked, mismatches) = crate::rounding_support::compare(round_ties_to_even);
-    assert!(mismatches.is_empty(), "mismatches (first ones):\n{}", mismatches.join("\n"));
-    assert!(checked > 33_000_000, "checked {checked}");
-    assert_eq!(quantize_linear_f32_u8(0.25, 10.0, 128), 130);
-    assert_eq!(quantize_linear_f32_u8(-0.25, 10.0, 128), 126);
-    assert_eq!(quantize_linear_f32_u8(0.35, 10.0, 128), 132);
-}
+    #[wasm_bindgen_test]
+    fn softmax_and_top_k_match_native() {
+        let p = marrowscope::scores::softmax(&[1.0, 2.0, 3.0]);
+        assert_eq!(marrowscope::scores::top_k(&p, 2), vec![2, 1]);
+        assert!((p[2] - 0.665_240_9).abs() < 1e-6);
+    }
+
+    /// The wasm build of the patched tract-data rounds with `f32.nearest` (vendor/README.md); it
+    /// must agree bit for bit with tract 0.23.9's own rounding, and QuantizeLinear must still
+    /// round ties to even.
+    #[wasm_bindgen_test]
+    fn patched_quantize_rounding_equals_upstream_in_wasm() {
+        use tract_onnx::prelude::round_ties_to_even;
+        use tract_onnx::tract_core::ops::quant::quantize_linear_f32_u8;
+        let (checked, mismatches) = crate::rounding_support::compare(round_ties_to_even);
+        assert!(mismatches.is_empty(), "mismatches (first ones):\n{}", mismatches.join("\n"));
+        assert!(checked > 33_000_000, "checked {checked}");
+        assert_eq!(quantize_linear_f32_u8(0.25, 10.0, 128), 130);
+        assert_eq!(quantize_linear_f32_u8(-0.25, 10.0, 128), 126);
+        assert_eq!(quantize_linear_f32_u8(0.35, 10.0, 128), 132);
+    }
 }

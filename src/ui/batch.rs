@@ -188,11 +188,8 @@ pub fn listen_for_counter_keys(state: AppState) {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
-        let tag = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .map(|e| e.tag_name().to_ascii_lowercase())
-            .unwrap_or_default();
+        let tag =
+            ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|e| e.tag_name().to_ascii_lowercase()).unwrap_or_default();
         if matches!(tag.as_str(), "input" | "select" | "textarea") {
             return;
         }

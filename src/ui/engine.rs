@@ -136,9 +136,7 @@ fn send_model(e: &Engine) -> Result<(), String> {
     let copy = bytes.slice(0, bytes.length());
     let buffer = copy.buffer();
     let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(text)), ("model", &buffer)]);
-    worker
-        .post_message_with_transfer(&msg, &Array::of1(&buffer))
-        .map_err(|e| format!("could not send the model to the worker ({e:?})"))
+    worker.post_message_with_transfer(&msg, &Array::of1(&buffer)).map_err(|e| format!("could not send the model to the worker ({e:?})"))
 }
 
 /// Adds files to the batch; returns the new cell ids. The cells appear on the page in
@@ -287,8 +285,7 @@ fn pump() {
             Ok(buf) => {
                 let buf: ArrayBuffer = buf.unchecked_into();
                 let msg = obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]);
-                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok()))
-                    .unwrap_or(false)
+                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())).unwrap_or(false)
             }
             Err(_) => false,
         };

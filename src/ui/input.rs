@@ -79,7 +79,10 @@ pub async fn load_gallery(state: AppState) {
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|v| {
-                    Some(super::state::GalleryItem { file: v.get("file")?.as_str()?.to_string(), label: v.get("label")?.as_str()?.to_string() })
+                    Some(super::state::GalleryItem {
+                        file: v.get("file")?.as_str()?.to_string(),
+                        label: v.get("label")?.as_str()?.to_string(),
+                    })
                 })
                 .collect();
             state.gallery.set(if items.is_empty() { GalleryState::Missing } else { GalleryState::Ready(items) });

@@ -44,7 +44,9 @@ fn show_panic(msg: &str) {
     }
     // Also write to the DOM directly: the reactive system may be unusable after a panic.
     if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("panic")) {
-        el.set_text_content(Some(&format!("Something went wrong inside Marrowscope: {msg}. Reload the page to continue; your images were not sent anywhere.")));
+        el.set_text_content(Some(&format!(
+            "Something went wrong inside Marrowscope: {msg}. Reload the page to continue; your images were not sent anywhere."
+        )));
         let _ = el.set_attribute("data-visible", "true");
     }
 }

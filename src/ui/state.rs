@@ -57,7 +57,12 @@ impl Cell {
 pub enum ModelState {
     Loading(String),
     /// `simd`: the worker bundle's instruction set (see `web::protocol::Reply::Loaded`).
-    Ready { manifest: Arc<Manifest>, load_ms: f64, source: String, simd: String },
+    Ready {
+        manifest: Arc<Manifest>,
+        load_ms: f64,
+        source: String,
+        simd: String,
+    },
     Failed(String),
 }
 

@@ -58,10 +58,12 @@ pub fn Viewer() -> impl IntoView {
         }
     });
     let zoom_by = move |f: f64| scale.update(|s| *s = (*s * f).clamp(1.0, 12.0));
-    let pan_by = move |dx: f64, dy: f64| offset.update(|(x, y)| {
-        *x += dx;
-        *y += dy;
-    });
+    let pan_by = move |dx: f64, dy: f64| {
+        offset.update(|(x, y)| {
+            *x += dx;
+            *y += dy;
+        })
+    };
     let reset = move || {
         scale.set(1.0);
         offset.set((0.0, 0.0));

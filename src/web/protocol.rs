@@ -25,11 +25,29 @@ pub enum Reply {
     Alive,
     /// `simd`: the WebAssembly instruction set this worker was compiled for
     /// (`relaxed` = SIMD128 + relaxed SIMD, `simd128`, or `scalar`).
-    Loaded { model_id: String, load_ms: f64, simd: String },
-    LoadError { message: String },
-    Done { id: u32, result: CellResult },
-    Failed { id: u32, message: String },
-    Crashed { message: String },
+    Loaded {
+        model_id: String,
+        load_ms: f64,
+        simd: String,
+    },
+    LoadError {
+        message: String,
+    },
+    Done {
+        id: u32,
+        result: CellResult,
+    },
+    Failed {
+        id: u32,
+        message: String,
+    },
+    Crashed {
+        message: String,
+    },
     /// Timings of repeated inference on one image (benchmarks).
-    Bench { id: u32, preprocess_ms: f64, inference_ms: Vec<f64> },
+    Bench {
+        id: u32,
+        preprocess_ms: f64,
+        inference_ms: Vec<f64>,
+    },
 }

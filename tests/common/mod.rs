@@ -64,5 +64,9 @@ pub fn python() -> String {
         return p;
     }
     let venv = root().join(".tools/py/bin/python");
-    if venv.exists() { venv.display().to_string() } else { "python3".into() }
+    if venv.exists() {
+        venv.display().to_string()
+    } else {
+        "python3".into()
+    }
 }

@@ -13,7 +13,15 @@ pub fn upstream(x: f32) -> f32 {
     }
     let s = u >> 31;
     let y = if s == 1 { x - TOINT + TOINT } else { x + TOINT - TOINT };
-    if y == 0.0 { if s == 1 { -0f32 } else { 0f32 } } else { y }
+    if y == 0.0 {
+        if s == 1 {
+            -0f32
+        } else {
+            0f32
+        }
+    } else {
+        y
+    }
 }
 
 /// Compares `f` with [`upstream`] on 2^25 bit patterns spread over the whole f32 range (every
@@ -40,8 +48,26 @@ pub fn compare(f: impl Fn(f32) -> f32) -> (u64, Vec<String>) {
         check(f32::from_bits(x.to_bits() + 1));
         check(f32::from_bits(x.to_bits().wrapping_sub(1)));
     }
-    let specials = [0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 8388607.5, -8388607.5, 8388608.0,
-        -8388608.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+    let specials = [
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        8388607.5,
+        -8388607.5,
+        8388608.0,
+        -8388608.0,
+        f32::MAX,
+        f32::MIN,
+        f32::MIN_POSITIVE,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
     for x in specials {
         check(x);
     }
