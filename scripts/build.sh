@@ -9,22 +9,23 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-MODE=--release
+DEV=0
 RELAXED=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) MODE="" ;;
+    --dev) DEV=1 ;;
     --relaxed-simd) RELAXED=1 ;;
     *) echo "usage: bash scripts/build.sh [--dev] [--relaxed-simd]" >&2; exit 2 ;;
   esac
 done
 bash scripts/setup.sh
+# shellcheck source=/dev/null
 . .tools/env
 start=$(date +%s)
-trunk build $MODE --offline
+if [ "$DEV" = 1 ]; then trunk build --offline; else trunk build --release --offline; fi
 if [ "$RELAXED" = 1 ]; then
-  bash scripts/relaxed-worker.sh dist $( [ -z "$MODE" ] && echo --dev )
+  if [ "$DEV" = 1 ]; then bash scripts/relaxed-worker.sh dist --dev; else bash scripts/relaxed-worker.sh dist; fi
 fi
 node scripts/csp.mjs dist
 node scripts/gen-sw.mjs dist
-echo "built dist/ in $(( $(date +%s) - start )) s ($( [ -n "$MODE" ] && echo release || echo dev )$( [ "$RELAXED" = 1 ] && echo ', with the relaxed-SIMD worker' ))"
+echo "built dist/ in $(( $(date +%s) - start )) s ($( [ "$DEV" = 1 ] && echo dev || echo release )$( [ "$RELAXED" = 1 ] && echo ', with the relaxed-SIMD worker' ))"

@@ -14,6 +14,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIST="${1:?usage: relaxed-worker.sh DIST [--dev]}"
 DEV="${2:-}"
 cd "$ROOT"
+# shellcheck source=/dev/null
 . .tools/env
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/relaxed"
 if [ "$DEV" = "--dev" ]; then PROFILE=wasm-dev; else PROFILE=release; fi

@@ -228,6 +228,10 @@ const server = http.createServer((req, res) => {
 
 server.keepAliveTimeout = 5000;
 server.on('error', (err) => {
+  if (err.code === 'EADDRINUSE') {
+    console.error(`serve.mjs: port ${opts.port} on ${opts.host} is already in use (another server is running there); stop it or choose another port (PORT=8081 bash scripts/dev.sh, or --port)`);
+    process.exit(1);
+  }
   console.error(`serve.mjs: ${err.message}`);
   process.exit(1);
 });

@@ -7,7 +7,8 @@ TOOLS="$ROOT/.tools"
 CACHE="${MARROWSCOPE_CACHE:-$HOME/.cache/marrowscope}"
 TRUNK_VERSION=0.21.14
 mkdir -p "$TOOLS/bin" "$CACHE"
-log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+T0=$(date +%s)
+log() { printf '\033[1m[setup]\033[0m %s (+%ss)\n' "$*" "$(( $(date +%s) - T0 ))"; }
 SUDO=""; if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 apt_install() {
   local missing=()
@@ -27,11 +28,11 @@ elif rustup toolchain list 2>/dev/null | grep -q '^web' && ls /usr/lib/rustlib/w
   TOOLCHAIN=web                        # set up by an earlier run (Debian rustc-web + std built here)
 elif rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   TOOLCHAIN="$(rustup show active-toolchain | cut -d' ' -f1)"
-elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+elif timeout 180 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then  # it hangs on some offline machines
   log "installed wasm32 target with rustup"
   TOOLCHAIN="$(rustup show active-toolchain | cut -d' ' -f1)"
 else
-  log "rustup cannot download the wasm32 target here: using Debian's rustc-web with std built from source"
+  log "rustup cannot download the wasm32 target here (or timed out): using Debian's rustc-web with std built from source"
   apt_install rustc-web cargo-web rust-web-src lld-22
   SYSROOT="$(/usr/bin/rustc --print sysroot)"
   WASM_LIB="$SYSROOT/lib/rustlib/wasm32-unknown-unknown/lib"
@@ -51,8 +52,8 @@ else
   TOOLCHAIN=web
 fi
 
-# 2. Chromium and its driver for the browser tests; Node.js for Playwright.
-apt_install chromium chromium-driver
+# 2. Chromium and its driver for the browser tests; Node.js for Playwright; shellcheck for the lint step.
+apt_install chromium chromium-driver shellcheck
 command -v node >/dev/null || apt_install nodejs npm
 
 # 3. npm packages from the committed lockfile (playwright-core, binaryen for wasm-opt, onnxruntime-web).
@@ -69,7 +70,7 @@ install_crate() { # name version bin [--locked]
   local dir="$CACHE/tools/$name-$version"
   if ! [ -x "$dir/bin/$bin" ]; then
     log "cargo install $name@$version (once per machine, a few minutes)"
-    cargo install -q $locked "$name@$version" --root "$dir"
+    cargo install -q ${locked:+"$locked"} "$name@$version" --root "$dir"
   fi
   cp "$dir/bin/$bin" "$TOOLS/bin/$bin"
 }

@@ -7,6 +7,10 @@
 //   CHROMIUM  browser binary (default: /usr/bin/chromium)
 //   PYTHON    python with Pillow for scripts/make-bad-inputs.py (default: first of
 //             .tools/py/bin/python, .venv/bin/python, python3 that can import PIL)
+//   E2E_URL   an already running server of DIST at path / to test instead of starting one:
+//             scripts/test.sh starts the README's first command (`bash scripts/dev.sh`) and sets
+//             it, so the suite tests the site users get. Tests that need the server's own request
+//             log or another base path still start their own server (`ownServer: true`).
 //   E2E_SLOWMO / E2E_HEADFUL  debugging aids
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +25,8 @@ export const ARTIFACTS = path.join(HERE, 'artifacts');
 export const DIST = path.resolve(ROOT, process.env.DIST || 'dist');
 export const BASE = normaliseBase(process.env.BASE || '/');
 export const MLL_DATA = path.resolve(ROOT, process.env.MLL_DATA || '../shared/data/mll-subset');
+/** The server started by the README's first command, when scripts/test.sh runs the suite. */
+export const E2E_URL = process.env.E2E_URL || null;
 
 /** Generous defaults: a debug wasm build can take a minute to load the model. */
 export const MODEL_TIMEOUT = Number(process.env.E2E_MODEL_TIMEOUT || 120_000);
@@ -108,6 +114,12 @@ export async function startServer({ dist = DIST, base = BASE, port = 0, extraArg
   };
 }
 
+/** A server this process did not start (E2E_URL): no request log, nothing to stop. */
+export function externalServer(url) {
+  const u = new URL(url);
+  return { url: u.href, origin: u.origin, requests: [], external: true, async stop() {} };
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -125,9 +137,10 @@ export async function launchBrowser() {
  *   postData, hasBody, fromServiceWorker, frameUrl}], failedRequests,
  *   screenshot(label), saveLogs(), close()
  */
-export async function openApp(name, { dist = DIST, base = BASE, viewport = { width: 1280, height: 900 }, serverArgs = [], onContext } = {}) {
+export async function openApp(name, { dist = DIST, base = BASE, viewport = { width: 1280, height: 900 }, serverArgs = [], ownServer = false, onContext } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ dist, base, extraArgs: serverArgs });
+  const useExternal = E2E_URL && !ownServer && dist === DIST && base === '/' && serverArgs.length === 0;
+  const server = useExternal ? externalServer(E2E_URL) : await startServer({ dist, base, extraArgs: serverArgs });
   let browser;
   try {
     browser = await launchBrowser();
