@@ -10,6 +10,9 @@ use wasm_bindgen_futures::JsFuture;
 
 pub const CITATION: &str = "Matek, C., Krappe, S., Münzenmayer, C., Haferlach, T., & Marr, C. (2021). An Expert-Annotated Dataset of Bone Marrow Cytology in Hematologic Malignancies [Data set]. The Cancer Imaging Archive.";
 pub const DOI: &str = "https://doi.org/10.7937/TCIA.AXH3-T579";
+/// The peripheral-blood dataset some of the sample images come from.
+pub const PBC_CITATION: &str = "Acevedo, A., Merino, A., Alférez, S., Molina, Á., Boldú, L., & Rodellar, J. (2020). A dataset of microscopic peripheral blood cell images for development of automatic recognition systems. Data in Brief 30:105474. Mendeley Data.";
+pub const PBC_DOI: &str = "https://doi.org/10.17632/snkd93bnjr.1";
 
 async fn read_text(file: &web_sys::File) -> Option<String> {
     JsFuture::from(file.text()).await.ok()?.as_string()
@@ -114,6 +117,10 @@ pub fn About() -> impl IntoView {
             <p>"The model was trained on images from the MLL bone-marrow dataset, licensed CC BY 4.0:"</p>
             <blockquote>{CITATION}" "<a href=DOI rel="noopener">{DOI}</a></blockquote>
             <p>"Companion paper: Matek et al., “Highly accurate differentiation of bone marrow cell morphologies using deep neural networks on a large image data set”, Blood 138(20):1917, 2021."</p>
+            <p>"The sample images (committed in the source as " <code>"public/samples/"</code> ") come from this dataset (bone marrow) and from the PBC peripheral-blood dataset, also licensed CC BY 4.0:"</p>
+            <blockquote>{PBC_CITATION}" "<a href=PBC_DOI rel="noopener">{PBC_DOI}</a></blockquote>
+            <p>"Each sample's dataset, original file and the change made (re-encoded as JPEG; for the blood images, the central 224×224 px) are listed in "
+               <a href="gallery/ATTRIBUTION.md" rel="noopener">"ATTRIBUTION.md"</a>" (" <code>"public/samples/ATTRIBUTION.md"</code> " in the source)."</p>
             <OwnModel />
         </section>
     }

@@ -23,7 +23,12 @@ pub fn Atlas() -> impl IntoView {
                         let code = c.code;
                         let known = move || state.manifest().is_some_and(|m| m.knows(code));
                         let examples = move || match state.gallery.get() {
-                            GalleryState::Ready(items) => items.into_iter().filter(|i| i.label == code).take(3).collect::<Vec<_>>(),
+                            // Up to 2 bone-marrow and 2 peripheral-blood examples.
+                            GalleryState::Ready(items) => ["marrow", "blood"]
+                                .into_iter()
+                                .flat_map(|src| items.iter().filter(move |i| i.label == code && i.source_or_marrow() == src).take(2))
+                                .cloned()
+                                .collect::<Vec<_>>(),
                             _ => vec![],
                         };
                         view! {
@@ -40,7 +45,10 @@ pub fn Atlas() -> impl IntoView {
                                     {move || {
                                         let ex = examples();
                                         if ex.is_empty() { view! { <span class="muted small">"No example image in this build."</span> }.into_any() }
-                                        else { ex.into_iter().map(|i| view! { <img src=format!("gallery/{}", i.file) alt=format!("Example of {}", c.name) width="72" height="72" loading="lazy" /> }).collect_view().into_any() }
+                                        else { ex.into_iter().map(|i| {
+                                            let text = format!("Example of {} ({})", c.name, i.source_text());
+                                            view! { <img src=format!("gallery/{}", i.file) alt=text.clone() title=text data-source=i.source_or_marrow().to_string() width="72" height="72" loading="lazy" /> }
+                                        }).collect_view().into_any() }
                                     }}
                                 </div>
                             </article>

@@ -2,7 +2,7 @@
 
 use super::engine;
 use super::fetch;
-use super::state::{AppState, GalleryState};
+use super::state::{label_name, AppState, GalleryState};
 use leptos::prelude::*;
 use web_sys::{File, FileList};
 
@@ -82,6 +82,7 @@ pub async fn load_gallery(state: AppState) {
                     Some(super::state::GalleryItem {
                         file: v.get("file")?.as_str()?.to_string(),
                         label: v.get("label")?.as_str()?.to_string(),
+                        source: v.get("source").and_then(|s| s.as_str()).map(str::to_string),
                     })
                 })
                 .collect();
@@ -106,7 +107,8 @@ async fn classify_sample(file: String) {
     }
 }
 
-/// Sample images copied into the site at build time.
+/// Sample images copied into the site at build time: the committed set in `public/samples/`
+/// (bone marrow and peripheral blood) plus any added from local dataset folders.
 #[component]
 pub fn Gallery() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -117,12 +119,17 @@ pub fn Gallery() -> impl IntoView {
                 GalleryState::Loading => view! { <p class="muted">"Loading samples…"</p> }.into_any(),
                 GalleryState::Missing => view! {
                     <p class="muted" data-testid="gallery-missing">
-                        "No sample images were built into this site. To add some, build with "
+                        "No sample images were built into this site: the sample set committed in "
+                        <code>"public/samples/"</code>
+                        " was missing when it was built. Build from a complete checkout, or add images with "
                         <code>"MARROWSCOPE_DATA=/path/to/dataset"</code>
-                        " (a folder in the MLL/TCIA layout, or the mll-subset with splits.csv); a few images per class are copied into the site, never into the repository."
+                        " (bone marrow: the MLL/TCIA layout, or the mll-subset with splits.csv) or "
+                        <code>"MARROWSCOPE_PBC_DATA=/path/to/pbc"</code>
+                        " (peripheral blood); a few images per class are copied into the site, never into the repository."
                     </p>
                 }.into_any(),
                 GalleryState::Ready(items) => {
+                    let has_blood = items.iter().any(|it| it.source_or_marrow() == "blood");
                     let classify_all = {
                         let items = items.clone();
                         move |_| {
@@ -135,16 +142,22 @@ pub fn Gallery() -> impl IntoView {
                         <div class="gallery-grid">
                             {items.into_iter().map(|it| {
                                 let file = it.file.clone();
-                                let label = format!("Classify sample {} ({})", it.file, crate::taxonomy::name_of(&it.label));
+                                let label = format!("Classify sample {} ({}, {})", it.file, label_name(&it.label), it.source_text());
+                                let source = it.source_or_marrow().to_string();
                                 view! {
-                                    <button class="gallery-item" data-testid="gallery-item" data-label=it.label.clone() title=label.clone() aria-label=label
+                                    <button class="gallery-item" data-testid="gallery-item" data-label=it.label.clone() data-source=it.source.clone()
+                                        title=label.clone() aria-label=label
                                         on:click=move |_| leptos::task::spawn_local(classify_sample(file.clone()))>
                                         <img src=format!("gallery/{}", it.file) alt="" loading="lazy" width="64" height="64" />
                                         <span>{it.label.clone()}</span>
+                                        " "<span class="gallery-source">{source}</span>
                                     </button>
                                 }
                             }).collect_view()}
                         </div>
+                        {has_blood.then(|| view! {
+                            <p class="muted small">"“blood” samples are peripheral-blood cells from another laboratory and scanner; the shipped model was trained on bone marrow only, so expect it to be unsure or wrong on them."</p>
+                        })}
                         <button class="button" id="gallery-all" on:click=classify_all>"Classify all samples"</button>
                     }.into_any()
                 }

@@ -163,7 +163,8 @@ fn App() -> impl IntoView {
         </main>
         <footer class="bottom small muted">
             "Not a medical device. Images never leave this browser. Cell images and model training data: "
-            {about::CITATION}" "<a href=about::DOI rel="noopener">"doi:10.7937/TCIA.AXH3-T579"</a>" (CC BY 4.0)."
+            {about::CITATION}" "<a href=about::DOI rel="noopener">"doi:10.7937/TCIA.AXH3-T579"</a>" (CC BY 4.0). "
+            "Blood sample images: Acevedo et al. (2020), Data in Brief 30:105474, "<a href=about::PBC_DOI rel="noopener">"doi:10.17632/snkd93bnjr.1"</a>" (CC BY 4.0)."
         </footer>
     }
 }

@@ -86,10 +86,39 @@ pub struct AppState {
     pub gallery: RwSignal<GalleryState>,
 }
 
+/// One entry of `gallery/index.json` (written by `scripts/gallery.sh`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GalleryItem {
     pub file: String,
+    /// An MLL class code, or a code of another dataset (e.g. `PLT`, platelet) that is not one.
     pub label: String,
+    /// "marrow" or "blood"; absent in indexes of older builds (all bone marrow).
+    pub source: Option<String>,
+}
+
+impl GalleryItem {
+    /// The source, with bone marrow for older indexes that do not say.
+    pub fn source_or_marrow(&self) -> &str {
+        self.source.as_deref().unwrap_or("marrow")
+    }
+
+    /// The source in words, with its dataset.
+    pub fn source_text(&self) -> &'static str {
+        match self.source_or_marrow() {
+            "blood" => "peripheral blood, PBC dataset",
+            _ => "bone marrow, MLL dataset",
+        }
+    }
+}
+
+/// A display name for a gallery label: the MLL class name, "Platelet" for `PLT` (a label of
+/// the PBC blood dataset with no MLL class), otherwise the code itself.
+pub fn label_name(code: &str) -> &str {
+    if code.eq_ignore_ascii_case("PLT") {
+        "Platelet"
+    } else {
+        crate::taxonomy::name_of(code)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

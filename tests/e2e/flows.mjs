@@ -12,7 +12,7 @@ export function readManifest(dist = DIST) {
   return JSON.parse(fs.readFileSync(path.join(dist, 'model', 'manifest.json'), 'utf8'));
 }
 
-/** The built site's gallery index ([{file, label}]), or [] when the build has no gallery. */
+/** The built site's gallery index ([{file, label, source, dataset, original}]), or [] when the build has no gallery. */
 export function readGallery(dist = DIST) {
   const f = path.join(dist, 'gallery', 'index.json');
   if (!fs.existsSync(f)) return [];

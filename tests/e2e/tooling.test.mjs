@@ -1,6 +1,8 @@
 // Self-test of scripts/serve.mjs and scripts/gen-sw.mjs on a small made-up site (no app build
 // needed): MIME types, the sub-path base, CSP header, 404/405, SIGTERM; the service worker
 // precaches under a sub-path, serves offline, and updates only after {type: 'SKIP_WAITING'}.
+// And scripts/gallery.sh (the trunk hook): the committed samples without any data folder, more
+// from the data folders when they exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -185,3 +187,91 @@ test('gen-sw.mjs: deterministic version, offline under a sub-path, update on SKI
   }
 });
 
+
+// scripts/gallery.sh into a temporary staging folder; returns its gallery (index, folder, output).
+function runGallery(env) {
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-gallery-'));
+  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'gallery.sh')], {
+    encoding: 'utf8',
+    env: { ...process.env, MARROWSCOPE_GALLERY_PER_CLASS: '4', ...env, TRUNK_STAGING_DIR: staging },
+  });
+  const dir = path.join(staging, 'gallery');
+  const indexFile = path.join(dir, 'index.json');
+  const index = fs.existsSync(indexFile) ? JSON.parse(fs.readFileSync(indexFile, 'utf8')) : null;
+  return { staging, dir, index, output };
+}
+
+const SAMPLES = path.join(ROOT, 'public', 'samples');
+const MLL_CODES = 'ABE ART BAS BLA EBO EOS FGC HAC KSC LYI LYT MMZ MON MYB NGB NGS NIF OTH PEB PLM PMO'.split(' ');
+
+function checkEntries(g) {
+  for (const e of g.index) {
+    assert.ok(fs.statSync(path.join(g.dir, e.file)).size > 0, `${e.file} is listed but missing`);
+    assert.ok(MLL_CODES.includes(e.label) || e.label === 'PLT', `${e.file}: label ${e.label}`);
+    assert.ok(['marrow', 'blood'].includes(e.source), `${e.file}: source ${e.source}`);
+    assert.equal(e.dataset, e.source === 'marrow' ? 'MLL' : 'PBC', `${e.file}: dataset`);
+    assert.ok(e.original, `${e.file}: original`);
+  }
+  const files = g.index.map((e) => e.file);
+  assert.equal(new Set(files).size, files.length, 'duplicate files in index.json');
+  const originals = g.index.map((e) => `${e.dataset}/${e.original}`);
+  assert.equal(new Set(originals).size, originals.length, 'the same original twice');
+  const onDisk = fs.readdirSync(g.dir).filter((f) => f !== 'index.json' && f !== 'ATTRIBUTION.md').sort();
+  assert.deepEqual(onDisk, [...files].sort(), 'gallery folder holds exactly the listed images');
+}
+
+test('gallery.sh: the committed samples when there is no data folder', { timeout: 60_000 }, () => {
+  const committed = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
+  let bytes = 0;
+  for (const e of committed) bytes += fs.statSync(path.join(SAMPLES, e.file)).size;
+  assert.ok(bytes < 2 * 1024 * 1024, `committed gallery samples take ${bytes} bytes (budget 2 MB)`);
+  const attribution = fs.readFileSync(path.join(SAMPLES, 'ATTRIBUTION.md'), 'utf8');
+  for (const e of committed) assert.ok(attribution.includes(e.file), `ATTRIBUTION.md does not name ${e.file}`);
+  assert.ok(attribution.includes('10.7937/TCIA.AXH3-T579') && attribution.includes('10.17632/snkd93bnjr.1') && attribution.includes('CC BY 4.0'));
+
+  const nowhere = path.join(os.tmpdir(), 'marrowscope-no-such-folder');
+  const g = runGallery({ MARROWSCOPE_DATA: path.join(nowhere, 'mll'), MARROWSCOPE_PBC_DATA: path.join(nowhere, 'pbc') });
+  try {
+    assert.ok(g.index, `no gallery/index.json; output:\n${g.output}`);
+    assert.deepEqual(g.index.map((e) => e.file).sort(), committed.map((e) => e.file).sort(), 'exactly the committed samples');
+    checkEntries(g);
+    const sources = new Set(g.index.map((e) => e.source));
+    assert.deepEqual([...sources].sort(), ['blood', 'marrow'], 'both sources');
+    for (const e of g.index) assert.deepEqual(fs.readFileSync(path.join(g.dir, e.file)), fs.readFileSync(path.join(SAMPLES, e.file)), e.file);
+    assert.equal(fs.readFileSync(path.join(g.dir, 'ATTRIBUTION.md'), 'utf8'), attribution, 'ATTRIBUTION.md copied as is');
+  } finally {
+    fs.rmSync(g.staging, { recursive: true, force: true });
+  }
+});
+
+test('gallery.sh: more images from the data folders, no duplicates', { timeout: 60_000 }, (t) => {
+  const mll = path.resolve(ROOT, '..', 'shared', 'data', 'mll-subset');
+  const pbc = path.resolve(ROOT, '..', 'shared', 'data', 'pbc');
+  if (!fs.existsSync(path.join(mll, 'splits.csv')) || !fs.existsSync(path.join(pbc, 'splits.csv'))) {
+    t.skip(`no data folders at ${mll} and ${pbc}`);
+    return;
+  }
+  const committed = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'index.json'), 'utf8'));
+  const g = runGallery({ MARROWSCOPE_DATA: mll, MARROWSCOPE_PBC_DATA: pbc });
+  try {
+    assert.ok(g.index, `no gallery/index.json; output:\n${g.output}`);
+    checkEntries(g);
+    const files = new Set(g.index.map((e) => e.file));
+    for (const e of committed) assert.ok(files.has(e.file), `committed sample ${e.file} missing`);
+    const added = g.index.filter((e) => !committed.some((c) => c.file === e.file));
+    assert.ok(added.some((e) => e.source === 'marrow'), `no bone-marrow image added; output:\n${g.output}`);
+    assert.ok(added.some((e) => e.source === 'blood'), `no blood image added; output:\n${g.output}`);
+    // Up to 4 per class and source in all, the committed ones always kept.
+    const count = (list, e) => list.filter((x) => x.source === e.source && x.label === e.label).length;
+    for (const e of added) assert.ok(count(g.index, e) <= Math.max(4, count(committed, e)), `too many ${e.source} ${e.label}`);
+    // Added images are copies of test-split files.
+    const testRows = new Set(
+      [mll, pbc].flatMap((d) => fs.readFileSync(path.join(d, 'splits.csv'), 'utf8').split('\n').filter((l) => /,(test|gallery)\s*$/.test(l)).map((l) => path.basename(l.split(',')[0]))),
+    );
+    for (const e of added) assert.ok(testRows.has(e.original), `${e.file} is not a test image`);
+    const attribution = fs.readFileSync(path.join(g.dir, 'ATTRIBUTION.md'), 'utf8');
+    for (const e of added) assert.ok(attribution.includes(e.file), `gallery ATTRIBUTION.md does not name ${e.file}`);
+  } finally {
+    fs.rmSync(g.staging, { recursive: true, force: true });
+  }
+});
