@@ -29,6 +29,9 @@ pub struct Prediction {
     pub ranked: Vec<Ranked>,
     /// True when the top probability is below the manifest's low-confidence threshold.
     pub low_confidence: bool,
+    /// The out-of-distribution flag, when the manifest has `ood` statistics and the model a
+    /// feature map.
+    pub ood: Option<crate::ood::OodAssessment>,
     pub features: Option<FeatureMap>,
     pub width: u32,
     pub height: u32,
@@ -38,6 +41,12 @@ pub struct Prediction {
 impl Prediction {
     pub fn top(&self) -> &Ranked {
         &self.ranked[0]
+    }
+
+    /// The prediction set at `level`, when the manifest has a conformal calibration.
+    pub fn prediction_set(&self, manifest: &Manifest, level: crate::conformal::Level) -> Option<Vec<&Ranked>> {
+        let set = manifest.conformal.as_ref()?.set_for_ranked(&self.ranked, level)?;
+        Some(self.ranked.iter().take(set.size).collect())
     }
 
     /// The class activation map of the class at manifest index `class_index`.
@@ -90,6 +99,10 @@ impl Classifier {
             })
             .collect();
         let low_confidence = ranked[0].probability < m.low_confidence_threshold;
-        Ok(Prediction { probabilities, ranked, low_confidence, features: raw.features, width: 0, height: 0, format: "tensor" })
+        let ood = match (&m.ood, &raw.features) {
+            (Some(spec), Some(f)) => spec.assess(f),
+            _ => None,
+        };
+        Ok(Prediction { probabilities, ranked, low_confidence, ood, features: raw.features, width: 0, height: 0, format: "tensor" })
     }
 }

@@ -12,12 +12,35 @@ pub struct CellRecord {
     /// The class after the person's review; equal to `predicted_class` until changed.
     pub final_class: String,
     pub low_confidence: bool,
+    /// The conformal prediction set, most probable first (empty when the model has no calibration).
+    pub prediction_set: Vec<String>,
+    /// The coverage level the set was made for (e.g. 0.9).
+    pub coverage: Option<f64>,
+    /// The out-of-distribution flag (`None` when the model has no statistics for it).
+    pub ood: Option<bool>,
 }
 
 impl CellRecord {
     pub fn new(file_name: impl Into<String>, predicted: impl Into<String>, probability: f32, low_confidence: bool) -> Self {
         let predicted = predicted.into();
-        CellRecord { file_name: file_name.into(), final_class: predicted.clone(), predicted_class: predicted, probability, low_confidence }
+        CellRecord {
+            file_name: file_name.into(),
+            final_class: predicted.clone(),
+            predicted_class: predicted,
+            probability,
+            low_confidence,
+            prediction_set: Vec::new(),
+            coverage: None,
+            ood: None,
+        }
+    }
+
+    /// Adds the prediction set (at `coverage`) and the out-of-distribution flag.
+    pub fn with_uncertainty(mut self, prediction_set: Vec<String>, coverage: Option<f64>, ood: Option<bool>) -> Self {
+        self.prediction_set = prediction_set;
+        self.coverage = coverage;
+        self.ood = ood;
+        self
     }
 
     pub fn corrected(&self) -> bool {
@@ -59,17 +82,23 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// CSV with one row per cell: file name, predicted class, probability, final class, model id.
+/// CSV with one row per cell: file name, predicted class, probability, final class, model id,
+/// prediction set (codes, comma-separated, most probable first), its coverage level, and the
+/// out-of-distribution flag (`true`/`false`; the last three empty when the model has no
+/// calibration for them).
 pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
-    let mut out = String::from("file_name,predicted_class,probability,final_class,model_id\n");
+    let mut out = String::from("file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood\n");
     for r in records {
         out += &format!(
-            "{},{},{:.4},{},{}\n",
+            "{},{},{:.4},{},{},{},{},{}\n",
             csv_field(&r.file_name),
             csv_field(&r.predicted_class),
             r.probability,
             csv_field(&r.final_class),
-            csv_field(model_id)
+            csv_field(model_id),
+            csv_field(&r.prediction_set.join(",")),
+            r.coverage.map(|c| format!("{c:.2}")).unwrap_or_default(),
+            r.ood.map(|o| o.to_string()).unwrap_or_default()
         );
     }
     out
@@ -89,6 +118,9 @@ struct JsonCell<'a> {
     probability: f32,
     final_class: &'a str,
     model_id: &'a str,
+    prediction_set: &'a [String],
+    coverage: Option<f64>,
+    ood: Option<bool>,
 }
 
 /// JSON with every cell and the differential count.
@@ -103,6 +135,9 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
                 probability: r.probability,
                 final_class: &r.final_class,
                 model_id,
+                prediction_set: &r.prediction_set,
+                coverage: r.coverage,
+                ood: r.ood,
             })
             .collect(),
         differential: differential(records, order),
@@ -136,12 +171,18 @@ mod tests {
     fn csv_escapes_and_json_parses() {
         let mut r = CellRecord::new("we\"ird, name.jpg", "LYT", 0.123456, false);
         r.final_class = "BLA".into();
+        let r = r.with_uncertainty(vec!["LYT".into(), "BLA".into()], Some(0.9), Some(false));
         let csv = to_csv(&[r.clone(), CellRecord::new("=cmd.jpg", "NGS", 1.0, false)], "m1");
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\"");
+        assert_eq!(lines[0], "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood");
+        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false");
         assert!(lines[2].starts_with("\"'=cmd.jpg\""));
+        assert!(lines[2].ends_with(",\"\",,"), "{}", lines[2]);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[r], "m1", &["LYT".into()])).unwrap();
         assert_eq!(v["cells"][0]["final_class"], "BLA");
+        assert_eq!(v["cells"][0]["prediction_set"], serde_json::json!(["LYT", "BLA"]));
+        assert_eq!(v["cells"][0]["coverage"], 0.9);
+        assert_eq!(v["cells"][0]["ood"], false);
         assert_eq!(v["differential"][1]["code"], "BLA");
     }
 }

@@ -9,12 +9,15 @@
 //!   default; the page's bundle is built without it because only the worker runs models)
 //! - [`scores`]: softmax and top-k
 //! - [`classify`]: the whole path, bytes → ranked prediction
+//! - [`conformal`]: prediction sets with guaranteed coverage
+//! - [`ood`]: the "outside what this model knows" flag from the model's own features
 //! - [`cam`]: class activation maps
 //! - [`count`]: the differential count and its export
 //! - [`metrics`]: evaluation (accuracy, F1, confusion, calibration)
 
 pub mod cam;
 pub mod classify;
+pub mod conformal;
 pub mod count;
 pub mod dataset;
 pub mod decode;
@@ -24,6 +27,7 @@ pub mod error;
 pub mod inference;
 pub mod manifest;
 pub mod metrics;
+pub mod ood;
 pub mod preprocess;
 pub mod scores;
 pub mod taxonomy;

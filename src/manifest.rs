@@ -2,7 +2,9 @@
 //! from `manifest.json` beside the ONNX file. Nothing about the model is
 //! hard-coded in the UI.
 
+use crate::conformal::ConformalSpec;
 use crate::error::{Error, Result};
+use crate::ood::OodSpec;
 use crate::taxonomy;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -108,6 +110,13 @@ pub struct Manifest {
     pub training: TrainingInfo,
     #[serde(default)]
     pub metrics: Metrics,
+    /// Conformal calibration for prediction sets (absent in older manifests: no sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformal: Option<ConformalSpec>,
+    /// Statistics of the model's own features for the out-of-distribution flag (absent in
+    /// older manifests: no flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ood: Option<OodSpec>,
 }
 
 impl Manifest {
@@ -166,6 +175,12 @@ impl Manifest {
                 return bad("cam.features_output must name outputs.features".into());
             }
         }
+        if let Some(c) = &self.conformal {
+            c.validate().map_err(Error::InvalidManifest)?;
+        }
+        if let Some(o) = &self.ood {
+            o.validate(self.cam.as_ref().map(|c| c.channels)).map_err(Error::InvalidManifest)?;
+        }
         Ok(())
     }
 
@@ -223,6 +238,8 @@ mod tests {
             threshold_rule: String::new(),
             training: Default::default(),
             metrics: Default::default(),
+            conformal: None,
+            ood: None,
         }
     }
 

@@ -9,6 +9,10 @@ probabilities of the int8 model, from which the low-confidence threshold is chos
 the smallest t on a 0.01 grid in [0.30, 0.99] such that the top-1 accuracy of the val images
 whose max probability >= t is >= --target (0.97); if no t reaches it, the t with the highest
 accepted accuracy among those keeping >= 50 % coverage.
+
+Then (unless --no-calibrate) runs training/calibrate.py on the new manifest: the conformal
+prediction-set calibration and the out-of-distribution statistics of this model, from the
+--data splits (source "marrow"). A model change therefore always gets a fresh calibration.
 """
 from __future__ import annotations
 
@@ -55,6 +59,10 @@ def main():
     ap.add_argument("--out-dir", default="public/model")
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--target", type=float, default=0.97)
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                   "shared", "data", "mll-subset"),
+                    help="dataset with the val/test splits for training/calibrate.py")
+    ap.add_argument("--no-calibrate", action="store_true", help="skip training/calibrate.py")
     args = ap.parse_args()
 
     import torch
@@ -114,6 +122,10 @@ def main():
         f.write("\n")
     print(f"wrote {dst} ({os.path.getsize(dst)} bytes, sha256 {sha[:16]}...) and manifest.json; "
           f"threshold {t} (val accepted acc {acc:.4f}, coverage {cov:.4f})")
+    if not args.no_calibrate:
+        import subprocess
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.py"),
+                        "--model-dir", args.out_dir, "--source", f"marrow={args.data}"], check=True)
 
 
 if __name__ == "__main__":
