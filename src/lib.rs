@@ -14,8 +14,10 @@
 //! - [`cam`]: class activation maps
 //! - [`count`]: the differential count and its export
 //! - [`metrics`]: evaluation (accuracy, F1, confusion, calibration)
+//! - [`cells`](cells): finding white cells in smear fields, measuring a cell, scale crops
 
 pub mod cam;
+pub mod cells;
 pub mod classify;
 pub mod conformal;
 pub mod count;

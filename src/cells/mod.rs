@@ -1,0 +1,64 @@
+//! Finding and measuring cells in stained blood and bone-marrow images, in plain Rust
+//! (imageproc for thresholds, morphology, labelling and distance transforms).
+//!
+//! - [`stain`]: the per-image colour model of a Romanowsky stain (what is nuclear, what is a
+//!   red cell, what is glass, all measured on the image itself)
+//! - [`find_cells`]: the nucleated (white) cells of a smear field
+//! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
+//!   it to a model's training scale
+//!
+//! The module is called `cells`, not `image`, so that the `image` crate keeps its plain name
+//! everywhere in this crate (a crate-root module `image` would make `use image::…` ambiguous).
+
+pub mod find_cells;
+pub mod measure;
+pub mod stain;
+
+pub use find_cells::{find_cells, FindOptions};
+pub use measure::{crop_to_scale, measure_central_cell};
+pub use stain::StainModel;
+
+use image::{imageops, RgbImage};
+
+/// A nucleated cell found in an image. All sizes are in pixels of the image searched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundCell {
+    /// Box of the whole cell (nucleus and cytoplasm), clipped to the image.
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    /// Centre of the nucleus (x, y).
+    pub centre: (f32, f32),
+    /// Area of the nucleus, its lobes joined (pixels).
+    pub area_px: f32,
+    /// Diameter of the circle of the nucleus's area.
+    pub nucleus_diameter_px: f32,
+    /// Whole-cell diameter (twice the median distance from the nucleus centre to the cell's edge).
+    pub diameter_px: f32,
+    /// How clearly this is a stained nucleus, 0–1.
+    pub score: f32,
+}
+
+/// Errors of the cell functions.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CellError {
+    #[error("the image is empty")]
+    EmptyImage,
+    #[error("the requested size is not a positive, finite size within limits")]
+    BadSize,
+}
+
+/// A copy of `image` reduced by `factor` (≥ 1) with area averaging; `factor` ≤ 1 copies.
+pub(crate) fn downscale(image: &RgbImage, factor: f32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    if factor <= 1.0 || !factor.is_finite() {
+        return image.clone();
+    }
+    let nw = ((w as f32 / factor).round() as u32).max(1);
+    let nh = ((h as f32 / factor).round() as u32).max(1);
+    if (nw, nh) == (w, h) {
+        return image.clone();
+    }
+    imageops::thumbnail(image, nw, nh)
+}
