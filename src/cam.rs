@@ -68,7 +68,7 @@ impl Heatmap {
                 if (0.25..0.75).contains(&u) && (0.25..0.75).contains(&v) {
                     centre += s;
                     nc += 1;
-                } else if (u < 0.25 || u >= 0.75) && (v < 0.25 || v >= 0.75) {
+                } else if !(0.25..0.75).contains(&u) && !(0.25..0.75).contains(&v) {
                     corner += s;
                     nk += 1;
                 }

@@ -18,12 +18,16 @@ fn parse_csv_line(line: &str) -> Vec<String> {
         match c {
             '"' if quoted && chars.peek() == Some(&'"') => {
                 chars.next();
-                out.last_mut().map(|s| s.push('"'));
+                if let Some(s) = out.last_mut() {
+                    s.push('"');
+                }
             }
             '"' => quoted = !quoted,
             ',' if !quoted => out.push(String::new()),
             c => {
-                out.last_mut().map(|s| s.push(c));
+                if let Some(s) = out.last_mut() {
+                    s.push(c);
+                }
             }
         }
     }

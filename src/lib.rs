@@ -1,20 +1,20 @@
 //! Marrowscope's core: everything between a dropped file and a result, in plain
 //! Rust that runs natively (tests, evaluation) and in the browser (wasm).
 //!
-//! - [`taxonomy`]: the 21 MLL classes
-//! - [`manifest`]: what a model is, read from `manifest.json`
-//! - [`decode`]: bytes → RGB image, with size and memory limits
-//! - [`preprocess`]: image → input tensor, as the manifest says
-//! - [`inference`]: ONNX loading, optimisation and running with tract (feature `engine`, on by
+//! - [`taxonomy`] — the 21 MLL classes
+//! - [`manifest`] — what a model is, read from `manifest.json`
+//! - [`decode`] — bytes → RGB image, with size and memory limits
+//! - [`preprocess`] — image → input tensor, as the manifest says
+//! - [`inference`] — ONNX loading, optimisation and running with tract (feature `engine`, on by
 //!   default; the page's bundle is built without it because only the worker runs models)
-//! - [`scores`]: softmax and top-k
-//! - [`classify`]: the whole path, bytes → ranked prediction
-//! - [`conformal`]: prediction sets with guaranteed coverage
-//! - [`ood`]: the "outside what this model knows" flag from the model's own features
-//! - [`cam`]: class activation maps
-//! - [`count`]: the differential count and its export
-//! - [`metrics`]: evaluation (accuracy, F1, confusion, calibration)
-//! - [`cells`](cells): finding white cells in smear fields, measuring a cell, scale crops
+//! - [`scores`] — softmax and top-k
+//! - [`classify`] — the whole path, bytes → ranked prediction
+//! - [`conformal`] — prediction sets with guaranteed coverage
+//! - [`ood`] — the "outside what this model knows" flag from the model's own features
+//! - [`cam`] — class activation maps
+//! - [`count`] — the differential count and its export
+//! - [`metrics`] — evaluation (accuracy, F1, confusion, calibration)
+//! - [`cells`] — finding white cells in smear fields, measuring a cell, scale crops
 
 pub mod cam;
 pub mod cells;

@@ -155,7 +155,7 @@ impl Manifest {
         if i.channels != "RGB" {
             return bad(format!("input channels \"{}\" are not supported (only RGB)", i.channels));
         }
-        if !(i.scale > 0.0) || i.std.iter().any(|s| !(*s > 0.0)) || i.mean.iter().any(|m| !m.is_finite()) {
+        if i.scale.is_nan() || i.scale <= 0.0 || i.std.iter().any(|s| s.is_nan() || *s <= 0.0) || i.mean.iter().any(|m| !m.is_finite()) {
             return bad("input scale and std must be positive and mean finite".into());
         }
         if !(0.0..=1.0).contains(&self.low_confidence_threshold) {
