@@ -96,11 +96,11 @@ def quantile(scores, level):
 
 def set_stats(p, y, q, *cfg):
     order, s = sorted_scores(p, *cfg)
-    size = np.maximum(1, (s <= q + 1e-7).sum(1))  # a set is never empty: the top class stays
+    size = (s <= q + 1e-7).sum(1)  # may be 0: no class reaches the level (see src/conformal.rs)
     hit = np.argmax(order == y[:, None], axis=1) < size
     single = size == 1
     return {"coverage": round(float(hit.mean()), 4), "mean_size": round(float(size.mean()), 4),
-            "singleton_share": round(float(single.mean()), 4),
+            "singleton_share": round(float(single.mean()), 4), "empty_share": round(float((size == 0).mean()), 4),
             "singleton_accuracy": round(float(hit[single].mean()) if single.any() else 0.0, 4),
             "n": int(len(y))}
 
@@ -119,7 +119,7 @@ def compare_methods(pv, yv, seed=0, repeats=200):
                 a, b = perm[: len(yv) // 2], perm[len(yv) // 2:]
                 q = quantile(label_scores(pv[a], yv[a], *cfg), level)
                 order, s = sorted_scores(pv[b], *cfg)
-                size = np.maximum(1, (s <= q + 1e-7).sum(1))
+                size = (s <= q + 1e-7).sum(1)
                 hit = np.argmax(order == yv[b][:, None], axis=1) < size
                 worst = min(hit[yv[b] == k].mean() for k in np.unique(yv[b]))
                 acc.append((hit.mean(), size.mean(), (size == 1).mean(), worst))
@@ -245,7 +245,7 @@ def main():
     conformal = {"method": args.method, "lambda": args.lam, "k_reg": args.k_reg,
                  "rule": (f"split conformal, score {args.method}; q-hat = ceil((n+1)*level)-th smallest score of the "
                           f"source's val split (int8 model, onnxruntime); the set is every class with score <= q-hat, "
-                          f"most probable first, never empty; several sources: the app uses the largest q-hat"),
+                          f"most probable first, empty when no class reaches the level; several sources: the app uses the largest q-hat"),
                  "sources": dict((man.get("conformal") or {}).get("sources", {}))}
     train_f, val_scores_ood, per_source = [], [], {}
     for spec in sources:
@@ -274,12 +274,12 @@ def main():
         conformal["sources"][name] = {"split": "val", "n": int(len(yv)), "data": os.path.basename(os.path.normpath(path)),
                                       "qhat": qhat, "test": test, "test_old_rule": old}
         print(f"[{name}] conformal ({args.method}) calibrated on val n={len(yv)}; on test n={len(yt)}:")
-        print(f"  {'level':>5} {'q-hat':>8} {'coverage':>8} {'mean size':>9} {'singletons':>10} {'acc. of singletons':>18}")
+        print(f"  {'level':>5} {'q-hat':>8} {'coverage':>8} {'mean size':>9} {'singletons':>10} {'empty':>6} {'acc. of singletons':>18}")
         for lv in LEVELS:
             k = f"{lv:.2f}"
             t = test[k]
             print(f"  {k:>5} {qhat[k]:8.4f} {t['coverage']:8.4f} {t['mean_size']:9.3f} {t['singleton_share']:10.4f} "
-                  f"{t['singleton_accuracy']:18.4f}")
+                  f"{t['empty_share']:6.4f} {t['singleton_accuracy']:18.4f}")
         print(f"  old rule (max softmax >= {old_t}): accepted {old['accepted_share']:.4f} of test, "
               f"accuracy among accepted {old['accepted_accuracy']:.4f} (top-1 overall {old['top1_accuracy']:.4f})")
         train_f.append(out["train"][1])

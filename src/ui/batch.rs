@@ -4,17 +4,23 @@
 
 use super::engine;
 use super::state::{AppState, Cell, CellState};
+use super::uncertainty;
+use crate::conformal::Level;
 use crate::count::{self, CellRecord};
+use crate::manifest::Manifest;
 use crate::taxonomy;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn records(cells: &[Cell]) -> Vec<CellRecord> {
+fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
     cells
         .iter()
         .filter_map(|c| {
             let r = c.result.as_ref()?;
-            let mut rec = CellRecord::new(c.name.clone(), r.ranked[0].code.clone(), r.ranked[0].probability, r.low_confidence);
+            let set = uncertainty::set_codes(manifest, r, level);
+            let coverage = set.is_some().then(|| level.fraction());
+            let mut rec = CellRecord::new(c.name.clone(), r.ranked[0].code.clone(), r.ranked[0].probability, r.low_confidence)
+                .with_uncertainty(set.unwrap_or_default(), coverage, r.ood.map(|o| o.flagged));
             if let Some(f) = &c.final_class {
                 rec.final_class = f.clone();
             }
@@ -81,6 +87,7 @@ enum SortBy {
 #[component]
 pub fn CellList() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let level = uncertainty::coverage();
     let sort = RwSignal::new(SortBy::Added);
     let filter_class = RwSignal::new(String::new());
     let only_unsure = RwSignal::new(false);
@@ -128,6 +135,11 @@ pub fn CellList() -> impl IntoView {
                         let selected = move || state.selected.get() == Some(id);
                         let manifest = state.manifest();
                         let corrected = c.final_class.is_some() && c.final_class.as_deref() != c.predicted();
+                        let ood = c.result.as_ref().is_some_and(|r| r.ood.is_some_and(|o| o.flagged));
+                        let set_codes = {
+                            let (result, manifest) = (c.result.clone(), manifest.clone());
+                            Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(manifest.as_deref(), r, level.get())))
+                        };
                         view! {
                             <li data-testid="cell" role="option" tabindex="0" aria-selected=move || selected().to_string()
                                 class="cell" class:selected=selected class:corrected=corrected
@@ -135,6 +147,9 @@ pub fn CellList() -> impl IntoView {
                                 data-file=c.name.clone() data-state=c.state.as_str()
                                 data-predicted=c.predicted().map(str::to_string) data-final=c.final_code().map(str::to_string)
                                 data-prob=c.probability().map(|p| format!("{p:.4}"))
+                                data-set=move || set_codes.get().map(|s| s.join(","))
+                                data-ood=c.result.as_ref().map(|_| ood.to_string())
+                                class:ood=ood
                                 on:click=move |_| state.selected.set(Some(id))
                                 on:focus=move |_| state.selected.set(Some(id))>
                                 <img class="thumb" src=c.url.clone() alt="" loading="lazy" decoding="async" width="48" height="48" />
@@ -152,6 +167,16 @@ pub fn CellList() -> impl IntoView {
                                                 <span class="code">{r.ranked[0].code.clone()}</span>
                                                 {format!(" {:.0} %", r.ranked[0].probability * 100.0)}
                                                 {r.low_confidence.then(|| view! { <span class="badge warn">" not sure"</span> })}
+                                                {ood.then(|| view! { <span class="badge warn ood" data-testid="ood-badge" title="Outside what this model knows">" outside"</span> })}
+                                                {move || set_codes.get().map(|s| {
+                                                    let n = s.len();
+                                                    view! {
+                                                        <span class="badge set" class:single=n == 1 data-testid="set-size" data-size=n.to_string()
+                                                            title=format!("Prediction set: {}", s.join(", "))>
+                                                            {match n { 0 => " set: none at this level".to_string(), 1 => " set: 1 class".to_string(), _ => format!(" set: {n} classes") }}
+                                                        </span>
+                                                    }
+                                                })}
                                             </span>
                                             <select class="reassign" aria-label=format!("Final class for {}", c.name)
                                                 on:click=move |ev| ev.stop_propagation()
@@ -232,18 +257,37 @@ pub fn listen_for_counter_keys(state: AppState) {
 #[component]
 pub fn Differential() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let level = uncertainty::coverage();
+    let all = move || {
+        let m = state.manifest();
+        state.cells.with(|cells| records(cells, m.as_deref(), level.get()))
+    };
     let rows = Memo::new(move |_| {
         let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
-        state.cells.with(|cells| count::differential(&records(cells), &order))
+        count::differential(&all(), &order)
+    });
+    let sets = Memo::new(move |_| {
+        let recs = all();
+        let with_set: Vec<&CellRecord> = recs.iter().filter(|r| r.coverage.is_some()).collect();
+        let single = with_set.iter().filter(|r| r.prediction_set.len() == 1).count();
+        let mean = if with_set.is_empty() {
+            0.0
+        } else {
+            with_set.iter().map(|r| r.prediction_set.len()).sum::<usize>() as f64 / with_set.len() as f64
+        };
+        let ood = recs.iter().filter(|r| r.ood == Some(true)).count();
+        (with_set.len(), single, mean, ood)
     });
     let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
     let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();
     let export_csv = move |_| {
-        let recs = state.cells.with_untracked(|c| records(c));
+        let m = state.manifest();
+        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
         download("marrowscope-count.csv", "text/csv", &count::to_csv(&recs, &model_id()));
     };
     let export_json = move |_| {
-        let recs = state.cells.with_untracked(|c| records(c));
+        let m = state.manifest();
+        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
         let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
         download("marrowscope-count.json", "application/json", &count::to_json(&recs, &model_id(), &order));
     };
@@ -264,6 +308,16 @@ pub fn Differential() -> impl IntoView {
                 </tbody>
                 <tfoot><tr><th scope="row">"Total"</th><td>{move || total.get()}</td><td>"100"</td><td></td></tr></tfoot>
             </table>
+            <p class="small set-summary" data-testid="set-summary" data-with-set=move || sets.get().0.to_string()
+                data-single=move || sets.get().1.to_string() data-ood=move || sets.get().3.to_string()>
+                {move || {
+                    let (n, single, mean, ood) = sets.get();
+                    let l = level.get();
+                    if n == 0 { String::new() } else {
+                        format!("Prediction sets at {} % coverage: {single} of {n} cells have a single class; mean set size {mean:.2}. Outside what the model knows: {ood}.", l.percent())
+                    }
+                }}
+            </p>
             <div class="export">
                 <button class="button" id="export-csv" on:click=export_csv disabled=move || total.get() == 0>"Export CSV"</button>
                 <button class="button" id="export-json" on:click=export_json disabled=move || total.get() == 0>"Export JSON"</button>

@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod input;
 pub mod result;
 pub mod state;
+pub mod uncertainty;
 pub mod viewer;
 
 use crate::web::console;
@@ -125,6 +126,7 @@ fn ThemeToggle() -> impl IntoView {
 fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
+    provide_context(uncertainty::Coverage(RwSignal::new(crate::conformal::Level::DEFAULT)));
     FATAL.with(|f| f.set(Some(state.fatal)));
     engine::init(state);
     input::listen_for_paste();
@@ -150,6 +152,7 @@ fn App() -> impl IntoView {
                 <div class="workspace">
                     <div class="center"><viewer::Viewer /></div>
                     <div class="right">
+                        <uncertainty::CoverageSelect />
                         <result::ResultPanel />
                         <input::Gallery />
                     </div>

@@ -2,6 +2,7 @@
 //! and a clear "not sure" state.
 
 use super::state::{AppState, CellState};
+use super::uncertainty;
 use crate::taxonomy;
 use leptos::prelude::*;
 
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 pub fn ResultPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let cell = Memo::new(move |_| state.selected.get().and_then(|id| state.cell(id)));
+    let level = uncertainty::coverage();
     move || {
         let c = cell.get()?;
         Some(match (c.state, c.result.clone(), c.error.clone()) {
@@ -16,9 +18,16 @@ pub fn ResultPanel() -> impl IntoView {
                 let top = r.ranked[0].clone();
                 let threshold = state.manifest().map(|m| m.low_confidence_threshold).unwrap_or(0.0);
                 let description = taxonomy::by_code(&top.code).map(|c| c.description).unwrap_or("");
+                let manifest = state.manifest();
+                let ood = r.ood.is_some_and(|o| o.flagged);
+                let ood_notice = uncertainty::ood_view(manifest.as_deref(), &r);
+                let set = uncertainty::set_view(manifest.as_deref(), &r, level.get());
                 view! {
-                    <section class="result" data-testid="result" data-code=top.code.clone() data-low-confidence=r.low_confidence.to_string() aria-live="polite">
+                    <section class="result" data-testid="result" data-code=top.code.clone() data-low-confidence=r.low_confidence.to_string()
+                        data-ood=ood.to_string() aria-live="polite">
                         <h2 class="file-name" title=c.name.clone()>{c.name.clone()}</h2>
+                        {ood_notice}
+                        {set}
                         {r.low_confidence.then(|| view! {
                             <div class="not-sure" role="status" data-testid="not-sure">
                                 <strong>"Not sure. "</strong>

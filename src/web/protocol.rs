@@ -16,6 +16,9 @@ pub struct CellResult {
     pub heat_h: usize,
     pub heatmaps: Vec<Vec<f32>>,
     pub ms: f64,
+    /// The out-of-distribution flag (absent when the manifest has no `ood` statistics).
+    #[serde(default)]
+    pub ood: Option<crate::ood::OodAssessment>,
 }
 
 /// Worker → page.

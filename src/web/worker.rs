@@ -102,6 +102,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
                         heat_h,
                         heatmaps: heats.into_iter().map(|h| h.values).collect(),
                         ms: now() - t0,
+                        ood: p.ood,
                     },
                 }
             }

@@ -106,13 +106,17 @@ test('differential count, keyboard reassignment, CSV/JSON export, sort and filte
     // --- exports ---
     const csv = await downloadVia(page, '#export-csv', 'count-export.csv');
     const lines = csv.text.split(/\r?\n/).filter(Boolean);
-    assert.equal(lines[0], 'file_name,predicted_class,probability,final_class,model_id', 'CSV header');
+    assert.equal(lines[0], 'file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood', 'CSV header');
     const table = parseCsv(csv.text).filter((r) => r.length > 1);
     const body = table.slice(1);
     assert.equal(body.length, 12, `CSV rows: ${body.length}`);
     for (const r of body) {
-      assert.equal(r.length, 5, `CSV row with ${r.length} fields: ${r}`);
+      assert.equal(r.length, 8, `CSV row with ${r.length} fields: ${r}`);
       assert.equal(r[4], manifest.model_id, 'model_id column');
+      // Prediction set (most probable first: it starts with the predicted class), level, OOD flag.
+      if (r[5] !== '') assert.equal(r[5].split(',')[0], r[1], `prediction_set ${r[5]} starts with the predicted class`);
+      assert.equal(r[6], '0.90', 'coverage column (default level)');
+      assert.ok(['true', 'false'].includes(r[7]), `ood column: ${r[7]}`);
       const p = Number(r[2]);
       assert.ok(p > 0 && p <= 1, `probability ${r[2]}`);
     }
@@ -129,6 +133,8 @@ test('differential count, keyboard reassignment, CSV/JSON export, sort and filte
     const jc = doc.cells.find((c) => c.file_name === target.file);
     assert.equal(jc?.final_class, newCode, 'JSON final_class of the corrected cell');
     assert.equal(jc?.predicted_class, target.predicted);
+    assert.ok(Array.isArray(jc?.prediction_set) && (jc.prediction_set.length === 0 || jc.prediction_set[0] === target.predicted), 'JSON prediction_set');
+    assert.equal(typeof jc?.ood, 'boolean', 'JSON ood flag');
     if (Array.isArray(doc.differential)) {
       assert.equal(doc.differential.reduce((s, r) => s + r.count, 0), 12, 'JSON differential sums to 12');
     }

@@ -286,6 +286,8 @@ export async function readCells(page) {
       predicted: el.getAttribute('data-predicted'),
       final: el.getAttribute('data-final'),
       prob: el.getAttribute('data-prob'),
+      set: el.getAttribute('data-set'),
+      ood: el.getAttribute('data-ood'),
       error: el.querySelector('[data-testid=cell-error]')?.textContent?.trim() ?? null,
     })),
   );
