@@ -8,6 +8,9 @@
 //! TCIA layout (`<CLASS>/**/*.jpg`). `--foreign` evaluates images the model was not made
 //! for (e.g. the peripheral-blood sample): it reports how many are flagged "not sure".
 //! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
+//! `--json` also lists every classified image (`path`, `label`, tract's `probabilities` in the
+//! manifest's class order): `training/calibrate.py --engine tract` calibrates the prediction sets
+//! on exactly the numbers the app computes.
 
 use marrowscope::{dataset, metrics, Classifier, Manifest};
 use std::path::{Path, PathBuf};
@@ -149,7 +152,11 @@ fn run() -> Result<(), String> {
         100.0 * flagged as f64 / probs.len().max(1) as f64
     );
 
-    let mut report_json = serde_json::json!({"model_id": m.model_id, "images": items.len(), "errors": errors, "flagged": flagged, "threshold": m.low_confidence_threshold});
+    let predictions: Vec<_> = probs
+        .iter()
+        .map(|(index, _, p)| serde_json::json!({"path": items[*index].path, "label": items[*index].label, "probabilities": p}))
+        .collect();
+    let mut report_json = serde_json::json!({"model_id": m.model_id, "images": items.len(), "errors": errors, "flagged": flagged, "threshold": m.low_confidence_threshold, "predictions": predictions});
     if args.foreign {
         // Foreign images: count the top predictions per source label.
         let mut by_label: std::collections::BTreeMap<String, (usize, usize)> = Default::default();

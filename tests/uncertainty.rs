@@ -55,10 +55,11 @@ fn sets_cover_and_the_flag_spares_test_cells() {
             st.singleton_share,
             st.empty_share
         );
-        // The goal is 2 points at every level. At 80 % tract gives 0.8224 (onnxruntime, which
-        // the calibration ran on: 0.8155): 8 images near the 0.41 boundary differ between the two
-        // engines. Until the calibration runs on tract's own outputs, 80 % is held to 2.5 points
-        // (docs/model-card.md says so); 90 and 95 % to 2.
+        // The goal is 2 points at every level. The calibration runs on tract's own val
+        // outputs (training/calibrate.py --engine tract); on test, 80 % still comes out 2.1 points
+        // over (0.821): with 672 calibration and 1,008 test images the sampling error of a
+        // coverage is about 2 points, so no valid calibration can promise 2 points on this split.
+        // 80 % is held to 2.5 points (docs/model-card.md reports it as not met); 90 and 95 % to 2.
         let tolerance = if level == Level::L80 { 0.025 } else { 0.02 };
         if (st.coverage - level.fraction()).abs() > tolerance {
             failures.push(format!("coverage {:.4} at level {:.2} is more than {tolerance} off", st.coverage, level.fraction()));

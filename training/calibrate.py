@@ -5,7 +5,9 @@
 
 Reads MODEL_DIR/manifest.json and its ONNX model, runs the model (onnxruntime, the preprocessing
 contract of common.py) on the train, val and test splits of each source, and writes into the
-manifest:
+manifest (the prediction sets are calibrated on the probabilities of the app's own engine, tract,
+through `cargo run --example evaluate`, unless --engine onnxruntime: the two engines differ on a
+few images near a set's boundary, enough to move coverage by half a point):
 
 * "conformal": split-conformal calibration per source on its **val** split: the score
   (--method, default lac), q-hat for the levels 0.80/0.90/0.95 (the ceil((n+1)*level)-th smallest
@@ -212,6 +214,26 @@ def load_source(spec):
     return name, path, items, classes
 
 
+def tract_probabilities(model_dir, data, split, rows):
+    """Probabilities of the app's own engine (tract, through `cargo run --example evaluate`) for
+    `rows` = [(path, class index)] of one split, in the same order; the labels must agree."""
+    root = os.path.dirname(HERE)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "eval.json")
+        cmd = ["cargo", "run", "--quiet", "--example", "evaluate", "--", "--model", os.path.abspath(model_dir),
+               "--data", os.path.abspath(data), "--split", split, "--json", out]
+        subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.DEVNULL)
+        preds = json.load(open(out))["predictions"]
+    by_path = {os.path.realpath(p["path"]): p for p in preds}
+    probs = []
+    for path, _ in rows:
+        p = by_path.get(os.path.realpath(path))
+        if p is None:
+            raise SystemExit(f"tract gave no result for {path}")
+        probs.append(p["probabilities"])
+    return np.asarray(probs, np.float64)
+
+
 def make_ood_dir():
     out = tempfile.mkdtemp(prefix="marrowscope-ood-")
     script = os.path.join(os.path.dirname(HERE), "scripts", "make-ood-images.py")
@@ -232,6 +254,8 @@ def main():
     ap.add_argument("--ood-dir", default=None, help="generated non-cell images (default: made now)")
     ap.add_argument("--compare", action="store_true", help="also print the candidate methods and scores")
     ap.add_argument("--dry-run", action="store_true", help="print only, do not write the manifest")
+    ap.add_argument("--engine", default="tract", choices=["tract", "onnxruntime"],
+                    help="whose probabilities calibrate the sets: tract (the app's engine, default; needs cargo) or onnxruntime")
     args = ap.parse_args()
     sources = args.source or ["marrow=" + os.path.join(os.path.dirname(HERE), "..", "shared", "data", "mll-subset")]
 
@@ -244,7 +268,7 @@ def main():
 
     conformal = {"method": args.method, "lambda": args.lam, "k_reg": args.k_reg,
                  "rule": (f"split conformal, score {args.method}; q-hat = ceil((n+1)*level)-th smallest score of the "
-                          f"source's val split (int8 model, onnxruntime); the set is every class with score <= q-hat, "
+                          f"source's val split (int8 model, {args.engine}); the set is every class with score <= q-hat, "
                           f"most probable first, empty when no class reaches the level; several sources: the app uses the largest q-hat"),
                  "sources": dict((man.get("conformal") or {}).get("sources", {}))}
     train_f, val_scores_ood, per_source = [], [], {}
@@ -261,6 +285,9 @@ def main():
         per_source[name] = out
         pv, yv = softmax(out["val"][0]), out["val"][2]
         pt, yt = softmax(out["test"][0]), out["test"][2]
+        if args.engine == "tract":
+            pv = tract_probabilities(args.model_dir, path, "val", split["val"])
+            pt = tract_probabilities(args.model_dir, path, "test", split["test"])
         if args.compare:
             compare_methods(pv, yv)
         vs = label_scores(pv, yv, *cfg)
@@ -271,7 +298,7 @@ def main():
         old = {"threshold": old_t, "accepted_share": round(float((mp >= old_t).mean()), 4),
                "accepted_accuracy": round(float(correct[mp >= old_t].mean()) if (mp >= old_t).any() else 0.0, 4),
                "top1_accuracy": round(float(correct.mean()), 4)}
-        conformal["sources"][name] = {"split": "val", "n": int(len(yv)), "data": os.path.basename(os.path.normpath(path)),
+        conformal["sources"][name] = {"split": "val", "n": int(len(yv)), "engine": args.engine, "data": os.path.basename(os.path.normpath(path)),
                                       "qhat": qhat, "test": test, "test_old_rule": old}
         print(f"[{name}] conformal ({args.method}) calibrated on val n={len(yv)}; on test n={len(yt)}:")
         print(f"  {'level':>5} {'q-hat':>8} {'coverage':>8} {'mean size':>9} {'singletons':>10} {'empty':>6} {'acc. of singletons':>18}")

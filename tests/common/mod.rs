@@ -5,8 +5,11 @@ use marrowscope::dataset::{self, Item};
 use marrowscope::{Classifier, Manifest};
 use std::path::PathBuf;
 
+/// The checkout under test. `cargo test` sets CARGO_MANIFEST_DIR when it runs a test, and that
+/// is preferred to the compile-time value: clones share one build directory (scripts/setup.sh),
+/// and an unchanged test binary built in another clone would otherwise read that clone's files.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// The MLL subset (or a folder of the same layout named by `MLL_DATA`).
