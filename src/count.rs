@@ -18,6 +18,10 @@ pub struct CellRecord {
     pub coverage: Option<f64>,
     /// The out-of-distribution flag (`None` when the model has no statistics for it).
     pub ood: Option<bool>,
+    /// For a white cell found in (or added to) a field: the field's file name.
+    pub field: Option<String>,
+    /// Its box `[x, y, w, h]` in the field image's pixels.
+    pub bbox: Option<[u32; 4]>,
 }
 
 impl CellRecord {
@@ -32,7 +36,16 @@ impl CellRecord {
             prediction_set: Vec::new(),
             coverage: None,
             ood: None,
+            field: None,
+            bbox: None,
         }
+    }
+
+    /// Marks the record as a cell of the field `field` (file name) at `bbox` (`[x, y, w, h]`).
+    pub fn in_field(mut self, field: impl Into<String>, bbox: [u32; 4]) -> Self {
+        self.field = Some(field.into());
+        self.bbox = Some(bbox);
+        self
     }
 
     /// Adds the prediction set (at `coverage`) and the out-of-distribution flag.
@@ -84,13 +97,17 @@ fn csv_field(s: &str) -> String {
 
 /// CSV with one row per cell: file name, predicted class, probability, final class, model id,
 /// prediction set (codes, comma-separated, most probable first), its coverage level, and the
-/// out-of-distribution flag (`true`/`false`; the last three empty when the model has no
-/// calibration for them).
+/// out-of-distribution flag (`true`/`false`; these three empty when the model has no
+/// calibration for them); for a cell of a field, the field's file name and the cell's box in the
+/// field image's pixels (`box_x,box_y,box_w,box_h`; empty for single-cell images).
 pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
-    let mut out = String::from("file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood\n");
+    let mut out = String::from(
+        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h\n",
+    );
     for r in records {
+        let bbox = r.bbox.map(|b| b.map(|v| v.to_string()).join(",")).unwrap_or_else(|| ",,,".into());
         out += &format!(
-            "{},{},{:.4},{},{},{},{},{}\n",
+            "{},{},{:.4},{},{},{},{},{},{},{}\n",
             csv_field(&r.file_name),
             csv_field(&r.predicted_class),
             r.probability,
@@ -98,7 +115,9 @@ pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
             csv_field(model_id),
             csv_field(&r.prediction_set.join(",")),
             r.coverage.map(|c| format!("{c:.2}")).unwrap_or_default(),
-            r.ood.map(|o| o.to_string()).unwrap_or_default()
+            r.ood.map(|o| o.to_string()).unwrap_or_default(),
+            r.field.as_deref().map(csv_field).unwrap_or_default(),
+            bbox
         );
     }
     out
@@ -121,6 +140,9 @@ struct JsonCell<'a> {
     prediction_set: &'a [String],
     coverage: Option<f64>,
     ood: Option<bool>,
+    field: Option<&'a str>,
+    #[serde(rename = "box")]
+    bbox: Option<[u32; 4]>,
 }
 
 /// JSON with every cell and the differential count.
@@ -138,6 +160,8 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
                 prediction_set: &r.prediction_set,
                 coverage: r.coverage,
                 ood: r.ood,
+                field: r.field.as_deref(),
+                bbox: r.bbox,
             })
             .collect(),
         differential: differential(records, order),
@@ -172,12 +196,20 @@ mod tests {
         let mut r = CellRecord::new("we\"ird, name.jpg", "LYT", 0.123456, false);
         r.final_class = "BLA".into();
         let r = r.with_uncertainty(vec!["LYT".into(), "BLA".into()], Some(0.9), Some(false));
-        let csv = to_csv(&[r.clone(), CellRecord::new("=cmd.jpg", "NGS", 1.0, false)], "m1");
+        let in_field = CellRecord::new("f.jpg · cell 1", "NGS", 0.8, false).in_field("f.jpg", [10, 20, 30, 40]);
+        let csv = to_csv(&[r.clone(), CellRecord::new("=cmd.jpg", "NGS", 1.0, false), in_field.clone()], "m1");
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood");
-        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false");
+        assert_eq!(
+            lines[0],
+            "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h"
+        );
+        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false,,,,,");
         assert!(lines[2].starts_with("\"'=cmd.jpg\""));
-        assert!(lines[2].ends_with(",\"\",,"), "{}", lines[2]);
+        assert!(lines[2].ends_with(",\"\",,,,,,,"), "{}", lines[2]);
+        assert!(lines[3].ends_with(",\"f.jpg\",10,20,30,40"), "{}", lines[3]);
+        let v: serde_json::Value = serde_json::from_str(&to_json(&[in_field], "m1", &[])).unwrap();
+        assert_eq!(v["cells"][0]["field"], "f.jpg");
+        assert_eq!(v["cells"][0]["box"], serde_json::json!([10, 20, 30, 40]));
         let v: serde_json::Value = serde_json::from_str(&to_json(&[r], "m1", &["LYT".into()])).unwrap();
         assert_eq!(v["cells"][0]["final_class"], "BLA");
         assert_eq!(v["cells"][0]["prediction_set"], serde_json::json!(["LYT", "BLA"]));

@@ -141,7 +141,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded> {
 /// Converts any pixel format to 8-bit RGB; transparency is composited over white.
 fn to_rgb_on_white(image: DynamicImage) -> RgbImage {
     if !image.color().has_alpha() {
-        return image.to_rgb8();
+        return image.into_rgb8();
     }
     let rgba = image.to_rgba8();
     let (w, h) = rgba.dimensions();

@@ -15,6 +15,7 @@
 //! - [`count`] — the differential count and its export
 //! - [`metrics`] — evaluation (accuracy, F1, confusion, calibration)
 //! - [`cells`] — finding white cells in smear fields, measuring a cell, scale crops
+//! - [`fields`] — single cell or field, and a field's white cells cropped at the training scale
 
 pub mod cam;
 pub mod cells;
@@ -25,6 +26,7 @@ pub mod dataset;
 pub mod decode;
 pub mod dump;
 pub mod error;
+pub mod fields;
 #[cfg(feature = "engine")]
 pub mod inference;
 pub mod manifest;

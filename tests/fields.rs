@@ -1,0 +1,238 @@
+//! Single cell or field, on the real data (`../shared/data`, or `BCCD_DATA`, `MLL_DATA`,
+//! `PBC_DATA`, `PBC_SAMPLE_DATA`): MLL crops and PBC crops and originals are single cells, BCCD
+//! fields are fields; the white cells of BCCD test through the app's own path
+//! ([`marrowscope::fields::analyse`]); the crop scale constant against MLL train.
+//!
+//! ```sh
+//! cargo test --release --no-default-features --test fields -- --nocapture   # prints the figures
+//! ```
+
+use marrowscope::cells::measure_central_cell;
+use marrowscope::fields::{analyse, cell_crop, Layout, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn data(var: &str, dir: &str) -> PathBuf {
+    let p = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir));
+    assert!(p.is_dir(), "the {dir} data must be at {} (or set {var})", p.display());
+    p
+}
+
+fn open(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8()
+}
+
+/// Every `step`-th image of `split` in a `path,label,…,split` CSV of `dir`.
+fn split_images(dir: &Path, split: &str, step: usize) -> Vec<PathBuf> {
+    let csv = std::fs::read_to_string(dir.join("splits.csv")).expect("splits.csv");
+    csv.lines()
+        .skip(1)
+        .filter(|l| l.rsplit(',').next() == Some(split))
+        .step_by(step)
+        .filter_map(|l| l.split(',').next().map(|p| dir.join(p)))
+        .collect()
+}
+
+fn bccd_ids(split: &str) -> Vec<String> {
+    let dir = data("BCCD_DATA", "bccd");
+    std::fs::read_to_string(dir.join(format!("ImageSets/{split}.txt")))
+        .expect("BCCD ImageSets")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
+    let xml = std::fs::read_to_string(data("BCCD_DATA", "bccd").join(format!("Annotations/{id}.xml"))).expect("annotation");
+    let tag = |o: &str, t: &str| -> Option<f32> {
+        let s = o.find(&format!("<{t}>"))? + t.len() + 2;
+        let e = o[s..].find('<')?;
+        o[s..s + e].trim().parse().ok()
+    };
+    xml.split("<object>")
+        .skip(1)
+        .filter(|o| o.contains("<name>WBC</name>"))
+        .filter_map(|o| Some([tag(o, "xmin")?, tag(o, "ymin")?, tag(o, "xmax")?, tag(o, "ymax")?]))
+        .collect()
+}
+
+fn quantile(v: &mut [f32], p: f32) -> f32 {
+    v.sort_by(f32::total_cmp);
+    v[((v.len() - 1) as f32 * p).round() as usize]
+}
+
+/// Layout decisions over `paths` (optionally cut to a centred square first): how many are `want`.
+fn decide(paths: &[PathBuf], want: Layout, square: bool) -> usize {
+    paths
+        .iter()
+        .filter(|p| {
+            let mut img = open(p);
+            if square {
+                img = marrowscope::preprocess::center_square(&img);
+            }
+            analyse(&img).layout == want
+        })
+        .count()
+}
+
+#[test]
+fn crops_are_single_cells_and_fields_are_fields() {
+    let mll = data("MLL_DATA", "mll-subset");
+    let pbc = data("PBC_DATA", "pbc");
+    let sample = data("PBC_SAMPLE_DATA", "pbc-sample");
+    let originals: Vec<PathBuf> = std::fs::read_dir(&sample)
+        .expect("pbc-sample")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    let bccd = data("BCCD_DATA", "bccd");
+    let fields: Vec<PathBuf> =
+        ["train", "val", "test"].iter().flat_map(|s| bccd_ids(s)).map(|id| bccd.join(format!("JPEGImages/{id}.jpg"))).collect();
+    let mut rows = Vec::new();
+    for (name, paths, want, square, min_right) in [
+        ("MLL test crops (1 in 4)", split_images(&mll, "test", 4), Layout::Single, false, 0.98),
+        ("PBC test crops (1 in 4)", split_images(&pbc, "test", 4), Layout::Single, false, 0.98),
+        ("PBC originals (pbc-sample)", originals, Layout::Single, false, 0.98),
+        ("BCCD fields (all splits)", fields.clone(), Layout::Field, false, 1.0),
+        ("BCCD fields cut square", fields, Layout::Field, true, 0.0),
+    ] {
+        let right = decide(&paths, want, square);
+        let n = paths.len();
+        println!("{name:<28} n={n:<4} decided {want:?}: {right:>4} ({:.1} %)", 100.0 * right as f64 / n as f64);
+        rows.push((name, right as f64 / n as f64, min_right));
+    }
+    for (name, got, min) in rows {
+        assert!(got >= min, "{name}: {got:.3} decided right, want >= {min}");
+    }
+}
+
+#[test]
+fn bccd_test_white_cells_through_the_app_path() {
+    let dir = data("BCCD_DATA", "bccd");
+    let (mut tp, mut fp, mut boxes, mut fields) = (0usize, 0usize, 0usize, 0usize);
+    let mut ms = Vec::new();
+    for id in bccd_ids("test") {
+        let img = open(&dir.join(format!("JPEGImages/{id}.jpg")));
+        let truth = wbc_boxes(&id);
+        let t = Instant::now();
+        let a = analyse(&img);
+        ms.push(t.elapsed().as_secs_f32() * 1e3);
+        fields += usize::from(a.layout == Layout::Field);
+        let mut used = vec![false; truth.len()];
+        for c in &a.cells {
+            let (x, y) = c.centre;
+            match (0..truth.len()).find(|&i| !used[i] && x >= truth[i][0] && x <= truth[i][2] && y >= truth[i][1] && y <= truth[i][3]) {
+                Some(i) => {
+                    used[i] = true;
+                    tp += 1;
+                }
+                None => fp += 1,
+            }
+            let crop = cell_crop(&img, c).expect("a crop");
+            assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
+        }
+        boxes += truth.len();
+    }
+    let recall = tp as f64 / boxes as f64;
+    let precision = tp as f64 / (tp + fp).max(1) as f64;
+    let n = ms.len();
+    println!(
+        "BCCD test via fields::analyse: {n} images, {fields} decided field; {boxes} WBC boxes, {tp} found in boxes, {fp} false: recall {recall:.3}, precision {precision:.3}; ms/field (decision + detection, this build) median {:.1}, p95 {:.1}",
+        quantile(&mut ms, 0.5),
+        quantile(&mut ms, 0.95)
+    );
+    assert_eq!(fields, n, "every BCCD field must be decided a field");
+    assert!(recall >= 0.95, "recall {recall:.3}");
+    assert!(precision >= 0.90, "precision {precision:.3}");
+}
+
+#[test]
+fn crop_scale_constant_matches_mll_train() {
+    let mll = data("MLL_DATA", "mll-subset");
+    let mut d: Vec<f32> =
+        split_images(&mll, "train", 8).iter().filter_map(|p| measure_central_cell(&open(p))).map(|c| c.nucleus_diameter_px).collect();
+    let n = d.len();
+    let med = quantile(&mut d, 0.5);
+    println!("MLL train (1 in 8, n={n}): nucleus diameter median {med:.1} px (constant {MLL_NUCLEUS_DIAMETER_PX})");
+    assert!((med - MLL_NUCLEUS_DIAMETER_PX).abs() <= 0.08 * MLL_NUCLEUS_DIAMETER_PX, "median {med}");
+}
+
+/// Features of the layout decision, per data set (exploration; `--ignored`).
+#[test]
+#[ignore]
+fn explore_layout_features() {
+    use marrowscope::cells::{find_cells, FindOptions};
+    let mll = data("MLL_DATA", "mll-subset");
+    let pbc = data("PBC_DATA", "pbc");
+    let sample = data("PBC_SAMPLE_DATA", "pbc-sample");
+    let originals: Vec<PathBuf> = std::fs::read_dir(&sample)
+        .expect("pbc-sample")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    let bccd = data("BCCD_DATA", "bccd");
+    let fields: Vec<PathBuf> =
+        ["train", "val"].iter().flat_map(|s| bccd_ids(s)).map(|id| bccd.join(format!("JPEGImages/{id}.jpg"))).collect();
+    for (name, paths) in [
+        ("MLL test 1/4", split_images(&mll, "test", 4)),
+        ("PBC test 1/4", split_images(&pbc, "test", 4)),
+        ("PBC originals", originals),
+        ("BCCD train+val", fields),
+    ] {
+        let mut feats = Vec::new();
+        for p in &paths {
+            let img = open(p);
+            let (w, h) = img.dimensions();
+            let s = w.min(h) as f32;
+            let found = find_cells(&img, &FindOptions::default());
+            let off = found
+                .iter()
+                .map(|c| ((c.centre.0 - w as f32 / 2.0).powi(2) + (c.centre.1 - h as f32 / 2.0).powi(2)).sqrt() / s)
+                .fold(f32::INFINITY, f32::min);
+            let mut dn: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).collect();
+            let central = measure_central_cell(&img);
+            let dmed =
+                if dn.is_empty() { central.as_ref().map(|c| c.nucleus_diameter_px).unwrap_or(f32::NAN) } else { quantile(&mut dn, 0.5) };
+            feats.push((w.max(h) as f32 / s, found.len() as f32, off, s / dmed, central.is_some()));
+        }
+        let col = |i: usize| -> Vec<f32> { feats.iter().map(|f| [f.0, f.1, f.2, f.3][i]).filter(|v| v.is_finite()).collect() };
+        let qs = |mut v: Vec<f32>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                format!(
+                    "{:.2}/{:.2}/{:.2}/{:.2}/{:.2}",
+                    quantile(&mut v, 0.01),
+                    quantile(&mut v, 0.1),
+                    quantile(&mut v, 0.5),
+                    quantile(&mut v, 0.9),
+                    quantile(&mut v, 0.99)
+                )
+            }
+        };
+        println!("{name}: n={}", feats.len());
+        println!("  aspect p1/10/50/90/99 {}", qs(col(0)));
+        println!("  found  {}", qs(col(1)));
+        println!("  offset (finite) {}  none found: {}", qs(col(2)), feats.iter().filter(|f| !f.2.is_finite()).count());
+        println!("  S/dn   {}", qs(col(3)));
+        println!("  central none: {}", feats.iter().filter(|f| !f.4).count());
+        for off_t in [0.15f32, 0.2, 0.25, 0.3] {
+            for sdn in [4.0f32, 5.0, 6.0] {
+                let field = feats
+                    .iter()
+                    .filter(|f| (f.0 >= 1.15 && (f.1 == 0.0 || f.2 >= off_t - 0.1)) || f.3 >= sdn || (f.1 >= 1.0 && f.2 >= off_t))
+                    .count();
+                print!("  off {off_t} sdn {sdn}: field {field}/{} |", feats.len());
+            }
+            println!();
+        }
+    }
+}
