@@ -24,6 +24,9 @@ fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<Cel
             if let Some(f) = &c.final_class {
                 rec.final_class = f.clone();
             }
+            if let Some(f) = &c.field {
+                rec = rec.in_field(f.field_name.clone(), f.bbox);
+            }
             Some(rec)
         })
         .collect()
@@ -140,9 +143,20 @@ pub fn CellList() -> impl IntoView {
                             let (result, manifest) = (c.result.clone(), manifest.clone());
                             Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(manifest.as_deref(), r, level.get())))
                         };
+                        // A field's own entry (its white cells follow it as cells of their own).
+                        let is_field = c.field_info.is_some();
+                        let field_cells = move || {
+                            is_field.then(|| state.cells.with(|cs| cs.iter().filter(|x| x.field.as_ref().is_some_and(|f| f.field_id == id)).count().to_string()))
+                        };
                         view! {
-                            <li data-testid="cell" role="option" tabindex="0" aria-selected=move || selected().to_string()
-                                class="cell" class:selected=selected class:corrected=corrected
+                            <li data-testid=if is_field { "field" } else { "cell" } role="option" tabindex="0" aria-selected=move || selected().to_string()
+                                class=if is_field { "cell field-entry" } else if c.field.is_some() { "cell field-cell" } else { "cell" }
+                                class:selected=selected class:corrected=corrected
+                                data-field=c.field.as_ref().map(|f| f.field_name.clone())
+                                data-box=c.field.as_ref().map(|f| f.box_text())
+                                data-added=c.field.as_ref().map(|f| f.added.to_string())
+                                data-cells=field_cells
+                                data-progress=c.progress.clone()
                                 class:unsure=c.result.as_ref().is_some_and(|r| r.low_confidence)
                                 data-file=c.name.clone() data-state=c.state.as_str()
                                 data-predicted=c.predicted().map(str::to_string) data-final=c.final_code().map(str::to_string)
@@ -195,7 +209,16 @@ pub fn CellList() -> impl IntoView {
                                     (CellState::Error, _) => view! {
                                         <span class="cell-error" data-testid="cell-error">{c.error.clone().unwrap_or_default()}</span>
                                     }.into_any(),
-                                    (s, _) => view! { <span class="muted small">{s.as_str()}</span> }.into_any(),
+                                    (CellState::Done, None) if is_field => view! {
+                                        // Tachys takes at most 26 attributes per element: the field's figures are here.
+                                        <span class="cell-pred small" data-testid="field-layout"
+                                            data-detect-ms=c.field_info.as_ref().map(|i| format!("{:.1}", i.detect_ms))
+                                            data-field-ms=c.field_info.as_ref().map(|i| format!("{:.1}", i.ms))
+                                            data-memory-mb=c.field_info.as_ref().map(|i| format!("{:.0}", i.memory_mb))>
+                                            {move || format!("Field: {} white cell(s)", field_cells().unwrap_or_default())}
+                                        </span>
+                                    }.into_any(),
+                                    (s, _) => view! { <span class="muted small">{c.progress.clone().unwrap_or_else(|| s.as_str().to_string())}</span> }.into_any(),
                                 }}
                             </li>
                         }
@@ -239,10 +262,14 @@ pub fn listen_for_counter_keys(state: AppState) {
                     }
                 }
             }
+            "Delete" | "Backspace" if state.cell(id).is_some_and(|c| c.field.is_some()) => {
+                engine::remove_cell(id);
+                ev.prevent_default();
+            }
             k if k.chars().count() == 1 => {
                 let Some(ch) = k.chars().next() else { return };
                 if let Some(class) = taxonomy::by_key(ch) {
-                    if state.cell(id).is_some_and(|c| c.state == CellState::Done) {
+                    if state.cell(id).is_some_and(|c| c.state == CellState::Done && c.result.is_some()) {
                         state.update_cell(id, |c| c.final_class = Some(class.code.to_string()));
                         ev.prevent_default();
                     }

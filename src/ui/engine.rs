@@ -1,10 +1,10 @@
 //! The page's side of the classification worker: loads the model into it,
 //! feeds it one file at a time from a queue, and restarts it if it dies.
 
-use super::state::{AppState, CellState, ModelState};
+use super::state::{AppState, CellState, FieldInfo, FieldRef, ModelState};
 use crate::manifest::Manifest;
 use crate::web::console;
-use crate::web::protocol::Reply;
+use crate::web::protocol::{FieldCell, Reply};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -31,7 +31,13 @@ struct Engine {
     ready: bool,
     queue: VecDeque<u32>,
     busy: Option<u32>,
+    /// The file of the job in the worker (kept: a field's file serves later clicks on it).
+    busy_file: Option<File>,
     files: HashMap<u32, File>,
+    /// Queued clicks on a field: cell id → (x, y, typical nucleus diameter), original pixels.
+    points: HashMap<u32, (f32, f32, Option<f32>)>,
+    /// The files of the fields in the batch, by the field entry's id.
+    field_files: HashMap<u32, File>,
     /// Cells enqueued but not yet shown (published in chunks, in id order), with their file
     /// (its object URL is made at publication: each costs the browser a synchronous call).
     unpublished: VecDeque<(super::state::Cell, File)>,
@@ -163,6 +169,9 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 result: None,
                 final_class: None,
                 error: no_model.then(|| NO_MODEL.to_string()),
+                field: None,
+                field_info: None,
+                progress: None,
             };
             if !no_model {
                 e.files.insert(id, file.clone());
@@ -226,7 +235,10 @@ pub fn cancel() {
 pub fn clear() {
     cancel();
     let Some(state) = with(|e| e.state) else { return };
-    let unpublished: Vec<_> = with(|e| e.unpublished.drain(..).map(|(cell, _)| cell).collect());
+    let unpublished: Vec<_> = with(|e| {
+        e.field_files.clear();
+        e.unpublished.drain(..).map(|(cell, _)| cell).collect()
+    });
     state.cells.update(|cells| {
         for c in cells.drain(..).chain(unpublished) {
             if !c.url.is_empty() {
@@ -252,6 +264,7 @@ fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
         let ids: std::collections::HashSet<u32> = e.queue.drain(..).chain(busy).collect();
         for id in &ids {
             e.files.remove(id);
+            e.points.remove(id);
         }
         ids
     });
@@ -276,15 +289,26 @@ fn pump() {
         let id = e.queue.pop_front()?;
         let file = e.files.remove(&id)?;
         e.busy = Some(id);
-        Some((id, file, e.state?))
+        e.busy_file = Some(file.clone());
+        Some((id, file, e.points.remove(&id), e.state?))
     });
-    let Some((id, file, state)) = next else { return };
+    let Some((id, file, point, state)) = next else { return };
     state.update_cell(id, |c| c.state = CellState::Running);
     leptos::task::spawn_local(async move {
         let sent = match JsFuture::from(file.array_buffer()).await {
             Ok(buf) => {
                 let buf: ArrayBuffer = buf.unchecked_into();
-                let msg = obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]);
+                let msg = match point {
+                    None => obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]),
+                    Some((x, y, nucleus)) => obj(&[
+                        ("kind", &"cell_at".into()),
+                        ("id", &JsValue::from(id)),
+                        ("bytes", &buf),
+                        ("x", &JsValue::from(x)),
+                        ("y", &JsValue::from(y)),
+                        ("nucleus", &nucleus.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)),
+                    ]),
+                };
                 with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())).unwrap_or(false)
             }
             Err(_) => false,
@@ -328,16 +352,55 @@ fn on_reply_value(reply: Reply) {
             state.model.set(ModelState::Failed(message));
             fail_queue(NO_MODEL);
         }
-        Reply::Done { id, result } => {
-            with(|e| e.busy = None);
+        Reply::Progress { id, stage, done, total } => {
+            let text = if total > 0 { format!("{stage} {}/{total}", done + 1) } else { format!("{stage}…") };
+            state.update_cell(id, |c| c.progress = Some(text));
+        }
+        Reply::Field { id, field } => {
+            let file = with(|e| {
+                e.busy = None;
+                e.busy_file.take()
+            });
+            if let Some(f) = file {
+                with(|e| e.field_files.insert(id, f));
+            }
+            field_done(state, id, field);
+            pump();
+        }
+        Reply::Added { id, cell } => {
+            with(|e| {
+                e.busy = None;
+                e.busy_file = None;
+            });
+            let url = crop_url(&cell);
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
+                c.progress = None;
+                c.url = url;
+                if let Some(f) = &c.field {
+                    c.field = Some(Arc::new(FieldRef { bbox: cell.bbox, ..(**f).clone() }));
+                }
+                c.result = Some(Arc::new(cell.result));
+            });
+            pump();
+        }
+        Reply::Done { id, result } => {
+            with(|e| {
+                e.busy = None;
+                e.busy_file = None;
+            });
+            state.update_cell(id, |c| {
+                c.state = CellState::Done;
+                c.progress = None;
                 c.result = Some(Arc::new(result));
             });
             pump();
         }
         Reply::Failed { id, message } => {
-            with(|e| e.busy = None);
+            with(|e| {
+                e.busy = None;
+                e.busy_file = None;
+            });
             console::warn("file", &message);
             state.update_cell(id, |c| {
                 c.state = CellState::Error;
@@ -347,7 +410,10 @@ fn on_reply_value(reply: Reply) {
         }
         Reply::Crashed { message } => {
             console::error("worker", &message);
-            let busy = with(|e| e.busy.take());
+            let busy = with(|e| {
+                e.busy_file = None;
+                e.busy.take()
+            });
             if let Some(id) = busy {
                 state.update_cell(id, |c| {
                     c.state = CellState::Error;
@@ -365,5 +431,130 @@ fn on_reply_value(reply: Reply) {
                 state.model.set(ModelState::Failed(msg));
             }
         }
+    }
+}
+
+/// Object URL of the crop the model saw (JPEG from the worker).
+fn crop_url(cell: &FieldCell) -> String {
+    let bytes = Uint8Array::from(cell.crop_jpeg.as_slice());
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("image/jpeg");
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts)
+        .ok()
+        .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+        .unwrap_or_default()
+}
+
+/// A dropped file turned out to be a field: its entry becomes the field's, and each white cell
+/// found joins the batch right after it, as a cell of its own (with its field and box).
+fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult) {
+    let Some(parent) = state.cell(id) else { return };
+    let n = field.cells.len();
+    let first_id = with(|e| {
+        let first = e.next_id + 1;
+        e.next_id += n as u32;
+        first
+    });
+    let children: Vec<super::state::Cell> = field
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(k, fc)| super::state::Cell {
+            id: first_id + k as u32,
+            rev: 0,
+            name: format!("{} · cell {}", parent.name, k + 1),
+            url: crop_url(fc),
+            state: CellState::Done,
+            result: Some(Arc::new(fc.result.clone())),
+            final_class: None,
+            error: None,
+            field: Some(Arc::new(FieldRef {
+                field_id: id,
+                field_name: parent.name.clone(),
+                field_url: parent.url.clone(),
+                bbox: fc.bbox,
+                added: fc.added,
+            })),
+            field_info: None,
+            progress: None,
+        })
+        .collect();
+    console::info("field", &format!("{}: {} (detection {:.0} ms)", parent.name, field.layout, field.detect_ms));
+    let info = FieldInfo {
+        width: field.width,
+        height: field.height,
+        format: field.format,
+        layout: field.layout,
+        typical_nucleus_px: field.typical_nucleus_px,
+        detect_ms: field.detect_ms,
+        ms: field.ms,
+        memory_mb: field.memory_mb,
+    };
+    state.cells.update(|cells| {
+        if let Some(pos) = cells.iter().position(|c| c.id == id) {
+            let c = &mut cells[pos];
+            c.state = CellState::Done;
+            c.progress = None;
+            c.field_info = Some(Arc::new(info));
+            c.rev = c.rev.wrapping_add(1);
+            cells.splice(pos + 1..pos + 1, children);
+        }
+    });
+}
+
+/// Adds a cell the person clicked on a field (`x`, `y`: the field image's pixels); the worker
+/// finds the nucleus there (or takes a cell of the field's typical size) and classifies it.
+pub fn add_cell_at(field_id: u32, x: f32, y: f32) {
+    let Some(state) = with(|e| e.state) else { return };
+    let Some(field) = state.cell(field_id) else { return };
+    let Some(info) = field.field_info.clone() else { return };
+    let Some(file) = with(|e| e.field_files.get(&field_id).cloned()) else { return };
+    let n = state.cells.with_untracked(|cells| cells.iter().filter(|c| c.field.as_ref().is_some_and(|f| f.field_id == field_id)).count());
+    let half = info.typical_nucleus_px.unwrap_or(40.0);
+    let bbox = [(x - half).max(0.0) as u32, (y - half).max(0.0) as u32, (2.0 * half) as u32, (2.0 * half) as u32];
+    let id = with(|e| {
+        e.next_id += 1;
+        let id = e.next_id;
+        e.files.insert(id, file);
+        e.points.insert(id, (x, y, info.typical_nucleus_px));
+        e.queue.push_back(id);
+        id
+    });
+    let cell = super::state::Cell {
+        id,
+        rev: 0,
+        name: format!("{} · cell {} (added)", field.name, n + 1),
+        url: String::new(),
+        state: CellState::Queued,
+        result: None,
+        final_class: None,
+        error: None,
+        field: Some(Arc::new(FieldRef { field_id, field_name: field.name.clone(), field_url: field.url.clone(), bbox, added: true })),
+        field_info: None,
+        progress: None,
+    };
+    state.cells.update(|cells| {
+        let last = cells.iter().rposition(|c| c.id == field_id || c.field.as_ref().is_some_and(|f| f.field_id == field_id));
+        let at = last.map(|p| p + 1).unwrap_or(cells.len());
+        cells.insert(at, cell);
+    });
+    state.selected.set(Some(id));
+    pump();
+}
+
+/// Removes a cell of a field that is not a white cell (a false detection).
+pub fn remove_cell(id: u32) {
+    let Some(state) = with(|e| e.state) else { return };
+    let Some(cell) = state.cell(id) else { return };
+    let Some(field) = cell.field.clone() else { return };
+    if matches!(cell.state, CellState::Queued | CellState::Running) {
+        return;
+    }
+    if !cell.url.is_empty() {
+        let _ = web_sys::Url::revoke_object_url(&cell.url);
+    }
+    state.cells.update(|cells| cells.retain(|c| c.id != id));
+    if state.selected.get_untracked() == Some(id) {
+        state.selected.set(Some(field.field_id));
     }
 }

@@ -26,6 +26,12 @@ pub fn ResultPanel() -> impl IntoView {
                     <section class="result" data-testid="result" data-code=top.code.clone() data-low-confidence=r.low_confidence.to_string()
                         data-ood=ood.to_string() aria-live="polite">
                         <h2 class="file-name" title=c.name.clone()>{c.name.clone()}</h2>
+                        {r.layout.clone().map(|l| view! { <p class="muted small layout-note" data-testid="layout">{l}</p> })}
+                        {c.field.clone().map(|f| view! {
+                            <p class="muted small layout-note" data-testid="layout">
+                                {format!("A white cell of the field {} (box {}{}); the model saw the crop below the field.", f.field_name, f.box_text(), if f.added { ", added by you" } else { "" })}
+                            </p>
+                        })}
                         {ood_notice}
                         {set}
                         {r.low_confidence.then(|| view! {
@@ -62,8 +68,19 @@ pub fn ResultPanel() -> impl IntoView {
                     <p>{err.unwrap_or_default()}</p>
                 </section>
             }.into_any(),
+            (CellState::Done, None, _) if c.field_info.is_some() => {
+                let info = c.field_info.clone();
+                view! {
+                    <section class="result" data-testid="field-result" aria-live="polite">
+                        <h2 class="file-name" title=c.name.clone()>{c.name.clone()}</h2>
+                        <p data-testid="layout">{info.as_ref().map(|i| i.layout.clone())}</p>
+                        <p class="muted small">{info.as_ref().map(|i| format!("{} · {}×{} px · cells found in {:.0} ms, all classified in {:.0} ms", i.format, i.width, i.height, i.detect_ms, i.ms))}</p>
+                        <p class="muted small">"Each white cell is in the list below the field's entry and in the count. Select a box on the field to see its crop and result."</p>
+                    </section>
+                }.into_any()
+            }
             (s, _, _) => view! {
-                <section class="result"><h2 class="file-name">{c.name.clone()}</h2><p class="muted">{format!("{}…", s.as_str())}</p></section>
+                <section class="result"><h2 class="file-name">{c.name.clone()}</h2><p class="muted">{c.progress.clone().unwrap_or_else(|| format!("{}…", s.as_str()))}</p></section>
             }.into_any(),
         })
     }

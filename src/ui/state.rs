@@ -39,6 +39,49 @@ pub struct Cell {
     pub result: Option<Arc<CellResult>>,
     pub final_class: Option<String>,
     pub error: Option<String>,
+    /// For a white cell of a field: which field, and where in it.
+    pub field: Option<Arc<FieldRef>>,
+    /// For a dropped file that turned out to be a field: what was found (its cells follow it).
+    pub field_info: Option<Arc<FieldInfo>>,
+    /// Progress within the file while it runs ("finding cells", "classifying cells 2/5").
+    pub progress: Option<String>,
+}
+
+/// Where a cell of a field lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRef {
+    /// The id of the field's own entry in the batch.
+    pub field_id: u32,
+    /// The dropped file's name.
+    pub field_name: String,
+    /// Object URL of the field image (owned by the field's entry).
+    pub field_url: String,
+    /// `[x, y, w, h]` in the original image's pixels.
+    pub bbox: [u32; 4],
+    /// Added by a click rather than found.
+    pub added: bool,
+}
+
+impl FieldRef {
+    /// `x,y,w,h`, as in `data-box` and the exports.
+    pub fn box_text(&self) -> String {
+        let [x, y, w, h] = self.bbox;
+        format!("{x},{y},{w},{h}")
+    }
+}
+
+/// What the worker found in a field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldInfo {
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    /// The decision in words.
+    pub layout: String,
+    pub typical_nucleus_px: Option<f32>,
+    pub detect_ms: f64,
+    pub ms: f64,
+    pub memory_mb: f64,
 }
 
 impl Cell {
@@ -156,6 +199,11 @@ impl AppState {
                 c.rev = c.rev.wrapping_add(1);
             }
         });
+    }
+
+    /// The cell with this id, without tracking (inside views that must not re-run on every change).
+    pub fn cell_untracked(&self, id: u32) -> Option<Cell> {
+        self.cells.with_untracked(|cells| cells.iter().find(|c| c.id == id).cloned())
     }
 
     pub fn cell(&self, id: u32) -> Option<Cell> {

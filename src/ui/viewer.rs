@@ -1,7 +1,8 @@
 //! The selected cell at full resolution: zoom and pan (mouse, wheel, touch,
 //! keyboard) and the class activation map overlay.
 
-use super::state::AppState;
+use super::engine;
+use super::state::{AppState, Cell, CellState};
 use crate::cam::Heatmap;
 use leptos::prelude::*;
 use wasm_bindgen::Clamped;
@@ -32,9 +33,13 @@ pub fn Viewer() -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
 
     let cell = Memo::new(move |_| state.selected.get().and_then(|id| state.cell(id)));
-    // Reset the view when another cell is selected.
+    // The image on the stage: the cell's own, or its field's (cells of one field share it).
+    let shown_image = Memo::new(move |_| cell.with(|c| c.as_ref().map(|c| c.field.as_ref().map(|f| f.field_id).unwrap_or(c.id))));
+    // Where the last press began (a click on a field adds a cell only when it did not pan).
+    let down_at = StoredValue::new((0.0f64, 0.0f64));
+    // Reset the view when another image is shown.
     Effect::new(move |_| {
-        let _ = state.selected.get();
+        let _ = shown_image.get();
         scale.set(1.0);
         offset.set((0.0, 0.0));
         cam_class.set(None);
@@ -81,6 +86,7 @@ pub fn Viewer() -> impl IntoView {
                     <div class="stage" tabindex="0" role="img" aria-label=format!("{} — use + and − to zoom, arrow keys to pan, 0 to reset", c.name)
                         on:wheel=move |ev: leptos::ev::WheelEvent| { ev.prevent_default(); zoom_by(if ev.delta_y() < 0.0 { 1.15 } else { 1.0 / 1.15 }); }
                         on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                            down_at.set_value((ev.client_x() as f64, ev.client_y() as f64));
                             let (x, y) = offset.get_untracked();
                             drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, x, y)));
                             if let Some(t) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) { let _ = t.set_pointer_capture(ev.pointer_id()); }
@@ -108,10 +114,41 @@ pub fn Viewer() -> impl IntoView {
                         }
                     >
                         <div class="layers" style:transform=transform>
-                            <img id="viewer-image" src=c.url.clone() alt=format!("Cell image {}", c.name) draggable="false" />
-                            <canvas id="cam-canvas" node_ref=canvas_ref width=CAM_SIZE height=CAM_SIZE class:hidden=move || !show_cam.get() aria-hidden="true"></canvas>
+                            {match field_of(state, &c) {
+                                Some(field) => field_layer(state, field, down_at).into_any(),
+                                None => view! {
+                                    <img id="viewer-image" src=c.url.clone() alt=format!("Cell image {}", c.name) draggable="false" />
+                                    <canvas id="cam-canvas" node_ref=canvas_ref width=CAM_SIZE height=CAM_SIZE class:hidden=move || !show_cam.get() aria-hidden="true"></canvas>
+                                }.into_any(),
+                            }}
                         </div>
                     </div>
+                    {field_of(state, &c).map(|field| view! {
+                        <div class="field-summary small" data-testid="field-summary" data-field=field.name.clone()>
+                            <span data-testid="layout">{field.field_info.as_ref().map(|i| i.layout.clone()).unwrap_or_default()}</span>
+                            {field.field_info.as_ref().map(|i| format!(" · {}×{} px · found in {:.0} ms", i.width, i.height, i.detect_ms))}
+                            <br />
+                            <span class="muted">"Click a missed white cell on the field to add it; select a box and press Delete (or Remove) to remove a false one."</span>
+                        </div>
+                    })}
+                    {c.field.clone().map(|f| {
+                        let id = c.id;
+                        let busy = matches!(c.state, CellState::Queued | CellState::Running);
+                        view! {
+                            <div class="field-crop" data-testid="field-crop">
+                                <div class="crop-stage">
+                                    {(!c.url.is_empty()).then(|| view! {
+                                        <img id="viewer-image" src=c.url.clone() alt=format!("The crop the model saw: {}", c.name) draggable="false" />
+                                    })}
+                                    <canvas id="cam-canvas" node_ref=canvas_ref width=CAM_SIZE height=CAM_SIZE class:hidden=move || !show_cam.get() aria-hidden="true"></canvas>
+                                </div>
+                                <div class="small">
+                                    <p>{format!("The crop the model saw, at the training scale. Box {} in {}{}.", f.box_text(), f.field_name, if f.added { ", added by you" } else { "" })}</p>
+                                    <button class="button" id="remove-cell" disabled=busy on:click=move |_| engine::remove_cell(id)>"Remove this cell (not a white cell)"</button>
+                                </div>
+                            </div>
+                        }
+                    })}
                 }.into_any(),
             }}
             <div class="viewer-tools" role="toolbar" aria-label="Viewer controls">
@@ -142,5 +179,83 @@ pub fn Viewer() -> impl IntoView {
                 }}
             </div>
         </section>
+    }
+}
+
+/// The field entry a cell belongs to (or the cell itself when it is a field's entry).
+fn field_of(state: AppState, c: &Cell) -> Option<Cell> {
+    if c.field_info.is_some() {
+        return Some(c.clone());
+    }
+    state.cell_untracked(c.field.as_ref()?.field_id)
+}
+
+/// A colour per class (stable: from the class's place in the MLL list), for the boxes.
+pub fn class_colour(code: Option<&str>) -> String {
+    match code.and_then(|c| crate::taxonomy::CLASSES.iter().position(|k| k.code == c)) {
+        Some(i) => format!("hsl({}, 80%, 42%)", (i * 67 + 200) % 360),
+        None => "hsl(0, 0%, 55%)".to_string(),
+    }
+}
+
+/// The field image with a box and class label per cell; click a box to select its cell, click
+/// elsewhere on the field to add a missed cell there.
+fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -> impl IntoView {
+    let fid = field.id;
+    let (w, h) = field.field_info.as_ref().map(|i| (i.width, i.height)).unwrap_or((1, 1));
+    let stroke = (w.max(h) as f64 / 250.0).max(1.5);
+    let font = (w.max(h) as f64 / 45.0).max(10.0);
+    let boxes = Memo::new(move |_| {
+        state.cells.with(|cs| {
+            cs.iter()
+                .filter_map(|x| {
+                    let f = x.field.as_ref().filter(|f| f.field_id == fid)?;
+                    Some((x.id, x.rev, f.bbox, x.final_code().map(str::to_string), x.state))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let (sx, sy) = down_at.get_value();
+        if (ev.client_x() as f64 - sx).hypot(ev.client_y() as f64 - sy) > 5.0 {
+            return; // a pan, not a click
+        }
+        let Some(svg) = svg_ref.get_untracked() else { return };
+        let el: &web_sys::Element = svg.unchecked_ref();
+        let r = el.get_bounding_client_rect();
+        let s = (r.width() / w as f64).min(r.height() / h as f64);
+        if s <= 0.0 {
+            return;
+        }
+        let x = (ev.client_x() as f64 - r.left() - (r.width() - w as f64 * s) / 2.0) / s;
+        let y = (ev.client_y() as f64 - r.top() - (r.height() - h as f64 * s) / 2.0) / s;
+        if x >= 0.0 && y >= 0.0 && x < w as f64 && y < h as f64 {
+            engine::add_cell_at(fid, x as f32, y as f32);
+        }
+    };
+    view! {
+        <svg class="field-svg" node_ref=svg_ref data-testid="field-view" data-field=field.name.clone() data-width=w.to_string() data-height=h.to_string()
+            viewBox=format!("0 0 {w} {h}") preserveAspectRatio="xMidYMid meet" role="img"
+            aria-label=format!("Field {} with a box per white cell", field.name) on:click=on_click>
+            <image id="field-image" href=field.url.clone() x="0" y="0" width=w.to_string() height=h.to_string()></image>
+            <For each=move || boxes.get() key=|b| (b.0, b.1) let:b>
+                {
+                    let (id, _, [x, y, bw, bh], code, cell_state) = b;
+                    let colour = class_colour(code.as_deref());
+                    let pending = matches!(cell_state, CellState::Queued | CellState::Running);
+                    let label = code.clone().unwrap_or_else(|| if pending { "…".into() } else { "?".into() });
+                    view! {
+                        <g class="field-box" class:selected=move || state.selected.get() == Some(id) class:pending=pending
+                            data-testid="field-box" data-cell=id.to_string() data-box=format!("{x},{y},{bw},{bh}") data-code=code.clone()
+                            on:click=move |ev: leptos::ev::MouseEvent| { ev.stop_propagation(); state.selected.set(Some(id)); }>
+                            <rect x=x.to_string() y=y.to_string() width=bw.to_string() height=bh.to_string() fill="transparent"
+                                stroke=colour.clone() stroke-width=move || (if state.selected.get() == Some(id) { 2.5 * stroke } else { stroke }).to_string()></rect>
+                            <text x=x.to_string() y=(y as f64 - stroke * 1.5).max(font).to_string() fill=colour font-size=font.to_string() font-weight="700">{label}</text>
+                        </g>
+                    }
+                }
+            </For>
+        </svg>
     }
 }

@@ -19,6 +19,42 @@ pub struct CellResult {
     /// The out-of-distribution flag (absent when the manifest has no `ood` statistics).
     #[serde(default)]
     pub ood: Option<crate::ood::OodAssessment>,
+    /// Why the image was taken as a single cell (`crate::fields::Analysis::explain`); absent for
+    /// the cells of a field.
+    #[serde(default)]
+    pub layout: Option<String>,
+}
+
+/// One white cell of a field: its box in the original image's pixels, the crop the model saw
+/// (JPEG) and the model's result on that crop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldCell {
+    /// `[x, y, w, h]`, pixels of the original image.
+    pub bbox: [u32; 4],
+    /// Added by the person (a click), not found by detection.
+    pub added: bool,
+    pub crop_jpeg: Vec<u8>,
+    pub result: CellResult,
+}
+
+/// What the worker found in a field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldResult {
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    /// The decision in words ("Field: 2 white cells found …").
+    pub layout: String,
+    /// Nucleus diameter of the cells found (median), for cells added by a click.
+    pub typical_nucleus_px: Option<f32>,
+    /// Time to decide and find the cells (decoded image → boxes), and the whole file.
+    pub detect_ms: f64,
+    pub ms: f64,
+    /// The worker's WebAssembly memory after this field (MB; it never shrinks, so this is the
+    /// high-water mark so far).
+    pub memory_mb: f64,
+    /// In detection order (best first).
+    pub cells: Vec<FieldCell>,
 }
 
 /// Worker → page.
@@ -39,6 +75,23 @@ pub enum Reply {
     Done {
         id: u32,
         result: CellResult,
+    },
+    /// A field: its white cells, each classified (replaces `Done` for that file).
+    Field {
+        id: u32,
+        field: FieldResult,
+    },
+    /// A cell added by a click on a field (answer to `cell_at`).
+    Added {
+        id: u32,
+        cell: FieldCell,
+    },
+    /// Progress within one file (large images, fields with many cells).
+    Progress {
+        id: u32,
+        stage: String,
+        done: u32,
+        total: u32,
     },
     Failed {
         id: u32,

@@ -3,11 +3,15 @@
 //!
 //! Page → worker messages are plain JS objects:
 //! `{kind: "load", manifest: string, model: ArrayBuffer}` and
-//! `{kind: "classify", id: number, bytes: ArrayBuffer}`.
+//! `{kind: "classify", id: number, bytes: ArrayBuffer}` (a single cell, answered by `done`, or a
+//! field, answered by `field` with every white cell found, each classified; `progress` on the way),
+//! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`).
 
 use super::console;
-use super::protocol::{CellResult, Reply};
+use super::protocol::{CellResult, FieldCell, FieldResult, Reply};
 use crate::classify::Classifier;
+use crate::decode::{decode, Decoded};
+use crate::fields::{self, Layout};
 use crate::manifest::Manifest;
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
@@ -78,6 +82,47 @@ fn load(manifest: &str, model: &[u8]) -> Reply {
     }
 }
 
+/// The page's result for one prediction (heatmaps of every class, in manifest order).
+fn cell_result(c: &Classifier, p: &crate::Prediction, ms: f64, layout: Option<String>) -> CellResult {
+    let m = c.manifest();
+    let heats: Vec<_> = (0..m.classes.len()).filter_map(|k| p.heatmap(m, k)).collect();
+    let (heat_w, heat_h) = heats.first().map(|h| (h.width, h.height)).unwrap_or((0, 0));
+    CellResult {
+        ranked: p.ranked.clone(),
+        low_confidence: p.low_confidence,
+        width: p.width,
+        height: p.height,
+        format: p.format.to_string(),
+        heat_w,
+        heat_h,
+        heatmaps: heats.into_iter().map(|h| h.values).collect(),
+        ms,
+        ood: p.ood,
+        layout,
+    }
+}
+
+/// Size of this worker's WebAssembly memory, MB.
+fn memory_mb() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory.buffer().unchecked_into::<ArrayBuffer>().byte_length() as f64 / (1 << 20) as f64
+}
+
+fn progress(id: u32, stage: &str, done: usize, total: usize) {
+    post(&Reply::Progress { id, stage: stage.to_string(), done: done as u32, total: total as u32 });
+}
+
+/// Crops one cell of a field at the training scale, classifies the crop, and encodes it (JPEG)
+/// for the page: the page shows exactly what the model saw.
+fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cells::FoundCell, added: bool) -> Result<FieldCell, String> {
+    let t0 = now();
+    let crop = fields::cell_crop(image, cell).map_err(|e| e.to_string())?;
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop).map_err(|e| e.to_string())?;
+    let p = c.classify_decoded(&Decoded { image: crop, format: "field crop" }).map_err(|e| e.to_string())?;
+    Ok(FieldCell { bbox: fields::bbox(cell), added, crop_jpeg: jpeg, result: cell_result(c, &p, now() - t0, None) })
+}
+
 fn classify(id: u32, bytes: &[u8]) -> Reply {
     let t0 = now();
     CLASSIFIER.with(|cell| {
@@ -85,28 +130,78 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
         let Some(c) = guard.as_mut() else {
             return Reply::Failed { id, message: "The model is not loaded yet.".into() };
         };
-        match c.classify_bytes(bytes) {
-            Ok(p) => {
-                let m = c.manifest();
-                let heats: Vec<_> = (0..m.classes.len()).filter_map(|k| p.heatmap(m, k)).collect();
-                let (heat_w, heat_h) = heats.first().map(|h| (h.width, h.height)).unwrap_or((0, 0));
-                Reply::Done {
-                    id,
-                    result: CellResult {
-                        ranked: p.ranked.clone(),
-                        low_confidence: p.low_confidence,
-                        width: p.width,
-                        height: p.height,
-                        format: p.format.to_string(),
-                        heat_w,
-                        heat_h,
-                        heatmaps: heats.into_iter().map(|h| h.values).collect(),
-                        ms: now() - t0,
-                        ood: p.ood,
-                    },
-                }
+        // Progress for what takes long: decoding a large file, then searching a large image.
+        if bytes.len() > 512 << 10 {
+            progress(id, "decoding", 0, 0);
+        }
+        let decoded = match decode(bytes) {
+            Ok(d) => d,
+            Err(e) => return Reply::Failed { id, message: e.to_string() },
+        };
+        if decoded.image.width() as u64 * decoded.image.height() as u64 > 4_000_000 {
+            progress(id, "finding cells", 0, 0);
+        }
+        let t1 = now();
+        let analysis = fields::analyse(&decoded.image);
+        let detect_ms = now() - t1;
+        if analysis.layout == Layout::Single {
+            return match c.classify_decoded(&decoded) {
+                Ok(p) => Reply::Done { id, result: cell_result(c, &p, now() - t0, Some(analysis.explain())) },
+                Err(e) => Reply::Failed { id, message: e.to_string() },
+            };
+        }
+        let n = analysis.cells.len();
+        let mut cells = Vec::with_capacity(n);
+        for (k, found) in analysis.cells.iter().enumerate() {
+            progress(id, "classifying cells", k, n);
+            match classify_cell(c, &decoded.image, found, false) {
+                Ok(fc) => cells.push(fc),
+                Err(e) => console::warn("field", &format!("cell {k} of a field was skipped: {e}")),
             }
-            Err(e) => Reply::Failed { id, message: e.to_string() },
+        }
+        let mut nuclei: Vec<f32> = analysis.cells.iter().map(|c| c.nucleus_diameter_px).collect();
+        nuclei.sort_by(f32::total_cmp);
+        let (width, height) = decoded.image.dimensions();
+        let ms = now() - t0;
+        console::info(
+            "field",
+            &format!(
+                "{width}x{height}: {n} white cells; detection {detect_ms:.0} ms, whole file {ms:.0} ms, wasm memory {:.0} MB",
+                memory_mb()
+            ),
+        );
+        Reply::Field {
+            id,
+            field: FieldResult {
+                width,
+                height,
+                format: decoded.format.to_string(),
+                layout: analysis.explain(),
+                typical_nucleus_px: nuclei.get(nuclei.len() / 2).copied(),
+                detect_ms,
+                ms,
+                memory_mb: memory_mb(),
+                cells,
+            },
+        }
+    })
+}
+
+/// A cell the person clicked on a field (`x`, `y` in the original image's pixels).
+fn cell_at(id: u32, bytes: &[u8], x: f32, y: f32, typical_nucleus_px: Option<f32>) -> Reply {
+    CLASSIFIER.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let Some(c) = guard.as_mut() else {
+            return Reply::Failed { id, message: "The model is not loaded yet.".into() };
+        };
+        let decoded = match decode(bytes) {
+            Ok(d) => d,
+            Err(e) => return Reply::Failed { id, message: e.to_string() },
+        };
+        let found = fields::cell_at(&decoded.image, x, y, typical_nucleus_px);
+        match classify_cell(c, &decoded.image, &found, true) {
+            Ok(cell) => Reply::Added { id, cell },
+            Err(message) => Reply::Failed { id, message },
         }
     })
 }
@@ -153,6 +248,16 @@ fn on_message(ev: MessageEvent) {
             let id = get(&data, "id").as_f64().unwrap_or(-1.0) as u32;
             match bytes_of(&get(&data, "bytes")) {
                 Some(bytes) => classify(id, &bytes),
+                None => Reply::Failed { id, message: "The file could not be read.".into() },
+            }
+        }
+        "cell_at" => {
+            let id = get(&data, "id").as_f64().unwrap_or(-1.0) as u32;
+            let x = get(&data, "x").as_f64().unwrap_or(0.0) as f32;
+            let y = get(&data, "y").as_f64().unwrap_or(0.0) as f32;
+            let nucleus = get(&data, "nucleus").as_f64().map(|v| v as f32);
+            match bytes_of(&get(&data, "bytes")) {
+                Some(bytes) => cell_at(id, &bytes, x, y, nucleus),
                 None => Reply::Failed { id, message: "The file could not be read.".into() },
             }
         }
