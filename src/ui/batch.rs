@@ -180,7 +180,7 @@ pub fn CellList() -> impl IntoView {
                                             <span class="cell-pred">
                                                 <span class="code">{r.ranked[0].code.clone()}</span>
                                                 {format!(" {:.0} %", r.ranked[0].probability * 100.0)}
-                                                {r.low_confidence.then(|| view! { <span class="badge warn">" not sure"</span> })}
+                                                {move || (r.low_confidence && set_codes.get().is_none()).then(|| view! { <span class="badge warn">" not sure"</span> })}
                                                 {ood.then(|| view! { <span class="badge warn ood" data-testid="ood-badge" title="Outside what this model knows">" outside"</span> })}
                                                 {move || set_codes.get().map(|s| {
                                                     let n = s.len();

@@ -22,6 +22,9 @@ pub fn ResultPanel() -> impl IntoView {
                 let ood = r.ood.is_some_and(|o| o.flagged);
                 let ood_notice = uncertainty::ood_view(manifest.as_deref(), &r);
                 let set = uncertainty::set_view(manifest.as_deref(), &r, level.get());
+                // With a calibrated prediction set, the set is the statement of confidence; the old
+                // max-probability "not sure" rule is shown only for models without one.
+                let has_set = uncertainty::set_of(manifest.as_deref(), &r, level.get()).is_some();
                 view! {
                     <section class="result" data-testid="result" data-code=top.code.clone() data-low-confidence=r.low_confidence.to_string()
                         data-ood=ood.to_string() aria-live="polite">
@@ -34,7 +37,7 @@ pub fn ResultPanel() -> impl IntoView {
                         })}
                         {ood_notice}
                         {set}
-                        {r.low_confidence.then(|| view! {
+                        {(r.low_confidence && !has_set).then(|| view! {
                             <div class="not-sure" role="status" data-testid="not-sure">
                                 <strong>"Not sure. "</strong>
                                 {format!("The best guess has only {:.0} % probability (below the model's {:.0} % threshold). \
