@@ -23,20 +23,6 @@ fn data(var: &str, dir: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir))
 }
 
-/// WBC boxes (xmin, ymin, xmax, ymax) of a VOC annotation.
-fn wbc_boxes(xml: &str) -> Vec<[f32; 4]> {
-    let tag = |o: &str, t: &str| -> Option<f32> {
-        let s = o.find(&format!("<{t}>"))? + t.len() + 2;
-        let e = o[s..].find('<')?;
-        o[s..s + e].trim().parse().ok()
-    };
-    xml.split("<object>")
-        .skip(1)
-        .filter(|o| o.contains("<name>WBC</name>"))
-        .filter_map(|o| Some([tag(o, "xmin")?, tag(o, "ymin")?, tag(o, "xmax")?, tag(o, "ymax")?]))
-        .collect()
-}
-
 #[derive(Default)]
 struct Tally {
     tp: usize,
@@ -82,7 +68,9 @@ fn bccd(split: &str, dump: Option<&Path>) -> Tally {
     let mut t = Tally::default();
     for id in ids.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let img = image::open(dir.join(format!("JPEGImages/{id}.jpg"))).expect("a BCCD image").to_rgb8();
-        let boxes = wbc_boxes(&std::fs::read_to_string(dir.join(format!("Annotations/{id}.xml"))).expect("a BCCD annotation"));
+        let boxes = marrowscope::dataset::voc_wbc_boxes(
+            &std::fs::read_to_string(dir.join(format!("Annotations/{id}.xml"))).expect("a BCCD annotation"),
+        );
         let start = Instant::now();
         let found = find_cells(&img, &opts);
         t.ms.push(start.elapsed().as_secs_f64() * 1e3);

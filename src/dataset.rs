@@ -93,9 +93,32 @@ pub fn from_dir(dir: &Path) -> std::io::Result<Vec<Item>> {
     Ok(items)
 }
 
+/// White-cell boxes `[xmin, ymin, xmax, ymax]` (pixels) of a Pascal VOC annotation such as the
+/// BCCD dataset's `Annotations/*.xml`: every `<object>` named `WBC`; malformed ones are skipped.
+pub fn voc_wbc_boxes(xml: &str) -> Vec<[f32; 4]> {
+    let tag = |o: &str, t: &str| -> Option<f32> {
+        let s = o.find(&format!("<{t}>"))? + t.len() + 2;
+        let e = o[s..].find('<')?;
+        o[s..s + e].trim().parse().ok()
+    };
+    xml.split("<object>")
+        .skip(1)
+        .filter(|o| o.contains("<name>WBC</name>"))
+        .filter_map(|o| Some([tag(o, "xmin")?, tag(o, "ymin")?, tag(o, "xmax")?, tag(o, "ymax")?]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn voc_wbc_boxes_reads_only_white_cells() {
+        let xml = "<annotation><object><name>RBC</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object>\
+                   <object><name>WBC</name><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>110</xmax><ymax>120</ymax></bndbox></object>\
+                   <object><name>WBC</name><bndbox><xmin>x</xmin></bndbox></object></annotation>";
+        assert_eq!(voc_wbc_boxes(xml), vec![[10.0, 20.0, 110.0, 120.0]]);
+    }
 
     #[test]
     fn csv_quotes() {

@@ -20,16 +20,7 @@ fn open(path: PathBuf) -> image::RgbImage {
 /// WBC boxes (xmin, ymin, xmax, ymax) of a BCCD field.
 fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
     let xml = std::fs::read_to_string(data("BCCD_DATA", "bccd").join(format!("Annotations/{id}.xml"))).expect("annotation");
-    let tag = |o: &str, t: &str| -> Option<f32> {
-        let s = o.find(&format!("<{t}>"))? + t.len() + 2;
-        let e = o[s..].find('<')?;
-        o[s..s + e].trim().parse().ok()
-    };
-    xml.split("<object>")
-        .skip(1)
-        .filter(|o| o.contains("<name>WBC</name>"))
-        .filter_map(|o| Some([tag(o, "xmin")?, tag(o, "ymin")?, tag(o, "xmax")?, tag(o, "ymax")?]))
-        .collect()
+    marrowscope::dataset::voc_wbc_boxes(&xml)
 }
 
 /// (true positives, false positives, boxes): a detection counts when its centre lies inside a

@@ -51,16 +51,7 @@ fn bccd_ids(split: &str) -> Vec<String> {
 
 fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
     let xml = std::fs::read_to_string(data("BCCD_DATA", "bccd").join(format!("Annotations/{id}.xml"))).expect("annotation");
-    let tag = |o: &str, t: &str| -> Option<f32> {
-        let s = o.find(&format!("<{t}>"))? + t.len() + 2;
-        let e = o[s..].find('<')?;
-        o[s..s + e].trim().parse().ok()
-    };
-    xml.split("<object>")
-        .skip(1)
-        .filter(|o| o.contains("<name>WBC</name>"))
-        .filter_map(|o| Some([tag(o, "xmin")?, tag(o, "ymin")?, tag(o, "xmax")?, tag(o, "ymax")?]))
-        .collect()
+    marrowscope::dataset::voc_wbc_boxes(&xml)
 }
 
 fn quantile(v: &mut [f32], p: f32) -> f32 {

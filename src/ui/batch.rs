@@ -148,6 +148,8 @@ pub fn CellList() -> impl IntoView {
                         let field_cells = move || {
                             is_field.then(|| state.cells.with(|cs| cs.iter().filter(|x| x.field.as_ref().is_some_and(|f| f.field_id == id)).count().to_string()))
                         };
+                        // Every classified file or field cell is a data-testid="cell" entry with its data-*
+                        // attributes (read by checks outside the project); a dropped field is "field".
                         view! {
                             <li data-testid=if is_field { "field" } else { "cell" } role="option" tabindex="0" aria-selected=move || selected().to_string()
                                 class=if is_field { "cell field-entry" } else if c.field.is_some() { "cell field-cell" } else { "cell" }
