@@ -32,6 +32,9 @@ pub struct Prediction {
     /// The out-of-distribution flag, when the manifest has `ood` statistics and the model a
     /// feature map.
     pub ood: Option<crate::ood::OodAssessment>,
+    /// The source (specimen) the image looks like, when the manifest's conformal calibration has
+    /// a source model: its prediction sets use that source's calibration.
+    pub source: Option<crate::conformal::SourceGuess>,
     pub features: Option<FeatureMap>,
     pub width: u32,
     pub height: u32,
@@ -45,7 +48,7 @@ impl Prediction {
 
     /// The prediction set at `level`, when the manifest has a conformal calibration.
     pub fn prediction_set(&self, manifest: &Manifest, level: crate::conformal::Level) -> Option<Vec<&Ranked>> {
-        let set = manifest.conformal.as_ref()?.set_for_ranked(&self.ranked, level)?;
+        let set = manifest.conformal.as_ref()?.set_for_ranked(&self.ranked, level, self.source.as_ref())?;
         Some(self.ranked.iter().take(set.size).collect())
     }
 
@@ -73,11 +76,30 @@ impl Classifier {
     }
 
     /// Classifies an image file's bytes.
+    /// Classifies an image file's bytes as a single-cell image ([`Classifier::classify_single`]).
     pub fn classify_bytes(&mut self, bytes: &[u8]) -> Result<Prediction> {
         let decoded = decode(bytes)?;
-        self.classify_decoded(&decoded)
+        Ok(self.classify_single(&decoded)?.0)
     }
 
+    /// Classifies a single-cell image as the app does: where the manifest gives the model's
+    /// training scale (`input.cell_scale`), the central cell is found, measured and cut out at
+    /// that scale first ([`crate::fields::single_cell_crop`]), whatever the image's framing or
+    /// resolution; the crop the model saw comes back with the prediction (`None`: the image was
+    /// resized whole). Width, height and format are the original image's.
+    pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<crate::fields::SingleCrop>)> {
+        let Some(scale) = self.model.manifest.input.cell_scale else {
+            return Ok((self.classify_decoded(decoded)?, None));
+        };
+        let crop = crate::fields::single_cell_crop(&decoded.image, &scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
+        let tensor = to_tensor(&crop.image, &self.model.manifest.input);
+        let mut p = self.classify_tensor(&tensor)?;
+        (p.width, p.height, p.format) = (decoded.image.width(), decoded.image.height(), decoded.format);
+        Ok((p, Some(crop)))
+    }
+
+    /// Classifies the image resized whole (no cell-finding: for crops already at the model's
+    /// scale, such as a field's cells).
     pub fn classify_decoded(&mut self, decoded: &Decoded) -> Result<Prediction> {
         let tensor = to_tensor(&decoded.image, &self.model.manifest.input);
         let mut p = self.classify_tensor(&tensor)?;
@@ -103,6 +125,10 @@ impl Classifier {
             (Some(spec), Some(f)) => spec.assess(f),
             _ => None,
         };
-        Ok(Prediction { probabilities, ranked, low_confidence, ood, features: raw.features, width: 0, height: 0, format: "tensor" })
+        let source = match (m.conformal.as_ref().and_then(|c| c.source_model.as_ref()), &raw.features) {
+            (Some(sm), Some(f)) => crate::ood::pool(f).and_then(|pooled| sm.guess(&pooled)),
+            _ => None,
+        };
+        Ok(Prediction { probabilities, ranked, low_confidence, ood, source, features: raw.features, width: 0, height: 0, format: "tensor" })
     }
 }

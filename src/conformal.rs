@@ -119,6 +119,71 @@ pub struct ConformalSpec {
     pub rule: String,
     /// Calibration per source; keys like `marrow`, `blood`.
     pub sources: BTreeMap<String, SourceCalibration>,
+    /// Which source an image comes from, estimated from the model's own features: its sets then
+    /// use that source's `q̂` (each source keeps its own coverage). Without it, or where the
+    /// estimate is not sure, the largest `q̂` of the sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_model: Option<SourceModel>,
+}
+
+/// A multinomial logistic regression on the L2-normalised pooled features: which source
+/// (specimen) an image looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceModel {
+    pub sources: Vec<String>,
+    /// One row of `channels` weights per source.
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+    /// The source is used only when its probability is at least this; else the largest `q̂`.
+    pub min_probability: f32,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The estimated source of one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceGuess {
+    pub source: String,
+    pub probability: f32,
+}
+
+impl SourceModel {
+    /// The most probable source of a pooled feature vector, with its probability.
+    pub fn guess(&self, pooled: &[f32]) -> Option<SourceGuess> {
+        let norm = pooled.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+        if !(norm.is_finite() && norm > 0.0) || self.weights.iter().any(|w| w.len() != pooled.len()) {
+            return None;
+        }
+        let z: Vec<f64> = self
+            .weights
+            .iter()
+            .zip(&self.bias)
+            .map(|(w, b)| w.iter().zip(pooled).map(|(a, x)| *a as f64 * *x as f64 / norm).sum::<f64>() + *b as f64)
+            .collect();
+        let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = z.iter().map(|v| (v - max).exp()).collect();
+        let total: f64 = e.iter().sum();
+        let (k, best) = e.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some(SourceGuess { source: self.sources.get(k)?.clone(), probability: (best / total) as f32 })
+    }
+
+    fn validate(&self, sources: &BTreeMap<String, SourceCalibration>) -> Result<(), String> {
+        let k = self.sources.len();
+        if k < 2 || self.weights.len() != k || self.bias.len() != k {
+            return Err("conformal.source_model needs one weight row and one bias per source (at least two)".into());
+        }
+        if let Some(s) = self.sources.iter().find(|s| !sources.contains_key(*s)) {
+            return Err(format!("conformal.source_model names \"{s}\", which has no calibration"));
+        }
+        let c = self.weights[0].len();
+        if c == 0 || self.weights.iter().flatten().chain(&self.bias).any(|v| !v.is_finite()) || self.weights.iter().any(|w| w.len() != c) {
+            return Err("conformal.source_model weights must be finite rows of one length".into());
+        }
+        if !(0.5..=1.0).contains(&self.min_probability) {
+            return Err("conformal.source_model.min_probability must be between 0.5 and 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// A prediction set for one image at one level.
@@ -163,7 +228,24 @@ impl ConformalSpec {
                 return Err(format!("conformal source \"{name}\": qhat keys must be 0.80, 0.90, 0.95"));
             }
         }
+        if let Some(m) = &self.source_model {
+            m.validate(&self.sources)?;
+        }
         Ok(())
+    }
+
+    /// The threshold for an image whose source was estimated as `guess`: that source's `q̂`
+    /// when the estimate is sure enough (`source_model.min_probability`), else [`Self::threshold`].
+    pub fn threshold_for(&self, level: Level, guess: Option<&SourceGuess>) -> Option<(f64, &str, usize)> {
+        let min = self.source_model.as_ref().map(|m| m.min_probability).unwrap_or(f32::INFINITY);
+        if let Some(g) = guess.filter(|g| g.probability >= min) {
+            if let Some((name, s)) = self.sources.get_key_value(&g.source) {
+                if let Some(&q) = s.qhat.get(level.key()) {
+                    return Some((q, name.as_str(), s.n));
+                }
+            }
+        }
+        self.threshold(level)
     }
 
     /// The levels every source is calibrated for.
@@ -216,8 +298,8 @@ impl ConformalSpec {
 
     /// The prediction set of a ranked result (most probable first) at `level`; `None` when the
     /// manifest has no calibration for that level.
-    pub fn set_for_ranked(&self, ranked: &[Ranked], level: Level) -> Option<PredictionSet> {
-        let (qhat, source, n) = self.threshold(level)?;
+    pub fn set_for_ranked(&self, ranked: &[Ranked], level: Level, guess: Option<&SourceGuess>) -> Option<PredictionSet> {
+        let (qhat, source, n) = self.threshold_for(level, guess)?;
         let sorted: Vec<f32> = ranked.iter().map(|r| r.probability).collect();
         Some(PredictionSet { level, size: self.set_size(&sorted, qhat), qhat, source: source.to_string(), n })
     }
@@ -290,6 +372,7 @@ mod tests {
             k_reg,
             rule: String::new(),
             sources: [("marrow".to_string(), SourceCalibration { split: "val".into(), n: 100, qhat, extra: Default::default() })].into(),
+            source_model: None,
         }
     }
 
@@ -406,15 +489,46 @@ mod tests {
     }
 
     #[test]
+    fn an_estimated_source_uses_its_own_calibration() {
+        let mut s = spec(Method::Lac, 0.0, 0, [0.7, 0.85, 0.92]);
+        let mut blood = s.sources["marrow"].clone();
+        blood.qhat = LEVELS.iter().zip([0.5, 0.68, 0.85]).map(|(l, v)| (l.key().to_string(), v)).collect();
+        s.sources.insert("blood".into(), blood);
+        // Feature 0 says marrow, feature 1 blood.
+        s.source_model = Some(SourceModel {
+            sources: vec!["marrow".into(), "blood".into()],
+            weights: vec![vec![8.0, 0.0], vec![0.0, 8.0]],
+            bias: vec![0.0, 0.0],
+            min_probability: 0.9,
+            extra: Default::default(),
+        });
+        assert!(s.validate().is_ok());
+        let m = s.source_model.clone().unwrap();
+        let blood_like = m.guess(&[0.1, 3.0]).unwrap();
+        assert_eq!(blood_like.source, "blood");
+        assert!(blood_like.probability > 0.99);
+        assert_eq!(s.threshold_for(Level::L90, Some(&blood_like)).map(|t| (t.0, t.1)), Some((0.68, "blood")));
+        // Unsure (equal features): the most conservative q̂.
+        let unsure = m.guess(&[1.0, 1.0]).unwrap();
+        assert!(unsure.probability < 0.9);
+        assert_eq!(s.threshold_for(Level::L90, Some(&unsure)).map(|t| t.0), Some(0.85));
+        assert_eq!(s.threshold_for(Level::L90, None).map(|t| t.0), Some(0.85));
+        assert!(m.guess(&[0.0, 0.0]).is_none() && m.guess(&[1.0]).is_none());
+        let mut bad = s.clone();
+        bad.source_model.as_mut().unwrap().sources[1] = "urine".into();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
     fn set_for_ranked_counts_from_the_top() {
         let s = spec(Method::Lac, 0.0, 0, [0.5, 0.8, 0.95]);
         let ranked: Vec<Ranked> = [("BLA", 0.55f32), ("PMO", 0.3), ("MON", 0.15)]
             .iter()
             .map(|(c, p)| Ranked { code: c.to_string(), name: String::new(), probability: *p })
             .collect();
-        let set = s.set_for_ranked(&ranked, Level::L90).unwrap();
+        let set = s.set_for_ranked(&ranked, Level::L90, None).unwrap();
         assert_eq!((set.size, set.source.as_str(), set.n), (2, "marrow", 100));
-        assert_eq!(s.set_for_ranked(&ranked, Level::L80).unwrap().size, 1);
-        assert_eq!(s.set_for_ranked(&ranked, Level::L95).unwrap().size, 3);
+        assert_eq!(s.set_for_ranked(&ranked, Level::L80, None).unwrap().size, 1);
+        assert_eq!(s.set_for_ranked(&ranked, Level::L95, None).unwrap().size, 3);
     }
 }

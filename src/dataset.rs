@@ -34,8 +34,8 @@ fn parse_csv_line(line: &str) -> Vec<String> {
     out
 }
 
-/// Reads a CSV with a header that has `path` and `label` columns (and optionally `split`);
-/// paths are relative to the CSV's folder.
+/// Reads a CSV with a header that has `path` and `label` columns (and optionally `split`, and
+/// `mll_code`, which then gives the label: the PBC layout); paths are relative to the CSV's folder.
 pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
     let text = std::fs::read_to_string(csv)?;
     let base = csv.parent().unwrap_or(Path::new("."));
@@ -46,16 +46,72 @@ pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the CSV needs 'path' and 'label' columns"));
     };
     let s = col("split");
+    // The PBC layout (`path,label,mll_code,split`): its own labels (BA, SNE, …) are mapped to
+    // MLL codes in `mll_code`, empty for platelets, which are not an MLL class ("PLT").
+    let code = col("mll_code");
     Ok(lines
         .filter(|l| !l.trim().is_empty())
         .map(parse_csv_line)
         .filter(|r| r.len() > p.max(l))
-        .map(|r| Item {
-            path: base.join(&r[p]),
-            label: r[l].trim().to_string(),
-            split: s.and_then(|s| r.get(s).cloned()).unwrap_or_default(),
+        .map(|r| {
+            let path = base.join(&r[p]);
+            let label = match code.and_then(|c| r.get(c)).map(|c| c.trim()) {
+                Some("") => "PLT".to_string(),
+                Some(c) => c.to_string(),
+                // A label that is no class code (pbc-sample's folder names, "neutrophil"): the
+                // PBC file name says the type ("BNE_…" a band neutrophil).
+                None => {
+                    let label = r[l].trim();
+                    match crate::taxonomy::by_code(label) {
+                        Some(_) => label.to_string(),
+                        None => path
+                            .file_name()
+                            .and_then(|f| pbc_code(&f.to_string_lossy()))
+                            .map(str::to_string)
+                            .unwrap_or_else(|| label.to_string()),
+                    }
+                }
+            };
+            Item { path, label, split: s.and_then(|s| r.get(s).cloned()).unwrap_or_default() }
         })
         .collect())
+}
+
+/// The MLL code of a PBC image from its file name's prefix (Acevedo et al. 2020: `SNE_1234.jpg`
+/// is a segmented neutrophil), `PLT` for platelets; `None` for other names and for `IG_…`
+/// (an immature granulocyte of unspecified stage: promyelocyte, myelocyte or metamyelocyte).
+pub fn pbc_code(file_name: &str) -> Option<&'static str> {
+    let prefix = file_name.split('_').next()?;
+    Some(match prefix {
+        "BA" => "BAS",
+        "BNE" => "NGB",
+        "EO" => "EOS",
+        "ERB" => "EBO",
+        "LY" => "LYT",
+        "MMY" => "MMZ",
+        "MO" => "MON",
+        "MY" => "MYB",
+        "PMY" => "PMO",
+        "SNE" => "NGS",
+        "PLATELET" => "PLT",
+        _ => return None,
+    })
+}
+
+/// The eight groups Acevedo et al. (2020) report accuracy on, by MLL code: neutrophils (NGS,
+/// NGB) and immature granulocytes (PMO, MYB, MMZ) pooled; `None` for codes outside them.
+pub fn pbc_group(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "BAS" => "basophil",
+        "EOS" => "eosinophil",
+        "EBO" => "erythroblast",
+        "PMO" | "MYB" | "MMZ" | "ig" | "IG" => "ig",
+        "LYT" => "lymphocyte",
+        "MON" => "monocyte",
+        "NGS" | "NGB" => "neutrophil",
+        "PLT" => "platelet",
+        _ => return None,
+    })
 }
 
 /// Reads a folder: `splits.csv` or `labels.csv` if present, else the TCIA layout
@@ -111,6 +167,28 @@ pub fn voc_wbc_boxes(xml: &str) -> Vec<[f32; 4]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pbc_layouts_give_mll_codes() {
+        let dir = std::env::temp_dir().join(format!("marrowscope-dataset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("splits.csv"),
+            "path,label,mll_code,split\nimages/BA/BA_1.jpg,BA,BAS,train\nimages/PLATELET/PLATELET_2.jpg,PLATELET,,val\n",
+        )
+        .unwrap();
+        let items = from_dir(&dir).unwrap();
+        assert_eq!(items.iter().map(|i| (i.label.as_str(), i.split.as_str())).collect::<Vec<_>>(), [("BAS", "train"), ("PLT", "val")]);
+        std::fs::write(dir.join("splits.csv"), "").unwrap();
+        std::fs::remove_file(dir.join("splits.csv")).unwrap();
+        std::fs::write(dir.join("labels.csv"), "path,label\nneutrophil/BNE_7.jpg,neutrophil\nig/IG_8.jpg,ig\nx/NGS_1.jpg,NGS\n").unwrap();
+        let items = from_dir(&dir).unwrap();
+        assert_eq!(items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), ["NGB", "ig", "NGS"]);
+        assert_eq!(pbc_group("NGB"), pbc_group("NGS"));
+        assert_eq!(pbc_group("ig"), pbc_group("MYB"));
+        assert_eq!(pbc_group("BLA"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn voc_wbc_boxes_reads_only_white_cells() {

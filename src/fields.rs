@@ -176,8 +176,113 @@ pub fn scale_cell(cell: &FoundCell, factor: f32, w: u32, h: u32) -> FoundCell {
 /// so that the nucleus diameter becomes [`MLL_NUCLEUS_DIAMETER_PX`] (cut from `image`, the
 /// full-resolution original).
 pub fn cell_crop(image: &RgbImage, cell: &FoundCell) -> Result<RgbImage, CellError> {
+    cell_crop_at(image, cell, &CellScale::default())
+}
+
+/// [`cell_crop`] at a model's own scale (its manifest's `input.cell_scale`).
+pub fn cell_crop_at(image: &RgbImage, cell: &FoundCell, scale: &CellScale) -> Result<RgbImage, CellError> {
     let by_nucleus = FoundCell { diameter_px: cell.nucleus_diameter_px, ..cell.clone() };
-    crop_to_scale(image, &by_nucleus, MLL_NUCLEUS_DIAMETER_PX, CROP_SIDE)
+    let target = scale.factor(cell.nucleus_diameter_px) * cell.nucleus_diameter_px.max(1.0);
+    crop_to_scale(image, &by_nucleus, target, scale.crop_side)
+}
+
+/// The scale a model was trained at, from its manifest (`input.cell_scale`): every cell is cut as
+/// a `crop_side` square around its nucleus, rescaled so that the nucleus is
+/// `nucleus_diameter_px` across. The default is the MLL scale ([`MLL_NUCLEUS_DIAMETER_PX`] in
+/// [`CROP_SIDE`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CellScale {
+    pub nucleus_diameter_px: f32,
+    pub crop_side: u32,
+    /// How far the cell's own size is normalised away: the image is scaled by
+    /// `(nucleus_diameter_px / measured nucleus)^size_exponent`. 1: every nucleus becomes
+    /// `nucleus_diameter_px` across (size no longer tells classes apart); 0: the image keeps its
+    /// pixel scale and is only re-framed around the cell.
+    #[serde(default = "one")]
+    pub size_exponent: f32,
+    /// The nucleus diameters the model was trained on (`[min, max]` px, e.g. the 2nd and 98th
+    /// percentiles of its training crops): after the exponent, a nucleus outside this range is
+    /// rescaled to its nearer end. With exponent 0 this keeps each image's own scale where it is
+    /// plausible (sizes still tell cells apart) and still brings an upscaled or tiny image into
+    /// range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nucleus_range_px: Option<[f32; 2]>,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl Default for CellScale {
+    fn default() -> Self {
+        CellScale { nucleus_diameter_px: MLL_NUCLEUS_DIAMETER_PX, crop_side: CROP_SIDE, size_exponent: 1.0, nucleus_range_px: None }
+    }
+}
+
+impl CellScale {
+    /// The factor an image is scaled by so that a nucleus of `nucleus_px` (its pixels) comes out
+    /// at this scale: `(nucleus_diameter_px / nucleus_px)^size_exponent`, then kept within
+    /// `nucleus_range_px`.
+    pub fn factor(&self, nucleus_px: f32) -> f32 {
+        let d = nucleus_px.max(1.0);
+        let mut target = self.nucleus_diameter_px.powf(self.size_exponent) * d.powf(1.0 - self.size_exponent);
+        if let Some([lo, hi]) = self.nucleus_range_px {
+            target = target.clamp(lo, hi);
+        }
+        target / d
+    }
+
+    /// A usable scale: a nucleus of 8 px or more inside a square of at most 1024 px.
+    pub fn validate(&self) -> Result<(), String> {
+        let d = self.nucleus_diameter_px;
+        if !(16..=1024).contains(&self.crop_side)
+            || !d.is_finite()
+            || d < 8.0
+            || d > self.crop_side as f32
+            || !(0.0..=1.0).contains(&self.size_exponent)
+            || self
+                .nucleus_range_px
+                .is_some_and(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo >= 8.0 && lo <= hi && hi <= self.crop_side as f32))
+        {
+            return Err(format!("input.cell_scale (nucleus {d} px in a {side} px square) is not a usable scale", side = self.crop_side));
+        }
+        Ok(())
+    }
+}
+
+/// What the model is given for a single-cell image, and how it was obtained.
+#[derive(Debug, Clone)]
+pub struct SingleCrop {
+    /// The square crop at the model's scale (the crop the model saw).
+    pub image: RgbImage,
+    /// The central cell it was scaled by; `None` when no nucleus was found near the centre
+    /// (then the image's central square is used whole, resized to the crop side).
+    pub cell: Option<FoundCell>,
+}
+
+/// Brings a single-cell image of any framing and resolution (an MLL 250×250 marrow crop, a PBC
+/// 360×363 original whose cell is half as large in the frame, a photo's crop) to the scale the
+/// model was trained at: the central cell is found and measured ([`measure_central_cell`]) and
+/// cut out exactly as a field's cells are ([`cell_crop_at`]: by default nucleus
+/// [`MLL_NUCLEUS_DIAMETER_PX`] across in a [`CROP_SIDE`] square). Training runs every image
+/// through this same function (`examples/make_crops.rs`), so the model never sees another
+/// scale. Where no nucleus is found near the centre (an artefact, a blank, a picture of
+/// something else) the central square is used whole.
+pub fn single_cell_crop(image: &RgbImage, scale: &CellScale) -> Result<SingleCrop, CellError> {
+    let (w, h) = image.dimensions();
+    if w == 0 || h == 0 {
+        return Err(CellError::EmptyImage);
+    }
+    if let Some(cell) = measure_central_cell(image) {
+        if let Ok(crop) = cell_crop_at(image, &cell, scale) {
+            return Ok(SingleCrop { image: crop, cell: Some(cell) });
+        }
+    }
+    let square = crate::preprocess::center_square(image);
+    let side = scale.crop_side;
+    let crop =
+        if square.width() == side { square } else { image::imageops::resize(&square, side, side, image::imageops::FilterType::Triangle) };
+    Ok(SingleCrop { image: crop, cell: None })
 }
 
 /// `[x, y, w, h]` of a cell's box, pixels of the original image.
@@ -229,6 +334,19 @@ pub fn cell_at(image: &RgbImage, x: f32, y: f32, typical_nucleus_px: Option<f32>
 mod tests {
     use super::*;
     use image::Rgb;
+
+    #[test]
+    fn cell_scale_factor_normalises_or_keeps_sizes_within_range() {
+        let full = CellScale::default();
+        assert!((full.factor(60.0) - 2.0).abs() < 1e-5 && (full.factor(240.0) - 0.5).abs() < 1e-5);
+        let keep = CellScale { size_exponent: 0.0, nucleus_range_px: Some([48.0, 172.0]), ..CellScale::default() };
+        assert!((keep.factor(100.0) - 1.0).abs() < 1e-5, "a plausible nucleus keeps its scale");
+        assert!((keep.factor(1720.0) - 0.1).abs() < 1e-5, "an upscaled image is brought down into range");
+        assert!((keep.factor(24.0) - 2.0).abs() < 1e-5, "a tiny one up");
+        let half = CellScale { size_exponent: 0.5, ..CellScale::default() };
+        assert!((half.factor(30.0) - 2.0).abs() < 1e-5);
+        assert!(keep.validate().is_ok() && CellScale { nucleus_range_px: Some([100.0, 50.0]), ..keep }.validate().is_err());
+    }
 
     /// Pink discs (red cells) on glass, with purple nuclei at `nuclei` (radius 30).
     fn field(w: u32, h: u32, nuclei: &[(f32, f32)]) -> RgbImage {

@@ -26,6 +26,12 @@ pub struct InputSpec {
     pub std: [f32; 3],
     #[serde(default = "default_resize")]
     pub resize: String,
+    /// The scale the model was trained at. Present: every single-cell image is brought to it
+    /// first (`fields::single_cell_crop`: the central cell found, measured and cut out), as the
+    /// cells of a field are. Absent (older models, models trained on whole crops): a single-cell
+    /// image is resized whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_scale: Option<crate::fields::CellScale>,
 }
 
 fn default_channels() -> String {
@@ -117,6 +123,10 @@ pub struct Manifest {
     /// older manifests: no flag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ood: Option<OodSpec>,
+    /// Per class, the sources (specimens) its training images came from: `marrow` (bone
+    /// marrow, MLL) and/or `blood` (peripheral blood, PBC). Absent in older manifests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub class_sources: BTreeMap<String, Vec<String>>,
 }
 
 impl Manifest {
@@ -139,7 +149,7 @@ impl Manifest {
         let mut seen = std::collections::HashSet::new();
         for c in &self.classes {
             if taxonomy::by_code(c).is_none() {
-                return bad(format!("class \"{c}\" is not one of the 21 MLL classes"));
+                return bad(format!("class \"{c}\" is not one of the 21 MLL classes (or PLT, platelets)"));
             }
             if !seen.insert(c.to_ascii_uppercase()) {
                 return bad(format!("class \"{c}\" is listed twice"));
@@ -175,6 +185,14 @@ impl Manifest {
                 return bad("cam.features_output must name outputs.features".into());
             }
         }
+        if let Some(s) = &i.cell_scale {
+            s.validate().map_err(Error::InvalidManifest)?;
+        }
+        for code in self.class_sources.keys() {
+            if !self.knows(code) {
+                return bad(format!("class_sources names \"{code}\", which is not one of the model's classes"));
+            }
+        }
         if let Some(c) = &self.conformal {
             c.validate().map_err(Error::InvalidManifest)?;
         }
@@ -192,6 +210,24 @@ impl Manifest {
         } else {
             Err(Error::ModelChecksum { expected: self.sha256.to_ascii_lowercase(), actual })
         }
+    }
+
+    /// Where the model learned a class, in words ("learned from peripheral blood only"); `None`
+    /// when the manifest does not say or the model does not know the class.
+    pub fn learned_from(&self, code: &str) -> Option<String> {
+        let sources = self.class_sources.iter().find(|(c, _)| c.eq_ignore_ascii_case(code))?.1;
+        let has = |s: &str| sources.iter().any(|x| x == s);
+        let name = |s: &str| match s {
+            "marrow" => "bone marrow".to_string(),
+            "blood" => "peripheral blood".to_string(),
+            other => other.to_string(),
+        };
+        Some(match sources.as_slice() {
+            [] => return None,
+            [one] => format!("learned from {} only", name(one)),
+            _ if has("marrow") && has("blood") && sources.len() == 2 => "learned from bone marrow and peripheral blood".to_string(),
+            many => format!("learned from {}", many.iter().map(|s| name(s)).collect::<Vec<_>>().join(", ")),
+        })
     }
 
     /// Whether this model can output the class with this code.
@@ -226,6 +262,7 @@ mod tests {
                 mean: [0.5; 3],
                 std: [0.5; 3],
                 resize: "bilinear".into(),
+                cell_scale: None,
             },
             outputs: OutputSpec { logits: "logits".into(), features: Some("features".into()) },
             cam: Some(CamSpec {
@@ -240,6 +277,7 @@ mod tests {
             metrics: Default::default(),
             conformal: None,
             ood: None,
+            class_sources: BTreeMap::new(),
         }
     }
 
@@ -269,5 +307,33 @@ mod tests {
         m.sha256 = "abc".into();
         assert!(m.validate().is_err());
         assert!(Manifest::from_json("{not json").is_err());
+    }
+
+    #[test]
+    fn cell_scale_and_class_sources() {
+        let mut m = sample();
+        m.classes.push("PLT".into());
+        m.cam = None;
+        m.input.cell_scale = Some(crate::fields::CellScale::default());
+        m.class_sources = [("NGS", vec!["marrow", "blood"]), ("LYT", vec!["marrow"]), ("PLT", vec!["blood"])]
+            .into_iter()
+            .map(|(c, s)| (c.to_string(), s.into_iter().map(String::from).collect()))
+            .collect();
+        let back = Manifest::from_json(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.input.cell_scale.map(|s| (s.nucleus_diameter_px, s.crop_side)), Some((120.0, 250)));
+        assert_eq!(back.learned_from("PLT").as_deref(), Some("learned from peripheral blood only"));
+        assert_eq!(back.learned_from("lyt").as_deref(), Some("learned from bone marrow only"));
+        assert_eq!(back.learned_from("NGS").as_deref(), Some("learned from bone marrow and peripheral blood"));
+        assert_eq!(back.learned_from("BLA"), None);
+        let mut bad = m.clone();
+        bad.class_sources.insert("BLA".into(), vec!["marrow".into()]);
+        assert!(bad.validate().unwrap_err().to_string().contains("BLA"));
+        let mut bad = m.clone();
+        bad.input.cell_scale =
+            Some(crate::fields::CellScale { nucleus_diameter_px: 400.0, crop_side: 250, size_exponent: 1.0, nucleus_range_px: None });
+        assert!(bad.validate().is_err());
+        // Older manifests have neither: whole-image resizing, no sources.
+        let old = Manifest::from_json(&serde_json::to_string(&sample()).unwrap()).unwrap();
+        assert!(old.input.cell_scale.is_none() && old.learned_from("NGS").is_none());
     }
 }

@@ -53,6 +53,7 @@ mod tests {
             mean: [0.5, 0.25, 0.0],
             std: [0.5, 0.25, 1.0],
             resize: "bilinear".into(),
+            cell_scale: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The 21 cell classes of the MLL bone-marrow dataset (Matek et al. 2021).
+//! The 21 cell classes of the MLL bone-marrow dataset (Matek et al. 2021), and the classes a
+//! model may add that are not MLL classes ([`EXTRA`]: platelets, from peripheral blood).
 
 use serde::Serialize;
 
@@ -10,6 +11,8 @@ pub enum Lineage {
     Lymphoid,
     Monocytic,
     Progenitor,
+    /// Platelets (megakaryocytic lineage): not an MLL class.
+    Thrombocytic,
     NonCell,
 }
 
@@ -21,6 +24,7 @@ impl Lineage {
             Lineage::Lymphoid => "Lymphoid",
             Lineage::Monocytic => "Monocytic",
             Lineage::Progenitor => "Progenitor",
+            Lineage::Thrombocytic => "Platelets (not an MLL class)",
             Lineage::NonCell => "Other / not a cell type",
         }
     }
@@ -85,15 +89,35 @@ pub const CLASSES: [CellClass; 21] = [
         description: "Large granulocyte precursor with abundant coarse azurophilic (purple) granules and often a visible Golgi zone." },
 ];
 
-/// Looks a class up by its code (case-insensitive).
+/// Classes that are not among the 21 MLL classes but that a model may output: platelets, which
+/// the peripheral-blood dataset (Acevedo et al. 2020) labels and the marrow dataset does not.
+pub const EXTRA: [CellClass; 1] = [CellClass {
+    code: "PLT",
+    name: "Platelet",
+    lineage: Lineage::Thrombocytic,
+    key: 'q',
+    description: "Not a cell but a fragment of a megakaryocyte, 2–3 µm, purple-granular without a nucleus; often in clumps. Not one of the 21 MLL classes: learned from peripheral blood.",
+}];
+
+/// Every class a model may output: the 21 MLL classes, then [`EXTRA`].
+pub fn all() -> impl Iterator<Item = &'static CellClass> {
+    CLASSES.iter().chain(EXTRA.iter())
+}
+
+/// Whether `code` is one of the 21 MLL classes (not an [`EXTRA`] class).
+pub fn is_mll(code: &str) -> bool {
+    CLASSES.iter().any(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// Looks a class up by its code (case-insensitive), MLL or [`EXTRA`].
 pub fn by_code(code: &str) -> Option<&'static CellClass> {
-    CLASSES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+    all().find(|c| c.code.eq_ignore_ascii_case(code))
 }
 
 /// Looks a class up by its counter key.
 pub fn by_key(key: char) -> Option<&'static CellClass> {
     let key = key.to_ascii_lowercase();
-    CLASSES.iter().find(|c| c.key == key)
+    all().find(|c| c.key == key)
 }
 
 /// A display name for a code, falling back to the code itself.
@@ -125,5 +149,18 @@ mod tests {
         assert_eq!(by_key('N').map(|c| c.code), Some("NGS"));
         assert!(by_code("XYZ").is_none());
         assert_eq!(name_of("XYZ"), "XYZ");
+        assert_eq!(by_code("plt").map(|c| c.name), Some("Platelet"));
+        assert!(!is_mll("PLT") && is_mll("ngs"));
+    }
+
+    #[test]
+    fn extra_classes_keep_codes_and_keys_unique() {
+        let mut codes: Vec<_> = all().map(|c| c.code).collect();
+        let mut keys: Vec<_> = all().map(|c| c.key).collect();
+        codes.sort();
+        codes.dedup();
+        keys.sort();
+        keys.dedup();
+        assert_eq!((codes.len(), keys.len()), (21 + EXTRA.len(), 21 + EXTRA.len()));
     }
 }

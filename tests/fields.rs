@@ -158,3 +158,51 @@ fn crop_scale_constant_matches_mll_train() {
     println!("MLL train (1 in 8, n={n}): nucleus diameter median {med:.1} px (constant {MLL_NUCLEUS_DIAMETER_PX})");
     assert!((med - MLL_NUCLEUS_DIAMETER_PX).abs() <= 0.08 * MLL_NUCLEUS_DIAMETER_PX, "median {med}");
 }
+
+/// Issue 12: a single-cell image of any framing is brought to the model's scale before it is
+/// classified. A 360×363 PBC original (cell about half as large in the frame) and a 250×250 MLL
+/// crop both come out as 250×250 crops whose central nucleus measures what the scale asks: 120 px
+/// with full size normalisation, the geometric mean of 120 px and its own size with the shipped
+/// exponent 0.5.
+#[test]
+fn single_cell_crops_bring_blood_originals_and_marrow_crops_to_one_scale() {
+    use marrowscope::fields::{single_cell_crop, CellScale};
+    let pbc = data("PBC_SAMPLE_DATA", "pbc-sample");
+    let originals: Vec<PathBuf> = std::fs::read_to_string(pbc.join("labels.csv"))
+        .expect("labels.csv")
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains("platelet"))
+        .step_by(4)
+        .filter_map(|l| l.split(',').next().map(|p| pbc.join(p)))
+        .collect();
+    let marrow = split_images(&data("MLL_DATA", "mll-subset"), "test", 12);
+    for exponent in [1.0, 0.5] {
+        let scale = CellScale { size_exponent: exponent, ..CellScale::default() };
+        for (name, paths, min_found) in [("PBC originals", &originals, 0.95), ("MLL test crops", &marrow, 0.85)] {
+            let (mut before, mut after, mut ratio, mut found) = (Vec::new(), Vec::new(), Vec::new(), 0);
+            for p in paths.iter() {
+                let img = open(p);
+                let crop = single_cell_crop(&img, &scale).expect("a crop");
+                assert_eq!(crop.image.dimensions(), (CROP_SIDE, CROP_SIDE), "{}", p.display());
+                let Some(cell) = crop.cell else { continue };
+                found += 1;
+                before.push(cell.nucleus_diameter_px / img.width().min(img.height()) as f32 * CROP_SIDE as f32);
+                let want = MLL_NUCLEUS_DIAMETER_PX.powf(exponent) * cell.nucleus_diameter_px.powf(1.0 - exponent);
+                if let Some(again) = measure_central_cell(&crop.image) {
+                    after.push(again.nucleus_diameter_px);
+                    ratio.push(again.nucleus_diameter_px / want);
+                }
+            }
+            let share = found as f32 / paths.len() as f32;
+            let (b, a, r) = (quantile(&mut before, 0.5), quantile(&mut after, 0.5), quantile(&mut ratio, 0.5));
+            println!(
+                "exponent {exponent}: {name:<15} n={:>3}  central cell found {:.0} %  nucleus in a 250 px frame: as dropped {b:.0} px, in the model's crop {a:.0} px ({r:.2} of the aim)",
+                paths.len(),
+                share * 100.0
+            );
+            assert!(share >= min_found, "{name}: central cell found in only {:.0} %", share * 100.0);
+            assert!((r - 1.0).abs() <= 0.1, "{name}, exponent {exponent}: nucleus {a} px in the crops, {r} of the aim");
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! Parity: tract (through Marrowscope's own decode/preprocess/inference) against
-//! onnxruntime on the same quantised model, for every image of the test split.
+//! Parity: tract (through Marrowscope's own decode/cell crop/preprocess/inference) against
+//! onnxruntime on the same quantised model, for every image of the test splits (MLL, and PBC
+//! for a model that learned from blood).
 //! tract's tensors and probabilities are dumped; training/parity.py runs
 //! onnxruntime on the same tensors and compares.
 
@@ -14,13 +15,23 @@ fn tract_matches_onnxruntime_on_the_whole_test_split() {
     let dump = dir.join("dump.bin");
     let mut clf = common::classifier();
     let m = clf.manifest().clone();
-    let items: Vec<_> = common::split("test").into_iter().filter(|i| m.knows(&i.label)).collect();
+    let mut items: Vec<_> = common::split("test").into_iter().filter(|i| m.knows(&i.label)).collect();
     assert!(items.len() >= 900, "the whole test split: {}", items.len());
+    if m.class_sources.values().flatten().any(|s| s == "blood") {
+        let blood: Vec<_> = common::blood_split("test").into_iter().filter(|i| m.knows(&i.label)).collect();
+        assert!(blood.len() >= 900, "the whole PBC test split: {}", blood.len());
+        items.extend(blood);
+    }
     let file = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
     let mut writer = marrowscope::dump::DumpWriter::new(file, items.len(), &m.input, m.classes.len()).unwrap();
     for item in &items {
         let d = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap();
-        let t = marrowscope::preprocess::to_tensor(&d.image, &m.input);
+        // The app's path: the cell brought to the model's scale first (Classifier::classify_single).
+        let image = match &m.input.cell_scale {
+            Some(scale) => marrowscope::fields::single_cell_crop(&d.image, scale).unwrap().image,
+            None => d.image,
+        };
+        let t = marrowscope::preprocess::to_tensor(&image, &m.input);
         let p = clf.classify_tensor(&t).unwrap();
         writer.push(&t, &p.probabilities).unwrap();
     }

@@ -137,6 +137,39 @@ def l2n(f):
     return np.where(n > 0, f / np.where(n > 0, n, 1), 0)
 
 
+def fit_source_model(feats_by_source, iters=600, lr=0.5, wd=1e-3):
+    """Multinomial logistic regression on the L2-normalised pooled features: which source an
+    image comes from (src/conformal.rs SourceModel). Features are scaled by sqrt(C) for the fit
+    and the scale folded back into the weights. Sources weigh alike."""
+    names = list(feats_by_source)
+    X = np.concatenate([l2n(f) for f in feats_by_source.values()])
+    y = np.concatenate([np.full(len(f), k) for k, f in enumerate(feats_by_source.values())])
+    sw = np.concatenate([np.full(len(f), len(X) / (len(names) * len(f))) for f in feats_by_source.values()])
+    c = X.shape[1]
+    Xs = X * np.sqrt(c)
+    W = np.zeros((len(names), c))
+    b = np.zeros(len(names))
+    Y = np.eye(len(names))[y]
+    for _ in range(iters):
+        z = Xs @ W.T + b
+        z -= z.max(1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(1, keepdims=True)
+        g = (p - Y) * sw[:, None] / len(X)
+        W -= lr * (g.T @ Xs + wd * W)
+        b -= lr * g.sum(0)
+    return names, W * np.sqrt(c), b
+
+
+def source_guess(model, feats):
+    names, W, b = model
+    z = l2n(feats) @ W.T + b
+    z -= z.max(1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(1, keepdims=True)
+    return p.argmax(1), p.max(1)
+
+
 def fit_residual(train_feats, k):
     z = l2n(train_feats)
     mu = z.mean(0)
@@ -234,6 +267,21 @@ def tract_probabilities(model_dir, data, split, rows):
     return np.asarray(probs, np.float64)
 
 
+def scale_crops(man, name, data):
+    """Where the model has a training scale (manifest input.cell_scale), the app finds and cuts out
+    each image's central cell first: do the same with the app's own code (examples/make_crops.rs)
+    into a temporary folder, and return a function from an original's path to its crop's path
+    (identity for a model without a scale)."""
+    if not man["input"].get("cell_scale"):
+        return lambda p: p
+    root = os.path.dirname(HERE)
+    out = tempfile.mkdtemp(prefix=f"marrowscope-crops-{name}-")
+    subprocess.run(["cargo", "run", "--quiet", "--release", "--no-default-features", "--example", "make_crops", "--",
+                    "--data", os.path.abspath(data), "--source", name, "--out", out], check=True, cwd=root)
+    base = os.path.realpath(data)
+    return lambda p: os.path.join(out, os.path.splitext(os.path.relpath(os.path.realpath(p), base))[0] + ".jpg")
+
+
 def make_ood_dir():
     out = tempfile.mkdtemp(prefix="marrowscope-ood-")
     script = os.path.join(os.path.dirname(HERE), "scripts", "make-ood-images.py")
@@ -271,15 +319,16 @@ def main():
                           f"source's val split (int8 model, {args.engine}); the set is every class with score <= q-hat, "
                           f"most probable first, empty when no class reaches the level; several sources: the app uses the largest q-hat"),
                  "sources": dict((man.get("conformal") or {}).get("sources", {}))}
-    train_f, val_scores_ood, per_source = [], [], {}
+    train_f, val_scores_ood, per_source, test_probs = [], [], {}, {}
     for spec in sources:
         name, path, items, src_classes = load_source(spec)
         if any(c not in classes for c in src_classes):
             raise SystemExit(f"source {name}: classes {src_classes} are not all in the manifest's {classes}")
         split = {s: [(p, classes.index(lab)) for p, lab, sp in items if sp == s] for s in ("train", "val", "test")}
+        crop_of = scale_crops(man, name, path)
         out = {}
         for s, rows in split.items():
-            lo, fe = run_model(onnx_path, [p for p, _ in rows], size)
+            lo, fe = run_model(onnx_path, [crop_of(p) for p, _ in rows], size)
             out[s] = (lo, fe, np.array([y for _, y in rows]))
             print(f"[{name}] {s}: {len(rows)} images", flush=True)
         per_source[name] = out
@@ -310,6 +359,45 @@ def main():
         print(f"  old rule (max softmax >= {old_t}): accepted {old['accepted_share']:.4f} of test, "
               f"accuracy among accepted {old['accepted_accuracy']:.4f} (top-1 overall {old['top1_accuracy']:.4f})")
         train_f.append(out["train"][1])
+        test_probs[name] = pt
+
+    if len(per_source) > 1:
+        # Which source an image comes from, so that its set uses that source's q-hat (else the
+        # largest): fitted on train features, checked on each source's val and test.
+        model = fit_source_model({name: out["train"][1] for name, out in per_source.items()})
+        names = model[0]
+        min_p = 0.9
+        acc = {}
+        for k, (name, out) in enumerate(per_source.items()):
+            for split in ("val", "test"):
+                guess, prob = source_guess(model, out[split][1])
+                acc[f"{name}/{split}"] = round(float(np.mean(guess == names.index(name))), 4)
+                if split == "test":
+                    sure = prob >= min_p
+                    acc[f"{name}/test_unsure"] = round(float(np.mean(~sure)), 4)
+        print("source model (logistic regression on L2-normalised pooled features): right source "
+              + ", ".join(f"{k} {v:.4f}" for k, v in acc.items()))
+        conformal["source_model"] = {"sources": names, "weights": [[round(float(v), 6) for v in row] for row in model[1]],
+                                     "bias": [round(float(v), 6) for v in model[2]], "min_probability": min_p,
+                                     "fit": "train split of each source; multinomial logistic regression, L2 1e-3",
+                                     "accuracy": acc}
+        # What the app does on each source's test split: q-hat of the estimated source when sure,
+        # else the largest.
+        for name, out in per_source.items():
+            guess, prob = source_guess(model, out["test"][1])
+            pt = test_probs[name]
+            yt = out["test"][2]
+            app = {}
+            for lv in LEVELS:
+                key = f"{lv:.2f}"
+                qs = {n: conformal["sources"][n]["qhat"][key] for n in names}
+                qmax = max(qs.values())
+                q = np.array([qs[names[g]] if pr >= min_p else qmax for g, pr in zip(guess, prob)])[:, None]
+                app[key] = set_stats(pt, yt, q, *cfg)
+            conformal["sources"][name]["test_app"] = app
+            print(f"[{name}] test, as the app chooses q-hat (estimated source): "
+                  + "; ".join(f"{k}: coverage {v['coverage']:.4f}, mean size {v['mean_size']:.3f}, singletons {v['singleton_share']:.4f}"
+                              for k, v in app.items()))
 
     mu, comps = fit_residual(np.concatenate(train_f), args.ood_k)
     thresholds, rates = [], {}
@@ -321,7 +409,10 @@ def main():
     ood_dir = args.ood_dir or make_ood_dir()
     index = json.load(open(os.path.join(ood_dir, "index.json")))
     names = sorted(index)
-    ood_lo, ood_fe = run_model(onnx_path, [os.path.join(ood_dir, n) for n in names], size)
+    with open(os.path.join(ood_dir, "labels.csv"), "w") as f:
+        f.write("path,label\n" + "".join(f"{n},{index[n]}\n" for n in names))
+    ood_crop = scale_crops(man, "non-cells", ood_dir)
+    ood_lo, ood_fe = run_model(onnx_path, [ood_crop(os.path.join(ood_dir, n)) for n in names], size)
     ood_s = residual_score(ood_fe, mu, comps)
     cats = sorted(set(index.values()))
     for name, out in per_source.items():

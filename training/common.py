@@ -27,12 +27,17 @@ CLASSES21 = ["ABE", "ART", "BAS", "BLA", "EBO", "EOS", "FGC", "HAC", "KSC", "LYI
 MEAN = [127.0 / 255.0] * 3
 STD = [128.0 / 255.0] * 3
 
+# Not an MLL class: platelets (clumps), learned from peripheral blood (PBC) only. Output classes
+# follow CLASSES21's order, then these.
+EXTRA_CLASSES = ["PLT"]
+CLASSES = CLASSES21 + EXTRA_CLASSES
+
 IMG_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 
 def check_code(code: str) -> str:
-    if code not in CLASSES21:
-        raise ValueError(f"unknown class code {code!r}: not one of the 21 MLL codes {CLASSES21}")
+    if code not in CLASSES:
+        raise ValueError(f"unknown class code {code!r}: not one of the 21 MLL codes {CLASSES21} or {EXTRA_CLASSES}")
     return code
 
 
@@ -66,7 +71,9 @@ def discover(data: str):
     if csv_path.exists():
         with open(csv_path, newline="") as f:
             for row in csv.DictReader(f):
-                label = check_code(row["label"].strip())
+                # PBC layout: path,label,mll_code,split (mll_code empty for platelets)
+                code = row.get("mll_code")
+                label = check_code(row["label"].strip() if code is None else (code.strip() or "PLT"))
                 split = row["split"].strip()
                 if split not in ("train", "val", "test"):
                     continue  # 'gallery' single examples are not for training
@@ -86,9 +93,29 @@ def discover(data: str):
                 split = "train" if i < n_tr else ("val" if i < n_tr + n_va else "test")
                 items.append((str(p.resolve()), label, split))
     have = {lab for _, lab, s in items if s == "train"}
-    classes = [c for c in CLASSES21 if c in have]
+    classes = [c for c in CLASSES if c in have]
     items = [it for it in items if it[1] in have]
     return items, classes
+
+
+def discover_sources(datas):
+    """Several data folders (e.g. the scale-normalised crops of each source, see
+    examples/make_crops.rs): items (path, label, split, source) and the union of their classes in
+    canonical order. The source is the folder's `source` column, else its folder name."""
+    items, have = [], set()
+    for data in datas:
+        its, cls = discover(data)
+        src = os.path.basename(os.path.normpath(data))
+        csv_path = Path(data) / "splits.csv"
+        by_path = {}
+        if csv_path.exists():
+            with open(csv_path, newline="") as f:
+                for row in csv.DictReader(f):
+                    if row.get("source"):
+                        by_path[str((Path(data) / row["path"]).resolve())] = row["source"]
+        items += [(p, lab, split, by_path.get(p, src)) for p, lab, split in its]
+        have |= set(cls)
+    return items, [c for c in CLASSES if c in have]
 
 
 def load_rgb(path: str) -> Image.Image:

@@ -28,6 +28,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+CITATION_PBC = ("Acevedo, A., Merino, A., Alférez, S., Molina, Á., Boldú, L., & Rodellar, J. (2020). A dataset of "
+                "microscopic peripheral blood cell images for development of automatic recognition systems. "
+                "Data in Brief 30:105474. https://doi.org/10.17632/snkd93bnjr.1")
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+# The original (not scale-normalised) data of each source, for calibration through the app's path.
+DEFAULT_ORIGINALS = {"marrow": os.path.join(SHARED, "mll-subset"), "blood": os.path.join(SHARED, "pbc")}
 CITATION = ("Matek, C., Krappe, S., Münzenmayer, C., Haferlach, T., & Marr, C. (2021). An Expert-Annotated "
             "Dataset of Bone Marrow Cytology in Hematologic Malignancies [Data set]. The Cancer Imaging "
             "Archive. https://doi.org/10.7937/TCIA.AXH3-T579")
@@ -59,9 +65,18 @@ def main():
     ap.add_argument("--out-dir", default="public/model")
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--target", type=float, default=0.97)
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                                   "shared", "data", "mll-subset"),
-                    help="dataset with the val/test splits for training/calibrate.py")
+    ap.add_argument("--source", action="append", default=None,
+                    help="NAME=DIR: the original images of each source the checkpoint was trained on (default: "
+                         "marrow=../shared/data/mll-subset, blood=../shared/data/pbc), for training/calibrate.py")
+    ap.add_argument("--crop-side", type=int, default=250, help="input.cell_scale: side of the crops trained on")
+    ap.add_argument("--nucleus-px", type=float, default=120.0,
+                    help="input.cell_scale: nucleus diameter in the crops trained on (examples/make_crops.rs)")
+    ap.add_argument("--size-exponent", type=float, default=0.0,
+                    help="input.cell_scale: the make_crops.rs --size-exponent the crops were made with")
+    ap.add_argument("--nucleus-range", default="48,172",
+                    help="input.cell_scale: the make_crops.rs --nucleus-range MIN,MAX ('' for none)")
+    ap.add_argument("--whole-image", action="store_true",
+                    help="the model was trained on whole images, not on make_crops.rs crops: no input.cell_scale")
     ap.add_argument("--no-calibrate", action="store_true", help="skip training/calibrate.py")
     args = ap.parse_args()
 
@@ -88,18 +103,35 @@ def main():
     t, acc, cov, rule = choose_threshold(ev["val_int8_maxprob"], ev["val_int8_correct"], args.target)
     tq, tf = ev["test_int8"], ev["test_float"]
     n_cls = len(classes)
-    data_desc = (f"MLL bone marrow subset: {n_cls} classes ({', '.join(classes)}), 250x250 single-cell crops"
-                 if n_cls < 21 else "MLL bone marrow cytology dataset: 21 classes, 250x250 single-cell crops")
+    sources = sorted(ck.get("sources") or ["marrow"], key=lambda s: (s != "marrow", s))  # marrow first
+    class_sources = ck.get("class_sources") or {c: sources for c in classes}
+    names = {"marrow": "MLL bone marrow (Matek et al. 2021)", "blood": "PBC peripheral blood (Acevedo et al. 2020)"}
+    if sources == ["marrow"]:
+        data_desc = (f"MLL bone marrow subset: {n_cls} classes ({', '.join(classes)}), 250x250 single-cell crops"
+                     if n_cls < 21 else "MLL bone marrow cytology dataset: 21 classes, 250x250 single-cell crops")
+    else:
+        data_desc = (f"{n_cls} classes ({', '.join(classes)}) from " + " and ".join(names.get(s, s) for s in sources)
+                     + f"; every image's central cell found, measured and cut out as a {args.crop_side}x{args.crop_side} "
+                     f"square (image scaled by ({args.nucleus_px:g} px / nucleus diameter)^{args.size_exponent:g}"
+                     + (f", then into a nucleus of {args.nucleus_range.replace(',', '-')} px" if args.nucleus_range else "")
+                     + ") by the app's own code")
+    prefix = "mll" if sources == ["marrow"] else "mll-pbc" if sources == ["marrow", "blood"] else "-".join(sources)
+    citation = CITATION + ("" if "blood" not in sources else " | " + CITATION_PBC)
     man = {
         "schema": "marrowscope-manifest/1",
-        "model_id": f"mll{n_cls}-effnetlite0-{size}",
+        "model_id": f"{prefix}{n_cls}-effnetlite0-{size}",
         "version": args.version,
         "onnx_file": "model.int8.onnx",
         "sha256": sha,
         "classes": classes,
         "input": {"name": "input", "width": size, "height": size, "layout": "NCHW", "channels": "RGB",
                   "scale": 255.0, "mean": [round(float(m), 8) for m in ck["mean"]],
-                  "std": [round(float(s), 8) for s in ck["std"]], "resize": "bilinear"},
+                  "std": [round(float(s), 8) for s in ck["std"]], "resize": "bilinear",
+                  **({} if args.whole_image else
+                     {"cell_scale": {"nucleus_diameter_px": args.nucleus_px, "crop_side": args.crop_side,
+                                     "size_exponent": args.size_exponent,
+                                     **({"nucleus_range_px": [float(v) for v in args.nucleus_range.split(",")]}
+                                        if args.nucleus_range else {})}})},
         "outputs": {"logits": "logits", "features": "features"},
         "cam": {"features_output": "features", "channels": int(C),
                 "weights": [[round(float(v), 7) for v in row] for row in W],
@@ -109,13 +141,17 @@ def main():
                            f"coverage {cov:.4f}, n={len(ev['val_int8_maxprob'])})"),
         "training": {"data": data_desc,
                      "images": {k: int(ck["counts"][k]) for k in ("train", "val", "test")},
-                     "citation": CITATION, "license": "CC BY 4.0",
+                     "citation": citation, "license": "CC BY 4.0",
+                     "sources": sources,
                      "backbone": "EfficientNet-Lite0 (ImageNet init)",
                      "seed": int(ck["seed"]), "epochs": int(ck.get("epochs_total", ck["epochs"]))},
         "metrics": {"split": "test", "engine": "onnxruntime int8",
                     "accuracy": tq["accuracy"], "macro_f1": tq["macro_f1"],
                     "per_class": {c: tq["per_class"][c] for c in classes},
-                    "float_accuracy": tf["accuracy"], "float_macro_f1": tf["macro_f1"]},
+                    "float_accuracy": tf["accuracy"], "float_macro_f1": tf["macro_f1"],
+                    **({"per_source": {s: {k: m[k] for k in ("accuracy", "macro_f1", "n")}
+                                       for s, m in tq["per_source"].items()}} if "per_source" in tq else {})},
+        "class_sources": {c: class_sources.get(c, []) for c in classes},
     }
     with open(os.path.join(args.out_dir, "manifest.json"), "w") as f:
         json.dump(man, f, indent=1, ensure_ascii=False)
@@ -124,8 +160,11 @@ def main():
           f"threshold {t} (val accepted acc {acc:.4f}, coverage {cov:.4f})")
     if not args.no_calibrate:
         import subprocess
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.py"),
-                        "--model-dir", args.out_dir, "--source", f"marrow={args.data}"], check=True)
+        specs = args.source or [f"{s}={DEFAULT_ORIGINALS[s]}" for s in sources]
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibrate.py"), "--model-dir", args.out_dir]
+        for spec in specs:
+            cmd += ["--source", spec]
+        subprocess.run(cmd, check=True)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def main():
     ap.add_argument("--ckpt", required=True, help="training checkpoint (classes, size, data path)")
     ap.add_argument("--float", required=True, help="float ONNX from export.py")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--data", help="dataset folder (default: the one recorded in the checkpoint)")
+    ap.add_argument("--data", nargs="+", help="dataset folder(s), one per source (default: those recorded in the checkpoint)")
     ap.add_argument("--calib", type=int, default=256, help="number of stratified train images")
     ap.add_argument("--activation", choices=["QUInt8", "QInt8"], default="QUInt8")
     ap.add_argument("--quantize-fc", action="store_true", help="also quantise the classifier Gemm")
@@ -75,12 +75,13 @@ def main():
 
     ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     classes, size = ck["classes"], ck["size"]
-    items, found = common.discover(args.data or ck["data"])
+    datas = args.data or ck["data"]
+    items, found = common.discover_sources(datas if isinstance(datas, list) else [datas])
     assert found == classes, (found, classes)
     cidx = {c: i for i, c in enumerate(classes)}
 
     calib = stratified(items, classes, "train", args.calib, args.seed)
-    calib_x = [common.preprocess_path(p, size) for p, _, _ in calib]
+    calib_x = [common.preprocess_path(it[0], size) for it in calib]
     print(f"calibration: {len(calib_x)} train images ({len(calib_x) // len(classes)} per class)")
 
     class Reader(CalibrationDataReader):
@@ -130,16 +131,21 @@ def main():
         sel = [it for it in items if it[2] == split]
         if args.eval_limit:
             sel = sel[::args.eval_limit]
-        xs = [common.preprocess_path(p, size) for p, _, _ in sel]
-        y = np.array([cidx[lab] for _, lab, _ in sel])
+        xs = [common.preprocess_path(it[0], size) for it in sel]
+        y = np.array([cidx[it[1]] for it in sel])
+        srcs = np.array([it[3] for it in sel])
         for name, path in (("float", args.float), ("int8", args.out)):
             t = time.time()
             logits = run_onnx(path, xs)
             mt = common.metrics(y, logits.argmax(1), classes)
             mt["ms_per_image_2threads"] = round((time.time() - t) * 1000 / len(xs), 2)
+            mt["per_source"] = {s: common.metrics(y[srcs == s], logits.argmax(1)[srcs == s], classes)
+                                for s in sorted(set(srcs))}
             res[f"{split}_{name}"] = mt
             print(f"{split} {name}: acc {mt['accuracy']:.4f} macro-F1 {mt['macro_f1']:.4f} "
                   f"per-class F1 " + " ".join(f"{c}={mt['per_class'][c]['f1']:.3f}" for c in classes))
+            for s, ms in mt["per_source"].items():
+                print(f"  {s}: acc {ms['accuracy']:.4f} macro-F1 {ms['macro_f1']:.4f} (n={ms['n']})")
             if split == "val" and name == "int8":
                 p = softmax(logits)
                 res["val_int8_maxprob"] = [round(float(v), 6) for v in p.max(1)]

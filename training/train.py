@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """Train the Marrowscope EfficientNet-Lite0 classifier (CPU).
 
-    nice -n 5 python training/train.py --data /work/shared/data/mll-subset \
-        --out training/runs/final160 --size 160 --epochs 6 --seed 0
+    nice -n 5 python training/train.py --data CROPS/marrow CROPS/blood \
+        --out training/runs/final160 --size 160 --epochs 4 --seed 0
 
---data accepts the subset layout (splits.csv) or the full TCIA layout
-(bone_marrow_cell_dataset/<CLASS>/**/*.jpg, split made deterministically, see common.discover).
+--data takes one folder per source (the scale-normalised crops that examples/make_crops.rs writes,
+one per source; or any folder in the subset layout (splits.csv) or the full TCIA layout
+(bone_marrow_cell_dataset/<CLASS>/**/*.jpg, split made deterministically, see common.discover)).
+With several sources: stain transfer between them (--stain-transfer), validation macro-F1 per
+source, the checkpoint chosen on their mean, test metrics per source.
 
 Writes into --out: train.log, history.json, best.pt (best val macro-F1), metrics_test.json.
 Preprocessing for val/test follows the contract in common.py exactly; training augments.
@@ -41,8 +44,8 @@ def preload(items, size, cache_size, fh):
     """Decode every image once. train images kept at cache_size (native if None) for
     augmentation; val/test stored as contract-resized uint8 SxS (exactly the app's input)."""
     t = time.time()
-    out = {"train": ([], []), "val": ([], []), "test": ([], [])}
-    for i, (p, lab, split) in enumerate(items):
+    out = {"train": ([], [], []), "val": ([], [], []), "test": ([], [], [])}
+    for i, (p, lab, split, src) in enumerate(items):
         img = common.load_rgb(p)
         if split == "train":
             if cache_size and img.size != (cache_size, cache_size):
@@ -52,6 +55,7 @@ def preload(items, size, cache_size, fh):
             arr = common.contract_uint8(img, size)
         out[split][0].append(arr)
         out[split][1].append(lab)
+        out[split][2].append(src)
         if (i + 1) % 2000 == 0:
             log(f"  decoded {i + 1}/{len(items)}", fh)
     log(f"preloaded {len(items)} images in {time.time() - t:.1f}s", fh)
@@ -111,6 +115,29 @@ class Augment:
         return y.clamp_(0, 1)
 
 
+def channel_stats(arr):
+    """Per-channel mean and std of a uint8 HxWx3 image, on [0,1]."""
+    a = arr.reshape(-1, 3).astype(np.float32) / 255.0
+    return a.mean(0), a.std(0) + 1e-3
+
+
+def stain_transfer(x, src_stats, dst_stats):
+    """Reinhard-style colour transfer per channel (RGB): x (3xHxW, [0,1]) takes the channel means
+    and spreads of another image, so that a cell of one source is shown in the other's stain and
+    background; the class cannot then be read off the colour of the background."""
+    (ms, ss), (md, sd) = src_stats, dst_stats
+    ms, ss, md, sd = (torch.from_numpy(np.asarray(v, np.float32)).view(3, 1, 1) for v in (ms, ss, md, sd))
+    return ((x - ms) / ss * sd + md).clamp_(0, 1)
+
+
+def per_source_f1(y, p, srcs, classes):
+    out = {}
+    for s in sorted(set(srcs)):
+        m = np.array([v == s for v in srcs])
+        out[s] = common.metrics(y[m], p[m], classes)
+    return out
+
+
 def to_input(batch_u8):
     return torch.from_numpy(common.normalize_nchw(np.stack(batch_u8)))
 
@@ -127,7 +154,9 @@ def predict(model, arrs, bs=64):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, nargs="+", help="one data folder per source")
+    ap.add_argument("--stain-transfer", type=float, default=0.5,
+                    help="probability of giving a training image the colours of a random image of another source")
     ap.add_argument("--out", required=True)
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--epochs", type=int, default=6)
@@ -158,7 +187,7 @@ def main():
     torch.manual_seed(args.seed)
     log("args " + json.dumps(vars(args)), fh)
 
-    items, classes = common.discover(args.data)
+    items, classes = common.discover_sources(args.data)
     cidx = {c: i for i, c in enumerate(classes)}
     if args.train_frac < 1.0:
         rs = np.random.RandomState(args.seed)
@@ -170,12 +199,17 @@ def main():
         items = keep + [it for it in items if it[2] != "train"]
     n_train = sum(1 for it in items if it[2] == "train")
     cache = args.cache_size or (args.size + 32 if n_train > 20000 else 0)
-    log(f"classes {classes}; counts " + json.dumps({s: sum(1 for it in items if it[2] == s)
-                                                   for s in ("train", "val", "test")}), fh)
+    log(f"classes {classes}; counts " + json.dumps({f"{s}/{src}": sum(1 for it in items if it[2] == s and it[3] == src)
+                                                   for s in ("train", "val", "test")
+                                                   for src in sorted({it[3] for it in items})}), fh)
     data = preload(items, args.size, cache, fh)
     Xtr, ytr = data["train"][0], np.array([cidx[c] for c in data["train"][1]])
     Xva, yva = data["val"][0], np.array([cidx[c] for c in data["val"][1]])
     Xte, yte = data["test"][0], np.array([cidx[c] for c in data["test"][1]])
+    str_, sva, ste = data["train"][2], data["val"][2], data["test"][2]
+    sources = sorted(set(str_))
+    stats = [channel_stats(a) for a in Xtr] if len(sources) > 1 and args.stain_transfer > 0 else None
+    by_source = {s: np.array([i for i, v in enumerate(str_) if v == s]) for s in sources}
 
     model = common.build_model(len(classes), args.size, pretrained=True)
     prev_epochs = 0
@@ -224,6 +258,12 @@ def main():
         for b in range(steps_per_epoch):
             idx = order[b * args.batch:(b + 1) * args.batch]
             x = torch.from_numpy(np.stack([aug.one(Xtr[i]) for i in idx])).permute(0, 3, 1, 2).float() / 255.0
+            if stats is not None:
+                for k, i in enumerate(idx):
+                    if aug.rng.rand() < args.stain_transfer:
+                        other = [s for s in sources if s != str_[i]]
+                        pool = by_source[other[aug.rng.randint(len(other))]]
+                        x[k] = stain_transfer(x[k], stats[i], stats[pool[aug.rng.randint(len(pool))]])
             x = aug.colour(x)
             x = ((x - torch.tensor(common.MEAN).view(1, 3, 1, 1)) / torch.tensor(common.STD).view(1, 3, 1, 1))
             x = x.contiguous(memory_format=torch.channels_last)
@@ -245,22 +285,28 @@ def main():
         t_train = time.time() - t0
         pv = predict(model, Xva).argmax(1)
         mv = common.metrics(yva, pv, classes)
+        per = per_source_f1(yva, pv, sva, classes)
+        # the checkpoint is chosen on the mean of the sources' macro-F1 (each source counts alike)
+        sel = float(np.mean([m["macro_f1"] for m in per.values()]))
         t_ep = time.time() - t0
         rec = {"epoch": epoch, "train_loss": round(tot_loss / seen, 4), "val_acc": mv["accuracy"],
-               "val_macro_f1": mv["macro_f1"], "sec_train": round(t_train, 1), "sec_epoch": round(t_ep, 1),
+               "val_macro_f1": mv["macro_f1"], "val_macro_f1_per_source": {k: m["macro_f1"] for k, m in per.items()},
+               "val_select": round(sel, 4), "sec_train": round(t_train, 1), "sec_epoch": round(t_ep, 1),
                "lr_end": lr_at(step - 1)}
         history.append(rec)
         log("EPOCH " + json.dumps(rec), fh)
-        if mv["macro_f1"] > best_f1:
-            best_f1, best_epoch = mv["macro_f1"], epoch
+        if sel > best_f1:
+            best_f1, best_epoch = sel, epoch
             torch.save({"state_dict": model.state_dict(), "classes": classes, "size": args.size,
                         "mean": common.MEAN, "std": common.STD, "epoch": epoch, "epochs": args.epochs,
                         "epochs_total": prev_epochs + args.epochs, "init": args.init,
                         "seed": args.seed, "val": mv, "args": vars(args),
                         "counts": {s: int(len(data[s][0])) for s in ("train", "val", "test")},
-                        "data": os.path.abspath(args.data)},
+                        "data": [os.path.abspath(d) for d in args.data], "sources": sources,
+                        "class_sources": {c: sorted({s for lab, s in zip(data["train"][1], str_) if lab == c})
+                                          for c in classes}},
                        os.path.join(args.out, "best.pt"))
-            log(f"  new best val macro-F1 {best_f1:.4f} (epoch {epoch}) -> best.pt", fh)
+            log(f"  new best val macro-F1 (mean over sources) {best_f1:.4f} (epoch {epoch}) -> best.pt", fh)
         with open(os.path.join(args.out, "history.json"), "w") as f:
             json.dump(history, f, indent=1)
 
@@ -271,10 +317,13 @@ def main():
     model = model.to(memory_format=torch.channels_last)
     pt = predict(model, Xte).argmax(1)
     mt = common.metrics(yte, pt, classes)
-    mt.update({"split": "test", "engine": "torch float32", "best_epoch": ck["epoch"], "classes": classes})
+    mt.update({"split": "test", "engine": "torch float32", "best_epoch": ck["epoch"], "classes": classes,
+               "per_source": per_source_f1(yte, pt, ste, classes)})
     with open(os.path.join(args.out, "metrics_test.json"), "w") as f:
         json.dump(mt, f, indent=1)
     log(f"TEST (best epoch {ck['epoch']}): acc {mt['accuracy']:.4f} macro-F1 {mt['macro_f1']:.4f}", fh)
+    for src, m in mt["per_source"].items():
+        log(f"  {src}: acc {m['accuracy']:.4f} macro-F1 {m['macro_f1']:.4f} (n={m['n']})", fh)
     for c in classes:
         log(f"  {c}: " + json.dumps(mt["per_class"][c]), fh)
     log("confusion (rows=true): " + json.dumps(mt["confusion_matrix"]), fh)

@@ -77,6 +77,40 @@ fn simd_text(simd: &str) -> String {
     format!("tract, int8, in a background worker: {how}")
 }
 
+/// How single-cell images are brought to the model's scale, in words.
+fn scale_text(s: &crate::fields::CellScale) -> String {
+    let how = if s.size_exponent >= 0.999 {
+        format!("scaled so that its nucleus is {:.0} px across", s.nucleus_diameter_px)
+    } else if s.size_exponent <= 0.001 {
+        "kept at its own pixel scale".to_string()
+    } else {
+        format!(
+            "scaled part of the way towards a nucleus {:.0} px across (by the ratio to the power {:.2}, so that large cells stay larger than small ones)",
+            s.nucleus_diameter_px, s.size_exponent
+        )
+    };
+    format!(
+        "Each image's central cell is found, measured, {how} and cut out as a {side}×{side} px square, the framing of the training crops, whatever the image's own framing or resolution; the viewer shows that crop.",
+        side = s.crop_side
+    )
+}
+
+/// "; bone marrow: accuracy …; peripheral blood: …" from the manifest's per-source test metrics.
+fn per_source_text(m: &crate::manifest::Manifest) -> String {
+    let Some(per) = m.metrics.extra.get("per_source").and_then(|v| v.as_object()) else { return String::new() };
+    per.iter()
+        .filter_map(|(name, v)| {
+            let (acc, f1) = (v.get("accuracy")?.as_f64()?, v.get("macro_f1")?.as_f64()?);
+            let name = match name.as_str() {
+                "marrow" => "bone marrow",
+                "blood" => "peripheral blood",
+                other => other,
+            };
+            Some(format!("; {name}: accuracy {:.1} %, macro-F1 {f1:.3}", acc * 100.0))
+        })
+        .collect()
+}
+
 #[component]
 pub fn About() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -91,11 +125,17 @@ pub fn About() -> impl IntoView {
                     view! {
                         <dl class="facts" data-testid="model-facts">
                             <dt>"Model"</dt><dd>{format!("{} (version {}), from {source}, ready in {:.1} s", m.model_id, m.version, load_ms / 1000.0)}</dd>
-                            <dt>"Recognises"</dt><dd>{format!("{} classes: {}", m.classes.len(), m.classes.iter().map(|c| format!("{c} ({})", taxonomy::name_of(c))).collect::<Vec<_>>().join(", "))}</dd>
+                            <dt>"Recognises"</dt><dd>{format!("{} classes: {}", m.classes.len(), m.classes.iter().map(|c| match m.learned_from(c) {
+                                Some(t) if !t.contains(" and ") => format!("{c} ({}; {t})", taxonomy::name_of(c)),
+                                _ => format!("{c} ({})", taxonomy::name_of(c)),
+                            }).collect::<Vec<_>>().join(", "))}</dd>
+                            {m.input.cell_scale.map(|s| view! {
+                                <dt>"Scale"</dt><dd>{scale_text(&s)}</dd>
+                            })}
                             <dt>"Cannot recognise"</dt><dd>{if unknown.is_empty() { "—".to_string() } else { format!("{} classes: {}", unknown.len(), unknown.join(", ")) }}</dd>
                             <dt>"Runs on"</dt><dd data-testid="simd">{simd_text(&simd)}</dd>
                             <dt>"Input"</dt><dd>{format!("{}×{} px RGB", m.input.width, m.input.height)}</dd>
-                            <dt>"Measured quality"</dt><dd>{format!("on the held-out {} split ({}): accuracy {:.1} %, macro-F1 {:.3}", m.metrics.split, m.metrics.engine, m.metrics.accuracy * 100.0, m.metrics.macro_f1)}</dd>
+                            <dt>"Measured quality"</dt><dd data-testid="quality">{format!("on the held-out {} split ({}): accuracy {:.1} %, macro-F1 {:.3}{}", m.metrics.split, m.metrics.engine, m.metrics.accuracy * 100.0, m.metrics.macro_f1, per_source_text(&m))}</dd>
                             <dt>"Not sure below"</dt><dd>{format!("{:.0} % top probability. {}", m.low_confidence_threshold * 100.0, m.threshold_rule)}</dd>
                             <dt>"Training data"</dt><dd>{m.training.data.clone()}</dd>
                         </dl>
@@ -114,7 +154,7 @@ pub fn About() -> impl IntoView {
             <h3>"Privacy"</h3>
             <p>"Everything happens inside this browser tab: images are decoded and classified by WebAssembly code on your computer. No image, result or statistic is sent anywhere; the page makes no requests except for its own files. After the first visit it also works offline."</p>
             <h3>"Data and citation"</h3>
-            <p>"The model was trained on images from the MLL bone-marrow dataset, licensed CC BY 4.0:"</p>
+            <p>"The model was trained on images from the MLL bone-marrow dataset and (the two-source model) the PBC peripheral-blood dataset, both licensed CC BY 4.0 and cited below:"</p>
             <blockquote>{CITATION}" "<a href=DOI rel="noopener">{DOI}</a></blockquote>
             <p>"Companion paper: Matek et al., “Highly accurate differentiation of bone marrow cell morphologies using deep neural networks on a large image data set”, Blood 138(20):1917, 2021."</p>
             <p>"The sample images (committed in the source as " <code>"public/samples/"</code> ") come from this dataset (bone marrow) and from the PBC peripheral-blood dataset, also licensed CC BY 4.0:"</p>

@@ -2,24 +2,32 @@
 //! images exist, and whether the loaded model can recognise each.
 
 use super::state::{AppState, GalleryState};
-use crate::taxonomy::{Lineage, CLASSES};
+use crate::taxonomy::{self, Lineage};
 use leptos::prelude::*;
 
 #[component]
 pub fn Atlas() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let lineages = [Lineage::Progenitor, Lineage::Myeloid, Lineage::Erythroid, Lineage::Monocytic, Lineage::Lymphoid, Lineage::NonCell];
+    let lineages = [
+        Lineage::Progenitor,
+        Lineage::Myeloid,
+        Lineage::Erythroid,
+        Lineage::Monocytic,
+        Lineage::Lymphoid,
+        Lineage::Thrombocytic,
+        Lineage::NonCell,
+    ];
     view! {
         <section class="atlas" aria-labelledby="atlas-title">
             <h2 id="atlas-title">"Atlas of the 21 MLL bone-marrow classes"</h2>
             <p class="muted">{move || match state.manifest() {
-                Some(m) => format!("The loaded model ({}) recognises {} of the 21 classes, marked ✓. The others (✗) it cannot output: such a cell will be given the closest known class, often with a “not sure” flag.", m.model_id, m.classes.len()),
+                Some(m) => format!("The loaded model ({}) recognises {} of the 21 classes, marked ✓{}. The others (✗) it cannot output: such a cell will be given the closest known class, shown with a wider prediction set or a “not sure” flag, but not always.", m.model_id, m.classes.iter().filter(|c| taxonomy::is_mll(c)).count(), if m.classes.iter().any(|c| !taxonomy::is_mll(c)) { ", and platelets (not an MLL class)" } else { "" }),
                 None => "The model is not loaded yet.".to_string(),
             }}</p>
             {lineages.into_iter().map(|lin| view! {
                 <h3>{lin.label()}</h3>
                 <div class="atlas-grid">
-                    {CLASSES.iter().filter(|c| c.lineage == lin).map(|c| {
+                    {taxonomy::all().filter(|c| c.lineage == lin).map(|c| {
                         let code = c.code;
                         let known = move || state.manifest().is_some_and(|m| m.knows(code));
                         let examples = move || match state.gallery.get() {
@@ -41,6 +49,9 @@ pub fn Atlas() -> impl IntoView {
                                     </span>
                                 </header>
                                 <p>{c.description}</p>
+                                {move || state.manifest().and_then(|m| m.learned_from(code)).map(|t| view! {
+                                    <p class="learned small" data-testid="learned-from">{format!("Loaded model: {t}.")}</p>
+                                })}
                                 <div class="examples">
                                     {move || {
                                         let ex = examples();

@@ -126,7 +126,7 @@ pub fn CellList() -> impl IntoView {
                 <label class="small">"Class "
                     <select id="filter-class" on:change=move |ev| filter_class.set(event_target_value(&ev))>
                         <option value="">"all"</option>
-                        {taxonomy::CLASSES.iter().map(|c| view! { <option value=c.code>{format!("{} — {}", c.code, c.name)}</option> }).collect_view()}
+                        {taxonomy::all().map(|c| view! { <option value=c.code>{format!("{} — {}", c.code, c.name)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="small toggle"><input type="checkbox" id="filter-unsure" on:change=move |ev| only_unsure.set(event_target_checked(&ev)) />" only “not sure”"</label>
@@ -174,7 +174,7 @@ pub fn CellList() -> impl IntoView {
                                     (CellState::Done, Some(r)) => {
                                         let options = {
                                             let mut codes: Vec<String> = manifest.as_ref().map(|m| m.classes.clone()).unwrap_or_default();
-                                            for k in taxonomy::CLASSES.iter() { if !codes.iter().any(|c| c == k.code) { codes.push(k.code.to_string()); } }
+                                            for k in taxonomy::all() { if !codes.iter().any(|c| c == k.code) { codes.push(k.code.to_string()); } }
                                             codes
                                         };
                                         let current = c.final_code().unwrap_or("").to_string();

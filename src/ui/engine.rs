@@ -171,6 +171,7 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 error: no_model.then(|| NO_MODEL.to_string()),
                 field: None,
                 field_info: None,
+                crop: None,
                 progress: None,
             };
             if !no_model {
@@ -243,6 +244,9 @@ pub fn clear() {
         for c in cells.drain(..).chain(unpublished) {
             if !c.url.is_empty() {
                 let _ = web_sys::Url::revoke_object_url(&c.url);
+            }
+            if let Some(k) = &c.crop {
+                let _ = web_sys::Url::revoke_object_url(&k.url);
             }
         }
     });
@@ -384,15 +388,22 @@ fn on_reply_value(reply: Reply) {
             });
             pump();
         }
-        Reply::Done { id, result } => {
+        Reply::Done { id, result, crop } => {
             with(|e| {
                 e.busy = None;
                 e.busy_file = None;
+            });
+            let crop = crop.map(|k| {
+                Arc::new(super::state::CropView { url: jpeg_url(&k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
             });
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
                 c.progress = None;
                 c.result = Some(Arc::new(result));
+                if let Some(old) = c.crop.take() {
+                    let _ = web_sys::Url::revoke_object_url(&old.url);
+                }
+                c.crop = crop;
             });
             pump();
         }
@@ -436,7 +447,12 @@ fn on_reply_value(reply: Reply) {
 
 /// Object URL of the crop the model saw (JPEG from the worker).
 fn crop_url(cell: &FieldCell) -> String {
-    let bytes = Uint8Array::from(cell.crop_jpeg.as_slice());
+    jpeg_url(&cell.crop_jpeg)
+}
+
+/// Object URL of JPEG bytes.
+fn jpeg_url(jpeg: &[u8]) -> String {
+    let bytes = Uint8Array::from(jpeg);
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("image/jpeg");
     web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts)
@@ -476,6 +492,7 @@ fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult
                 added: fc.added,
             })),
             field_info: None,
+            crop: None,
             progress: None,
         })
         .collect();
@@ -531,6 +548,7 @@ pub fn add_cell_at(field_id: u32, x: f32, y: f32) {
         error: None,
         field: Some(Arc::new(FieldRef { field_id, field_name: field.name.clone(), field_url: field.url.clone(), bbox, added: true })),
         field_info: None,
+        crop: None,
         progress: None,
     };
     state.cells.update(|cells| {

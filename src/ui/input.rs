@@ -155,8 +155,14 @@ pub fn Gallery() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </div>
-                        {has_blood.then(|| view! {
-                            <p class="muted small">"“blood” samples are peripheral-blood cells from another laboratory and scanner; the shipped model was trained on bone marrow only, so expect it to be unsure or wrong on them."</p>
+                        {move || has_blood.then(|| {
+                            let learned_blood = state.manifest().is_some_and(|m| m.class_sources.values().flatten().any(|s| s == "blood"));
+                            let text = if learned_blood {
+                                "“blood” samples are peripheral-blood cells (PBC, another laboratory and scanner); the loaded model learned from them and from the bone-marrow (“marrow”) images."
+                            } else {
+                                "“blood” samples are peripheral-blood cells from another laboratory and scanner; the loaded model was trained on bone marrow only, so expect it to be unsure or wrong on them."
+                            };
+                            view! { <p class="muted small">{text}</p> }
                         })}
                         <button class="button" id="gallery-all" on:click=classify_all>"Classify all samples"</button>
                     }.into_any()

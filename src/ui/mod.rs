@@ -66,7 +66,9 @@ fn ModelStatus() -> impl IntoView {
                 ModelState::Loading(s) => view! { <span class="dot loading"></span><span>{s}</span> }.into_any(),
                 ModelState::Ready { manifest, .. } => view! {
                     <span class="dot ready"></span>
-                    <span>{format!("Model ready: {} · knows {} of 21 classes", manifest.model_id, manifest.classes.len())}</span>
+                    <span>{format!("Model ready: {} · knows {} of the 21 MLL classes{}", manifest.model_id,
+                        manifest.classes.iter().filter(|c| crate::taxonomy::is_mll(c)).count(),
+                        if manifest.classes.iter().any(|c| !crate::taxonomy::is_mll(c)) { " and platelets" } else { "" })}</span>
                 }.into_any(),
                 ModelState::Failed(e) => view! { <span class="dot failed"></span><span data-testid="model-error">{e}</span> }.into_any(),
             }}

@@ -45,6 +45,39 @@ pub struct Cell {
     pub field_info: Option<Arc<FieldInfo>>,
     /// Progress within the file while it runs ("finding cells", "classifying cells 2/5").
     pub progress: Option<String>,
+    /// For a single-cell image brought to the model's scale: the crop the model saw.
+    pub crop: Option<Arc<CropView>>,
+}
+
+/// The crop the model saw for a single-cell image, and how it was cut from the original.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CropView {
+    /// Object URL of the crop (JPEG; revoked with the cell).
+    pub url: String,
+    /// `[x, y, w, h]` of the measured cell in the original; `None`: the central square whole.
+    pub bbox: Option<[u32; 4]>,
+    pub nucleus_px: Option<f32>,
+    /// Crop pixels per original pixel.
+    pub scale: f32,
+}
+
+impl CropView {
+    /// How the crop was made, in words.
+    pub fn explain(&self) -> String {
+        let times = if (self.scale - 1.0).abs() < 0.05 {
+            "at about its own size".to_string()
+        } else if self.scale > 1.0 {
+            format!("enlarged {:.1}×", self.scale)
+        } else {
+            format!("reduced to {:.0} %", self.scale * 100.0)
+        };
+        match (self.bbox, self.nucleus_px) {
+            (Some([x, y, w, h]), Some(n)) => format!(
+                "The model saw this crop: the central cell (box {x},{y},{w},{h}; nucleus {n:.0} px across) cut out and {times} to the scale it was trained at."
+            ),
+            _ => format!("No nucleus was found near the centre: the model saw the central square of the image, {times}."),
+        }
+    }
 }
 
 /// Where a cell of a field lies.

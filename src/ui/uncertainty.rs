@@ -19,7 +19,7 @@ pub fn coverage() -> RwSignal<Level> {
 
 /// The prediction set of a result, or `None` when the model has no calibration for `level`.
 pub fn set_of(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> Option<PredictionSet> {
-    manifest?.conformal.as_ref()?.set_for_ranked(&r.ranked, level)
+    manifest?.conformal.as_ref()?.set_for_ranked(&r.ranked, level, r.source.as_ref())
 }
 
 /// The codes of the set, most probable first (possibly none); `None` when sets are unavailable.

@@ -2,7 +2,7 @@
 //! keyboard) and the class activation map overlay.
 
 use super::engine;
-use super::state::{AppState, Cell, CellState};
+use super::state::{AppState, Cell, CellState, CropView};
 use crate::cam::Heatmap;
 use leptos::prelude::*;
 use wasm_bindgen::Clamped;
@@ -116,13 +116,18 @@ pub fn Viewer() -> impl IntoView {
                         <div class="layers" style:transform=transform>
                             {match field_of(state, &c) {
                                 Some(field) => field_layer(state, field, down_at).into_any(),
+                                // With a model crop, the stage shows what the model saw (the map
+                                // lies on it); the original is shown beside it, below.
                                 None => view! {
-                                    <img id="viewer-image" src=c.url.clone() alt=format!("Cell image {}", c.name) draggable="false" />
+                                    <img id="viewer-image" src=c.crop.as_ref().map(|k| k.url.clone()).unwrap_or_else(|| c.url.clone())
+                                        alt=if c.crop.is_some() { format!("The crop the model saw: {}", c.name) } else { format!("Cell image {}", c.name) }
+                                        data-model-crop=c.crop.is_some().to_string() draggable="false" />
                                     <canvas id="cam-canvas" node_ref=canvas_ref width=CAM_SIZE height=CAM_SIZE class:hidden=move || !show_cam.get() aria-hidden="true"></canvas>
                                 }.into_any(),
                             }}
                         </div>
                     </div>
+                    {c.crop.clone().map(|k| original_beside(&c, &k))}
                     {field_of(state, &c).map(|field| view! {
                         <div class="field-summary small" data-testid="field-summary" data-field=field.name.clone()>
                             <span data-testid="layout">{field.field_info.as_ref().map(|i| i.layout.clone()).unwrap_or_default()}</span>
@@ -190,9 +195,33 @@ fn field_of(state: AppState, c: &Cell) -> Option<Cell> {
     state.cell_untracked(c.field.as_ref()?.field_id)
 }
 
+/// The original of a single-cell image, small, with the box of the cell that was measured and
+/// cut out for the model, and how.
+fn original_beside(c: &Cell, k: &CropView) -> impl IntoView {
+    let (w, h) = c.result.as_ref().map(|r| (r.width.max(1), r.height.max(1))).unwrap_or((1, 1));
+    let rect = k.bbox.map(|[x, y, bw, bh]| {
+        view! {
+            <rect x=x.to_string() y=y.to_string() width=bw.to_string() height=bh.to_string() class="crop-box" />
+        }
+    });
+    view! {
+        <div class="model-crop small" data-testid="model-crop" data-scale=format!("{:.2}", k.scale)
+            data-box=k.bbox.map(|[x, y, bw, bh]| format!("{x},{y},{bw},{bh}")).unwrap_or_default()>
+            <figure class="original">
+                <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label=format!("The original image, {w}×{h} pixels, with the cell that was measured")>
+                    <image href=c.url.clone() width=w.to_string() height=h.to_string() />
+                    {rect}
+                </svg>
+                <figcaption class="muted">{format!("Original, {w}×{h} px")}</figcaption>
+            </figure>
+            <p>{k.explain()}</p>
+        </div>
+    }
+}
+
 /// A colour per class (stable: from the class's place in the MLL list), for the boxes.
 pub fn class_colour(code: Option<&str>) -> String {
-    match code.and_then(|c| crate::taxonomy::CLASSES.iter().position(|k| k.code == c)) {
+    match code.and_then(|c| crate::taxonomy::all().position(|k| k.code == c)) {
         Some(i) => format!("hsl({}, 80%, 42%)", (i * 67 + 200) % 360),
         None => "hsl(0, 0%, 55%)".to_string(),
     }

@@ -19,10 +19,27 @@ pub struct CellResult {
     /// The out-of-distribution flag (absent when the manifest has no `ood` statistics).
     #[serde(default)]
     pub ood: Option<crate::ood::OodAssessment>,
+    /// The source (specimen) the image looks like; its prediction sets use its calibration.
+    #[serde(default)]
+    pub source: Option<crate::conformal::SourceGuess>,
     /// Why the image was taken as a single cell (`crate::fields::Analysis::explain`); absent for
     /// the cells of a field.
     #[serde(default)]
     pub layout: Option<String>,
+}
+
+/// The crop the model saw for a single-cell image brought to the model's scale
+/// (`fields::single_cell_crop`), as a JPEG, and how it was cut.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCrop {
+    pub jpeg: Vec<u8>,
+    /// `[x, y, w, h]` of the measured cell in the original image's pixels; `None` when no
+    /// nucleus was found near the centre and the central square was used whole.
+    pub bbox: Option<[u32; 4]>,
+    /// The measured nucleus diameter (original pixels).
+    pub nucleus_px: Option<f32>,
+    /// Crop pixels per original pixel (2.0: the cell was enlarged twice).
+    pub scale: f32,
 }
 
 /// One white cell of a field: its box in the original image's pixels, the crop the model saw
@@ -75,6 +92,10 @@ pub enum Reply {
     Done {
         id: u32,
         result: CellResult,
+        /// The crop the model saw, where the model has a training scale (manifest
+        /// `input.cell_scale`); absent when the image was resized whole.
+        #[serde(default)]
+        crop: Option<ModelCrop>,
     },
     /// A field: its white cells, each classified (replaces `Done` for that file).
     Field {

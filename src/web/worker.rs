@@ -8,7 +8,7 @@
 //! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`).
 
 use super::console;
-use super::protocol::{CellResult, FieldCell, FieldResult, Reply};
+use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply};
 use crate::classify::Classifier;
 use crate::decode::{decode, Decoded};
 use crate::fields::{self, Layout};
@@ -98,6 +98,7 @@ fn cell_result(c: &Classifier, p: &crate::Prediction, ms: f64, layout: Option<St
         heatmaps: heats.into_iter().map(|h| h.values).collect(),
         ms,
         ood: p.ood,
+        source: p.source.clone(),
         layout,
     }
 }
@@ -116,11 +117,27 @@ fn progress(id: u32, stage: &str, done: usize, total: usize) {
 /// for the page: the page shows exactly what the model saw.
 fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cells::FoundCell, added: bool) -> Result<FieldCell, String> {
     let t0 = now();
-    let crop = fields::cell_crop(image, cell).map_err(|e| e.to_string())?;
+    let crop = fields::cell_crop_at(image, cell, &c.manifest().input.cell_scale.unwrap_or_default()).map_err(|e| e.to_string())?;
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop).map_err(|e| e.to_string())?;
     let p = c.classify_decoded(&Decoded { image: crop, format: "field crop" }).map_err(|e| e.to_string())?;
     Ok(FieldCell { bbox: fields::bbox(cell), added, crop_jpeg: jpeg, result: cell_result(c, &p, now() - t0, None) })
+}
+
+/// The crop a single-cell image was brought to, for the page (JPEG) with how it was cut.
+fn model_crop(crop: &fields::SingleCrop, original: &image::RgbImage, scale: fields::CellScale) -> Option<ModelCrop> {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop.image).ok()?;
+    let factor = match &crop.cell {
+        Some(cell) => scale.factor(cell.nucleus_diameter_px),
+        None => scale.crop_side as f32 / original.width().min(original.height()).max(1) as f32,
+    };
+    Some(ModelCrop {
+        jpeg,
+        bbox: crop.cell.as_ref().map(fields::bbox),
+        nucleus_px: crop.cell.as_ref().map(|c| c.nucleus_diameter_px),
+        scale: factor,
+    })
 }
 
 fn classify(id: u32, bytes: &[u8]) -> Reply {
@@ -145,8 +162,11 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
         let analysis = fields::analyse(&decoded.image);
         let detect_ms = now() - t1;
         if analysis.layout == Layout::Single {
-            return match c.classify_decoded(&decoded) {
-                Ok(p) => Reply::Done { id, result: cell_result(c, &p, now() - t0, Some(analysis.explain())) },
+            return match c.classify_single(&decoded) {
+                Ok((p, crop)) => {
+                    let crop = crop.and_then(|k| model_crop(&k, &decoded.image, c.manifest().input.cell_scale.unwrap_or_default()));
+                    Reply::Done { id, result: cell_result(c, &p, now() - t0, Some(analysis.explain())), crop }
+                }
                 Err(e) => Reply::Failed { id, message: e.to_string() },
             };
         }

@@ -17,8 +17,20 @@ pub fn mll_dir() -> PathBuf {
     std::env::var_os("MLL_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/mll-subset"))
 }
 
+/// The 320 PBC originals (360×363) as users drop them (or `PBC_SAMPLE_DATA`).
+pub fn pbc_sample_dir() -> PathBuf {
+    std::env::var_os("PBC_SAMPLE_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/pbc-sample"))
+}
+
+/// The PBC peripheral-blood set with its splits (or `PBC_DATA`).
 pub fn pbc_dir() -> PathBuf {
-    std::env::var_os("PBC_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/pbc-sample"))
+    std::env::var_os("PBC_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data/pbc"))
+}
+
+/// One split of the PBC set (labels as MLL codes, platelets `PLT`).
+pub fn blood_split(name: &str) -> Vec<Item> {
+    let items = dataset::from_dir(&pbc_dir()).unwrap_or_else(|e| panic!("the PBC data must be at {} ({e})", pbc_dir().display()));
+    items.into_iter().filter(|i| i.split == name).collect()
 }
 
 pub fn split(name: &str) -> Vec<Item> {
@@ -26,12 +38,16 @@ pub fn split(name: &str) -> Vec<Item> {
     items.into_iter().filter(|i| i.split == name).collect()
 }
 
-/// `n` test images of each class the model knows, spread over the split.
+/// `n` MLL test images of each class the model knows, spread over the split.
 pub fn test_sample(manifest: &Manifest, n: usize) -> Vec<Item> {
-    let test = split("test");
+    sample_of(&split("test"), manifest, n)
+}
+
+/// `n` images of each class the model knows that `items` has, spread over them.
+pub fn sample_of(items: &[Item], manifest: &Manifest, n: usize) -> Vec<Item> {
     let mut out = Vec::new();
     for code in &manifest.classes {
-        let of: Vec<&Item> = test.iter().filter(|i| &i.label == code).collect();
+        let of: Vec<&Item> = items.iter().filter(|i| &i.label == code).collect();
         let step = (of.len() / n.max(1)).max(1);
         out.extend(of.into_iter().step_by(step).take(n).cloned());
     }

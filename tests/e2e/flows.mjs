@@ -19,12 +19,19 @@ export function readGallery(dist = DIST) {
   return JSON.parse(fs.readFileSync(f, 'utf8'));
 }
 
-/** code -> keyboard key, parsed from src/taxonomy.rs (the single source of truth). */
+/** The classes that are not MLL classes but that the atlas and a model may show (taxonomy::EXTRA). */
+export const EXTRA_CODES = ['PLT'];
+
+/**
+ * code -> keyboard key, parsed from src/taxonomy.rs (the single source of truth): the 21 MLL
+ * classes and the extra ones (platelets).
+ */
 export function taxonomyKeys() {
   const src = fs.readFileSync(path.join(ROOT, 'src', 'taxonomy.rs'), 'utf8');
   const keys = {};
   for (const m of src.matchAll(/code:\s*"([A-Z]{3})"[^}]*?key:\s*'(.)'/g)) keys[m[1]] = m[2];
-  if (Object.keys(keys).length !== 21) throw new Error(`parsed ${Object.keys(keys).length} class keys from taxonomy.rs, expected 21`);
+  const want = 21 + EXTRA_CODES.length;
+  if (Object.keys(keys).length !== want) throw new Error(`parsed ${Object.keys(keys).length} class keys from taxonomy.rs, expected ${want}`);
   return keys;
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {
   withApp, waitForModelReady, waitForCellsSettled, readCells, testImages, DIST, MODEL_TIMEOUT, CLASSIFY_TIMEOUT,
 } from './lib.mjs';
-import { readManifest, waitForModelError, waitForAppReady } from './flows.mjs';
+import { readManifest, waitForModelError, waitForAppReady, EXTRA_CODES } from './flows.mjs';
 
 /** Records every data-state the model status takes from now on (into window.__modelStates). */
 async function watchModelStates(page) {
@@ -75,7 +75,7 @@ test('bring your own model: good files load, bad checksum and unknown class are 
       assert.equal(await page.getAttribute('[data-testid=model-status]', 'data-state'), 'error');
       // Still usable: tabs and the atlas work.
       await page.click('#tab-atlas');
-      assert.equal(await page.locator('[data-testid=atlas-class]').count(), 21);
+      assert.equal(await page.locator('[data-testid=atlas-class]').count(), 21 + EXTRA_CODES.length);
       await page.click('#tab-about');
       assert.ok(await page.locator('.about').isVisible());
 
