@@ -272,12 +272,18 @@ def scale_crops(man, name, data):
     each image's central cell first: do the same with the app's own code (examples/make_crops.rs)
     into a temporary folder, and return a function from an original's path to its crop's path
     (identity for a model without a scale)."""
-    if not man["input"].get("cell_scale"):
+    scale = man["input"].get("cell_scale")
+    if not scale:
         return lambda p: p
     root = os.path.dirname(HERE)
     out = tempfile.mkdtemp(prefix=f"marrowscope-crops-{name}-")
+    opts = ["--size-exponent", str(scale.get("size_exponent", 1.0))]
+    if scale.get("nucleus_range_px"):
+        opts += ["--nucleus-range", ",".join(str(v) for v in scale["nucleus_range_px"])]
+    if scale.get("nucleus_diameter_px", 120.0) != 120.0 or scale.get("crop_side", 250) != 250:
+        raise SystemExit("examples/make_crops.rs makes 250 px crops around a 120 px reference nucleus only")
     subprocess.run(["cargo", "run", "--quiet", "--release", "--no-default-features", "--example", "make_crops", "--",
-                    "--data", os.path.abspath(data), "--source", name, "--out", out], check=True, cwd=root)
+                    "--data", os.path.abspath(data), "--source", name, "--out", out, *opts], check=True, cwd=root)
     base = os.path.realpath(data)
     return lambda p: os.path.join(out, os.path.splitext(os.path.relpath(os.path.realpath(p), base))[0] + ".jpg")
 
@@ -298,7 +304,7 @@ def main():
     ap.add_argument("--lam", type=float, default=0.0, help="RAPS lambda")
     ap.add_argument("--k-reg", type=int, default=0, help="RAPS k_reg")
     ap.add_argument("--ood-k", type=int, default=16)
-    ap.add_argument("--ood-level", type=float, default=0.98)
+    ap.add_argument("--ood-level", type=float, default=0.96)
     ap.add_argument("--ood-dir", default=None, help="generated non-cell images (default: made now)")
     ap.add_argument("--compare", action="store_true", help="also print the candidate methods and scores")
     ap.add_argument("--dry-run", action="store_true", help="print only, do not write the manifest")
