@@ -206,6 +206,7 @@ fn original_beside(c: &Cell, k: &CropView) -> impl IntoView {
     });
     view! {
         <div class="model-crop small" data-testid="model-crop" data-scale=format!("{:.2}", k.scale)
+            data-nucleus=k.nucleus_px.map(|n| format!("{n:.1}")).unwrap_or_default()
             data-box=k.bbox.map(|[x, y, bw, bh]| format!("{x},{y},{bw},{bh}")).unwrap_or_default()>
             <figure class="original">
                 <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label=format!("The original image, {w}×{h} pixels, with the cell that was measured")>

@@ -47,16 +47,22 @@ test('peripheral-blood originals are cut to the model scale and classified', { t
     // model put 1 or 2 of these 8 in the right group.
     assert.ok(right.length >= 7, `only ${right.length} of 8 in the right group: ${right.join(', ')}`);
 
-    // The crop the model saw, with how it was cut: the blood cell is enlarged to the marrow scale.
+    // The crop the model saw, with how it was cut, at the scale the manifest asks for
+    // (fields::CellScale::factor: (reference / nucleus)^exponent, kept within the nucleus range).
     const ebo = images.find((i) => i.group === 'erythroblast');
     await cellLocator(page, path.basename(ebo.path)).click();
     const crop = page.locator('[data-testid=model-crop]');
     await crop.waitFor({ timeout: 30_000 });
     const scale = Number(await crop.getAttribute('data-scale'));
-    assert.ok(scale > 1.2, `a blood original should be enlarged to the marrow scale, scale ${scale}`);
+    const nucleus = Number(await crop.getAttribute('data-nucleus'));
+    const s = manifest.input.cell_scale;
+    let target = s.nucleus_diameter_px ** (s.size_exponent ?? 1) * nucleus ** (1 - (s.size_exponent ?? 1));
+    if (s.nucleus_range_px) target = Math.min(Math.max(target, s.nucleus_range_px[0]), s.nucleus_range_px[1]);
+    assert.ok(nucleus > 20 && nucleus < 200, `measured nucleus ${nucleus} px in a 360×363 original`);
+    assert.ok(Math.abs(scale - target / nucleus) < 0.02, `crop scale ${scale}, the manifest's rule gives ${(target / nucleus).toFixed(2)}`);
     assert.match(await crop.getAttribute('data-box'), /^\d+,\d+,\d+,\d+$/);
     assert.equal(await page.locator('#viewer-image').getAttribute('data-model-crop'), 'true');
-    assert.match(await crop.innerText(), /central cell .* cut out and enlarged/);
+    assert.match(await crop.innerText(), /The model saw this crop: the central cell .* cut out/);
     const code = await page.locator('[data-testid=result]').getAttribute('data-code');
     if (manifest.class_sources[code]?.length === 1 && manifest.class_sources[code][0] === 'blood') {
       assert.match(await page.locator('[data-testid=result] [data-testid=learned-from]').innerText(), /learned from peripheral blood only/);
