@@ -16,6 +16,7 @@
 //! - [`metrics`] — evaluation (accuracy, F1, confusion, calibration)
 //! - [`cells`] — finding white cells in smear fields, measuring a cell, scale crops
 //! - [`fields`] — single cell or field, and a field's white cells cropped at the training scale
+//! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
 
 pub mod cam;
 pub mod cells;
@@ -36,9 +37,10 @@ pub mod preprocess;
 pub mod scores;
 pub mod taxonomy;
 
+pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-#[cfg(target_arch = "wasm32")]
+/// Browser glue; its message types ([`web::protocol`]) are plain data and build natively too.
 pub mod web;
 
 #[cfg(feature = "engine")]

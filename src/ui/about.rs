@@ -50,7 +50,8 @@ pub fn OwnModel() -> impl IntoView {
                 return;
             };
             message.set(String::new());
-            engine::clear();
+            // A new model starts a new session; the current one stays stored.
+            super::persist::new_session(state).await;
             engine::load_model(text, bytes, format!("your file {}", onnx.name()));
             state.tab.set(super::state::Tab::Classify);
         });

@@ -17,17 +17,14 @@ fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<Cel
         .iter()
         .filter_map(|c| {
             let r = c.result.as_ref()?;
-            let set = uncertainty::set_codes(manifest, r, level);
-            let coverage = set.is_some().then(|| level.fraction());
-            let mut rec = CellRecord::new(c.name.clone(), r.ranked[0].code.clone(), r.ranked[0].probability, r.low_confidence)
-                .with_uncertainty(set.unwrap_or_default(), coverage, r.ood.map(|o| o.flagged));
-            if let Some(f) = &c.final_class {
-                rec.final_class = f.clone();
-            }
-            if let Some(f) = &c.field {
-                rec = rec.in_field(f.field_name.clone(), f.bbox);
-            }
-            Some(rec)
+            crate::session::export::record_of(
+                &c.name,
+                r,
+                c.final_class.as_deref(),
+                c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
+                manifest,
+                level,
+            )
         })
         .collect()
 }
@@ -139,9 +136,10 @@ pub fn CellList() -> impl IntoView {
                         let manifest = state.manifest();
                         let corrected = c.final_class.is_some() && c.final_class.as_deref() != c.predicted();
                         let ood = c.result.as_ref().is_some_and(|r| r.ood.is_some_and(|o| o.flagged));
+                        // Reactive on the model too: a restored session is shown before the model is ready.
                         let set_codes = {
-                            let (result, manifest) = (c.result.clone(), manifest.clone());
-                            Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(manifest.as_deref(), r, level.get())))
+                            let result = c.result.clone();
+                            Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(state.manifest().as_deref(), r, level.get())))
                         };
                         // A field's own entry (its white cells follow it as cells of their own).
                         let is_field = c.field_info.is_some();

@@ -155,6 +155,33 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
         state.batch_started.set(js_sys::Date::now());
     }
     let no_model = matches!(state.model.get_untracked(), ModelState::Failed(_));
+    // Files given again after a reload go on with the waiting entry of the same name.
+    let waiting: Vec<(u32, String)> = state.cells.with_untracked(|cells| {
+        cells
+            .iter()
+            .filter(|c| c.state == CellState::Waiting && !state.resumable.with_untracked(|r| r.contains(&c.id)))
+            .map(|c| (c.id, c.name.clone()))
+            .collect()
+    });
+    let names: Vec<String> = files.iter().map(|f| f.name()).collect();
+    let matches = crate::session::resume::match_files(&waiting, &names);
+    let (again, files): (Vec<_>, Vec<_>) = files.into_iter().zip(matches).partition(|(_, m)| m.is_some());
+    let files: Vec<File> = files.into_iter().map(|(f, _)| f).collect();
+    let again: Vec<(u32, File)> = again.into_iter().filter_map(|(f, m)| Some((m?, f))).collect();
+    if !again.is_empty() && !no_model {
+        for (id, f) in &again {
+            super::persist::file_added(*id, f);
+            let url = web_sys::Url::create_object_url_with_blob(f).unwrap_or_default();
+            state.update_cell(*id, |c| {
+                if !c.url.is_empty() {
+                    let _ = web_sys::Url::revoke_object_url(&c.url);
+                }
+                c.url = url;
+                c.progress = None;
+            });
+        }
+        requeue(again);
+    }
     let ids = with(|e| {
         let mut ids = Vec::new();
         for file in files {
@@ -178,6 +205,7 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 e.files.insert(id, file.clone());
                 e.queue.push_back(id);
             }
+            super::persist::file_added(id, &file);
             e.unpublished.push_back((cell, file));
             ids.push(id);
         }
@@ -230,6 +258,57 @@ fn publish() {
 pub fn cancel() {
     let n = drop_queue(false, CellState::Cancelled, None);
     console::info("batch", &format!("cancelled {n} queued files"));
+}
+
+/// Puts entries that wait (restored from storage, or given again) back in the queue, with
+/// their files, in list order.
+pub fn requeue(items: Vec<(u32, File)>) {
+    let Some(state) = with(|e| e.state) else { return };
+    if items.is_empty() {
+        return;
+    }
+    if with(|e| e.queue.is_empty() && e.busy.is_none()) {
+        state.batch_started.set(js_sys::Date::now());
+    }
+    let ids: std::collections::HashSet<u32> = items.iter().map(|(id, _)| *id).collect();
+    with(|e| {
+        for (id, file) in items {
+            e.files.insert(id, file);
+            e.queue.push_back(id);
+        }
+        e.queue.make_contiguous().sort_unstable();
+    });
+    state.resumable.update(|r| r.retain(|id| !ids.contains(id)));
+    state.cells.update(|cells| {
+        for c in cells.iter_mut().filter(|c| ids.contains(&c.id)) {
+            c.state = CellState::Queued;
+            c.progress = None;
+            c.error = None;
+            c.rev = c.rev.wrapping_add(1);
+        }
+    });
+    pump();
+}
+
+/// Takes a restored session's entries in place of the current (empty) list; `field_files`:
+/// the fields' files, for cells added by a click.
+pub fn adopt(cells: Vec<super::state::Cell>, field_files: Vec<(u32, File)>) {
+    let Some(state) = with(|e| e.state) else { return };
+    with(|e| {
+        e.next_id = e.next_id.max(cells.iter().map(|c| c.id).max().unwrap_or(0));
+        e.field_files.extend(field_files);
+    });
+    state.cells.set(cells);
+}
+
+/// Test hook (`?testhooks` on the page's address): the worker runs out of memory on the next
+/// file it is given, as it would on a file too large for it (tests/e2e/session.test.mjs).
+pub fn crash_worker_on_next_file() {
+    with(|e| {
+        if let Some(w) = &e.worker {
+            let _ = w.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
+        }
+    });
 }
 
 /// Removes every cell and releases its object URL.
@@ -376,7 +455,7 @@ fn on_reply_value(reply: Reply) {
                 e.busy = None;
                 e.busy_file = None;
             });
-            let url = crop_url(&cell);
+            let url = crop_url(id, &cell);
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
                 c.progress = None;
@@ -394,7 +473,7 @@ fn on_reply_value(reply: Reply) {
                 e.busy_file = None;
             });
             let crop = crop.map(|k| {
-                Arc::new(super::state::CropView { url: jpeg_url(&k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
+                Arc::new(super::state::CropView { url: jpeg_url(id, &k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
             });
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
@@ -445,20 +524,19 @@ fn on_reply_value(reply: Reply) {
     }
 }
 
-/// Object URL of the crop the model saw (JPEG from the worker).
-fn crop_url(cell: &FieldCell) -> String {
-    jpeg_url(&cell.crop_jpeg)
+/// Object URL of the crop the model saw (JPEG from the worker) for entry `id`, which stores it.
+fn crop_url(id: u32, cell: &FieldCell) -> String {
+    jpeg_url(id, &cell.crop_jpeg)
 }
 
-/// Object URL of JPEG bytes.
-fn jpeg_url(jpeg: &[u8]) -> String {
+/// Object URL of JPEG bytes, the crop of entry `id` (stored with the session).
+fn jpeg_url(id: u32, jpeg: &[u8]) -> String {
     let bytes = Uint8Array::from(jpeg);
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("image/jpeg");
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts)
-        .ok()
-        .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
-        .unwrap_or_default()
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts) else { return String::new() };
+    super::persist::crop_made(id, &blob);
+    web_sys::Url::create_object_url_with_blob(&blob).unwrap_or_default()
 }
 
 /// A dropped file turned out to be a field: its entry becomes the field's, and each white cell
@@ -479,7 +557,7 @@ fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult
             id: first_id + k as u32,
             rev: 0,
             name: format!("{} · cell {}", parent.name, k + 1),
-            url: crop_url(fc),
+            url: crop_url(first_id + k as u32, fc),
             state: CellState::Done,
             result: Some(Arc::new(fc.result.clone())),
             final_class: None,

@@ -7,7 +7,9 @@ pub mod batch;
 pub mod engine;
 pub mod fetch;
 pub mod input;
+pub mod persist;
 pub mod result;
+pub mod sessions;
 pub mod state;
 pub mod uncertainty;
 pub mod viewer;
@@ -135,6 +137,8 @@ fn App() -> impl IntoView {
     batch::listen_for_counter_keys(state);
     leptos::task::spawn_local(load_bundled_model(state));
     leptos::task::spawn_local(input::load_gallery(state));
+    leptos::task::spawn_local(persist::start(state));
+    install_test_hooks();
 
     view! {
         <header class="top">
@@ -146,6 +150,7 @@ fn App() -> impl IntoView {
         <Tabs />
         <main id="main" class="layout">
             <aside class="sidebar" hidden=move || matches!(state.tab.get(), Tab::Atlas | Tab::About) aria-label="Batch">
+                <sessions::SessionPanel />
                 <input::Intake />
                 <batch::Progress />
                 <batch::CellList />
@@ -172,6 +177,21 @@ fn App() -> impl IntoView {
             "Blood sample images: Acevedo et al. (2020), Data in Brief 30:105474, "<a href=about::PBC_DOI rel="noopener">"doi:10.17632/snkd93bnjr.1"</a>" (CC BY 4.0)."
         </footer>
     }
+}
+
+/// `?testhooks` on the page's address: `window.marrowscopeTest` for end-to-end tests
+/// (`crashWorkerOnNextFile()`: the worker runs out of memory on the next file).
+fn install_test_hooks() {
+    let Some(w) = web_sys::window() else { return };
+    let search = w.location().search().unwrap_or_default();
+    if !search.split(['?', '&']).any(|kv| kv == "testhooks") {
+        return;
+    }
+    let hooks = js_sys::Object::new();
+    let crash = wasm_bindgen::closure::Closure::<dyn Fn()>::new(engine::crash_worker_on_next_file);
+    let _ = js_sys::Reflect::set(&hooks, &"crashWorkerOnNextFile".into(), crash.as_ref());
+    crash.forget();
+    let _ = js_sys::Reflect::set(&w, &"marrowscopeTest".into(), &hooks);
 }
 
 /// Entry point of the page bundle.

@@ -12,6 +12,9 @@ pub enum CellState {
     Done,
     Error,
     Cancelled,
+    /// Restored from storage without a result and without its file: waits for the person to
+    /// give the file again (see `crate::session::resume`).
+    Waiting,
 }
 
 impl CellState {
@@ -22,6 +25,7 @@ impl CellState {
             CellState::Done => "done",
             CellState::Error => "error",
             CellState::Cancelled => "cancelled",
+            CellState::Waiting => "waiting",
         }
     }
 }
@@ -160,6 +164,38 @@ pub struct AppState {
     pub batch_started: RwSignal<f64>,
     pub fatal: RwSignal<Option<String>>,
     pub gallery: RwSignal<GalleryState>,
+    /// Whether and where this session is kept in the browser.
+    pub storage: RwSignal<StorageState>,
+    /// Sessions stored in this browser (most recent first), the current one included.
+    pub sessions: RwSignal<Vec<crate::session::SessionMeta>>,
+    /// The current session.
+    pub session: RwSignal<Option<crate::session::SessionMeta>>,
+    /// Bytes this site keeps in the browser (`navigator.storage.estimate()`), when known.
+    pub storage_used: RwSignal<Option<f64>>,
+    /// Restored cells whose file is stored and can go on being classified.
+    pub resumable: RwSignal<Vec<u32>>,
+    /// Changes not yet written to storage.
+    pub unsaved: RwSignal<bool>,
+}
+
+/// Whether the session is kept in the browser's storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageState {
+    Starting,
+    /// Every change is stored (a moment after it happens).
+    Saved,
+    /// Storage is unavailable, full or refused: the session lives in this page only.
+    Unavailable(String),
+}
+
+impl StorageState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StorageState::Starting => "starting",
+            StorageState::Saved => "saved",
+            StorageState::Unavailable(_) => "unavailable",
+        }
+    }
 }
 
 /// One entry of `gallery/index.json` (written by `scripts/gallery.sh`).
@@ -214,6 +250,12 @@ impl AppState {
             batch_started: RwSignal::new(0.0),
             fatal: RwSignal::new(None),
             gallery: RwSignal::new(GalleryState::Loading),
+            storage: RwSignal::new(StorageState::Starting),
+            sessions: RwSignal::new(Vec::new()),
+            session: RwSignal::new(None),
+            storage_used: RwSignal::new(None),
+            resumable: RwSignal::new(Vec::new()),
+            unsaved: RwSignal::new(false),
         }
     }
 

@@ -23,9 +23,7 @@ pub fn set_of(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> Opti
 }
 
 /// The codes of the set, most probable first (possibly none); `None` when sets are unavailable.
-pub fn set_codes(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> Option<Vec<String>> {
-    set_of(manifest, r, level).map(|s| r.ranked.iter().take(s.size).map(|k| k.code.clone()).collect())
-}
+pub use crate::session::export::set_codes;
 
 fn source_words(source: &str) -> &str {
     match source {

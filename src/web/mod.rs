@@ -1,6 +1,10 @@
-//! Browser glue shared by the page and the worker (wasm only).
+//! Browser glue shared by the page and the worker. Only [`protocol`] (plain data) builds
+//! natively; the rest is wasm only.
 
+#[cfg(target_arch = "wasm32")]
 pub mod console;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
 pub mod protocol;
-#[cfg(feature = "engine")]
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
 pub mod worker;

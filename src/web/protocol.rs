@@ -28,6 +28,28 @@ pub struct CellResult {
     pub layout: Option<String>,
 }
 
+impl CellResult {
+    /// The page's result for one prediction (heatmaps of every class, in manifest order).
+    pub fn from_prediction(m: &crate::Manifest, p: &crate::Prediction, ms: f64, layout: Option<String>) -> Self {
+        let heats: Vec<_> = (0..m.classes.len()).filter_map(|k| p.heatmap(m, k)).collect();
+        let (heat_w, heat_h) = heats.first().map(|h| (h.width, h.height)).unwrap_or((0, 0));
+        CellResult {
+            ranked: p.ranked.clone(),
+            low_confidence: p.low_confidence,
+            width: p.width,
+            height: p.height,
+            format: p.format.to_string(),
+            heat_w,
+            heat_h,
+            heatmaps: heats.into_iter().map(|h| h.values).collect(),
+            ms,
+            ood: p.ood,
+            source: p.source.clone(),
+            layout,
+        }
+    }
+}
+
 /// The crop the model saw for a single-cell image brought to the model's scale
 /// (`fields::single_cell_crop`), as a JPEG, and how it was cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

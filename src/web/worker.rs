@@ -5,7 +5,8 @@
 //! `{kind: "load", manifest: string, model: ArrayBuffer}` and
 //! `{kind: "classify", id: number, bytes: ArrayBuffer}` (a single cell, answered by `done`, or a
 //! field, answered by `field` with every white cell found, each classified; `progress` on the way),
-//! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`).
+//! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`),
+//! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
 use super::console;
 use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply};
@@ -21,6 +22,18 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 thread_local! {
     static CLASSIFIER: RefCell<Option<Classifier>> = const { RefCell::new(None) };
+    /// Test hook: run out of memory on the next file (`selftest_oom_next`).
+    static OOM_NEXT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Takes memory until there is none left, as a file too large for the worker would: the
+/// allocator's failure ends the worker, and the page must recover (test hook only).
+fn run_out_of_memory() -> ! {
+    let mut hog: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let chunk: Vec<u8> = Vec::with_capacity(256 << 20);
+        hog.push(std::hint::black_box(chunk));
+    }
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -82,27 +95,6 @@ fn load(manifest: &str, model: &[u8]) -> Reply {
     }
 }
 
-/// The page's result for one prediction (heatmaps of every class, in manifest order).
-fn cell_result(c: &Classifier, p: &crate::Prediction, ms: f64, layout: Option<String>) -> CellResult {
-    let m = c.manifest();
-    let heats: Vec<_> = (0..m.classes.len()).filter_map(|k| p.heatmap(m, k)).collect();
-    let (heat_w, heat_h) = heats.first().map(|h| (h.width, h.height)).unwrap_or((0, 0));
-    CellResult {
-        ranked: p.ranked.clone(),
-        low_confidence: p.low_confidence,
-        width: p.width,
-        height: p.height,
-        format: p.format.to_string(),
-        heat_w,
-        heat_h,
-        heatmaps: heats.into_iter().map(|h| h.values).collect(),
-        ms,
-        ood: p.ood,
-        source: p.source.clone(),
-        layout,
-    }
-}
-
 /// Size of this worker's WebAssembly memory, MB.
 fn memory_mb() -> f64 {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
@@ -121,7 +113,12 @@ fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cell
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop).map_err(|e| e.to_string())?;
     let p = c.classify_decoded(&Decoded { image: crop, format: "field crop" }).map_err(|e| e.to_string())?;
-    Ok(FieldCell { bbox: fields::bbox(cell), added, crop_jpeg: jpeg, result: cell_result(c, &p, now() - t0, None) })
+    Ok(FieldCell {
+        bbox: fields::bbox(cell),
+        added,
+        crop_jpeg: jpeg,
+        result: CellResult::from_prediction(c.manifest(), &p, now() - t0, None),
+    })
 }
 
 /// The crop a single-cell image was brought to, for the page (JPEG) with how it was cut.
@@ -165,7 +162,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
             return match c.classify_single(&decoded) {
                 Ok((p, crop)) => {
                     let crop = crop.and_then(|k| model_crop(&k, &decoded.image, c.manifest().input.cell_scale.unwrap_or_default()));
-                    Reply::Done { id, result: cell_result(c, &p, now() - t0, Some(analysis.explain())), crop }
+                    Reply::Done { id, result: CellResult::from_prediction(c.manifest(), &p, now() - t0, Some(analysis.explain())), crop }
                 }
                 Err(e) => Reply::Failed { id, message: e.to_string() },
             };
@@ -256,7 +253,14 @@ fn bench(id: u32, bytes: &[u8], n: usize) -> Reply {
 fn on_message(ev: MessageEvent) {
     let data = ev.data();
     let kind = get(&data, "kind").as_string().unwrap_or_default();
+    if matches!(kind.as_str(), "classify" | "cell_at") && OOM_NEXT.with(|f| f.replace(false)) {
+        run_out_of_memory();
+    }
     let reply = match kind.as_str() {
+        "selftest_oom_next" => {
+            OOM_NEXT.with(|f| f.set(true));
+            return;
+        }
         "load" => {
             let manifest = get(&data, "manifest").as_string().unwrap_or_default();
             match bytes_of(&get(&data, "model")) {

@@ -212,3 +212,12 @@ export async function waitForAppReady(page) {
   if (!process.env.E2E_NO_SW_WAIT) await waitForServiceWorker(page);
   await waitForModelReady(page);
 }
+
+/** Starts a new, empty session (the current one stays stored), as a person would. */
+export async function startNewSession(page) {
+  await page.waitForSelector('[data-testid=session]:not([data-state=starting])');
+  if ((await page.locator('[data-testid=cell], [data-testid=field]').count()) === 0) return;
+  await page.click('#new-session');
+  await page.click('#confirm-new');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell], [data-testid=field]').length === 0, null, { timeout: 15_000 });
+}

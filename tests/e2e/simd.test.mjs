@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withApp, waitForCellsSettled, DIST, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { mixedTestImages, waitForAppReady, waitForServiceWorker } from './flows.mjs';
+import { mixedTestImages, waitForAppReady, waitForServiceWorker, startNewSession } from './flows.mjs';
 
 async function runsOn(page) {
   await page.click('#tab-about');
@@ -43,6 +43,8 @@ test('relaxed-SIMD worker where supported, SIMD128 on request, same answers', { 
     await page.goto(`${app.url}?simd=baseline`, { waitUntil: 'domcontentloaded' });
     await waitForServiceWorker(page);
     await waitForAppReady(page);
+    // The first build's cells are restored from the browser's storage: start afresh.
+    await startNewSession(page);
     const baseText = await runsOn(page);
     assert.match(baseText, /without relaxed SIMD/, `About with ?simd=baseline: ${baseText}`);
     const baseline = await classify(page, images);

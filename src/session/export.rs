@@ -1,0 +1,52 @@
+//! A cell's line of the export. The page builds exports from its cells, and a restored
+//! session from stored ones; both go through [`record_of`], so an export is the same before
+//! and after a reload.
+
+use crate::conformal::Level;
+use crate::count::CellRecord;
+use crate::manifest::Manifest;
+use crate::web::protocol::CellResult;
+
+/// The codes of a result's prediction set at `level`, most probable first; `None` when the
+/// model has no calibration for it.
+pub fn set_codes(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> Option<Vec<String>> {
+    let set = manifest?.conformal.as_ref()?.set_for_ranked(&r.ranked, level, r.source.as_ref())?;
+    Some(r.ranked.iter().take(set.size).map(|k| k.code.clone()).collect())
+}
+
+/// The export record of a cell with a result (`None` for a result without classes). `field`: the field's file name and the box.
+pub fn record_of(
+    name: &str,
+    r: &CellResult,
+    final_class: Option<&str>,
+    field: Option<(&str, [u32; 4])>,
+    manifest: Option<&Manifest>,
+    level: Level,
+) -> Option<CellRecord> {
+    let top = r.ranked.first()?;
+    let set = set_codes(manifest, r, level);
+    let coverage = set.is_some().then(|| level.fraction());
+    let mut rec = CellRecord::new(name, top.code.clone(), top.probability, r.low_confidence).with_uncertainty(
+        set.unwrap_or_default(),
+        coverage,
+        r.ood.map(|o| o.flagged),
+    );
+    if let Some(f) = final_class {
+        rec.final_class = f.to_string();
+    }
+    if let Some((field_name, bbox)) = field {
+        rec = rec.in_field(field_name, bbox);
+    }
+    Some(rec)
+}
+
+/// The export records of stored cells (those with a result), in list order.
+pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
+    cells
+        .iter()
+        .filter_map(|c| {
+            let r = c.result.as_ref()?;
+            record_of(&c.name, r, c.final_class.as_deref(), c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)), manifest, level)
+        })
+        .collect()
+}
