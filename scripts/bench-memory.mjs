@@ -4,7 +4,10 @@
 // the page and its classification worker; Linux VmHWM), the page's JavaScript heap at the end,
 // and what the session stored.
 //
-//   node scripts/bench-memory.mjs [--n 500,5000] [--json out.json]
+//   node scripts/bench-memory.mjs [--n 500,5000] [--json out.json] [--no-storage]
+//
+// --no-storage: the browser refuses IndexedDB (as some private windows do), so nothing is
+// stored: the same batch without the session's cost, for comparison.
 //
 // Serves dist/ (build it first: bash scripts/build.sh). The images are the MLL test split
 // (../shared/data/mll-subset or MLL_DATA), repeated under distinct names (symbolic links in a
@@ -15,12 +18,13 @@ import path from 'node:path';
 import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
-  const o = { sizes: [500, 5000], json: null };
+  const o = { sizes: [500, 5000], json: null, storage: true };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--n') o.sizes = argv[++i].split(',').map(Number).filter((n) => n > 0);
     else if (argv[i] === '--json') o.json = argv[++i];
+    else if (argv[i] === '--no-storage') o.storage = false;
     else {
-      console.error('usage: node scripts/bench-memory.mjs [--n 500,5000] [--json FILE]');
+      console.error('usage: node scripts/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage]');
       process.exit(2);
     }
   }
@@ -58,12 +62,17 @@ function imagesFor(n, dir) {
   return out;
 }
 
-async function run(n, tmp) {
+async function run(n, tmp, storage) {
   const files = imagesFor(n, path.join(tmp, `n${n}`));
+  const refuse = () => {
+    IDBFactory.prototype.open = function () {
+      throw new DOMException('refused for this benchmark', 'SecurityError');
+    };
+  };
   return withApp(`bench-memory-${n}`, async (app) => {
     const { page } = app;
     await waitForModelReady(page);
-    await page.waitForSelector('[data-testid=session][data-state=saved]', { timeout: 30_000 });
+    await page.waitForSelector(`[data-testid=session][data-state=${storage ? 'saved' : 'unavailable'}]`, { timeout: 30_000 });
     // Only this page's renderer: the one whose peak grows during the run.
     const start = renderers();
     const t0 = Date.now();
@@ -82,7 +91,7 @@ async function run(n, tmp) {
       await new Promise((r) => setTimeout(r, 1000));
     }
     const seconds = (Date.now() - t0) / 1000;
-    await page.waitForFunction(() => document.querySelector('[data-testid=session]')?.getAttribute('data-unsaved') === 'false', null, { timeout: 120_000 });
+    if (storage) await page.waitForFunction(() => document.querySelector('[data-testid=session]')?.getAttribute('data-unsaved') === 'false', null, { timeout: 120_000 });
     const end = renderers();
     const grown = end.map((r) => ({ ...r, before: start.find((s) => s.pid === r.pid)?.hwm || 0 })).sort((a, b) => b.hwm - a.hwm)[0];
     const page_ = await page.evaluate(async () => {
@@ -98,6 +107,7 @@ async function run(n, tmp) {
     });
     return {
       n,
+      storage,
       seconds: Number(seconds.toFixed(1)),
       images_per_s: Number((n / seconds).toFixed(1)),
       renderer_peak_mib: Number((grown.hwm / 1024).toFixed(0)),
@@ -109,7 +119,7 @@ async function run(n, tmp) {
       classified: page_.classified,
       errors: page_.errors,
     };
-  });
+  }, storage ? undefined : { onContext: (context) => context.addInitScript(refuse) });
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -117,16 +127,16 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-memory-'));
 const rows = [];
 try {
   for (const n of opts.sizes) {
-    const r = await run(n, tmp);
+    const r = await run(n, tmp, opts.storage);
     rows.push(r);
     console.log(JSON.stringify(r));
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log('\n| images | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | stored (MiB) | classified |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log('\n| images | session stored | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | stored (MiB) | classified |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.n} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.stored_mib} | ${r.classified} |`);
+  console.log(`| ${r.n} | ${r.storage ? 'yes' : 'no'} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.stored_mib} | ${r.classified} |`);
 }
 if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows, null, 2));

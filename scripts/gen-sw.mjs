@@ -5,7 +5,7 @@
 // - Precaches every file under <dist> (of the two worker builds only the one the browser loads,
 //   by the probe of scripts/worker-variants.mjs), except sw.js, version.json, csp.txt, _headers, dotfiles
 //   and *.map; files under a `gallery/` folder are included only while the gallery totals
-//   < 20 MB (GALLERY_LIMIT). URLs are relative to the worker's own scope, so the app works under
+//   < 20 MB (GALLERY_LIMIT); `teaching/` is never precached (Learn fetches it when opened). URLs are relative to the worker's own scope, so the app works under
 //   a sub-path (e.g. /marrowscope/).
 // - version = first 16 hex of sha256 over (path, size, content) of every precached file, in
 //   sorted order; cache name `marrowscope-<version>`.
@@ -52,7 +52,9 @@ function walk(dir, rel = '') {
   return out;
 }
 
-let files = walk(dist);
+// teaching/ (the Learn tab's images) is fetched only when Learn opens, and cached then by the
+// fetch handler below: not part of the first load.
+let files = walk(dist).filter((f) => !f.rel.startsWith('teaching/'));
 const isGallery = (f) => f.rel.split('/').includes('gallery');
 const galleryBytes = files.filter(isGallery).reduce((s, f) => s + f.size, 0);
 let galleryNote = 'included';

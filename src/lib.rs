@@ -16,6 +16,7 @@
 //! - [`metrics`] — evaluation (accuracy, F1, confusion, calibration)
 //! - [`cells`] — finding white cells in smear fields, measuring a cell, scale crops
 //! - [`fields`] — single cell or field, and a field's white cells cropped at the training scale
+//! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
 
 pub mod cam;
@@ -30,6 +31,7 @@ pub mod error;
 pub mod fields;
 #[cfg(feature = "engine")]
 pub mod inference;
+pub mod learn;
 pub mod manifest;
 pub mod metrics;
 pub mod ood;

@@ -49,6 +49,7 @@ fn download(name: &str, mime: &str, text: &str) {
 #[component]
 pub fn Progress() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let confirm_clear = RwSignal::new(false);
     let stats = Memo::new(move |_| {
         state.cells.with(|cells| {
             let total = cells.len();
@@ -70,7 +71,14 @@ pub fn Progress() -> impl IntoView {
                 else { format!("{done} / {total} · about {:.0} s left", (pending as f64 * (avg + 15.0)) / 1000.0) }
             }}</span>
             <button class="button" id="cancel-batch" on:click=move |_| engine::cancel() disabled=move || stats.get().2 == 0>"Cancel"</button>
-            <button class="button" id="clear-batch" on:click=move |_| engine::clear() disabled=move || stats.get().1 == 0>"Clear"</button>
+            <button class="button" id="clear-batch" on:click=move |_| confirm_clear.set(true) disabled=move || stats.get().1 == 0>"Clear"</button>
+            <Show when=move || confirm_clear.get()>
+                <div class="confirm small" data-testid="confirm-clear" role="alertdialog" aria-label="Remove every cell">
+                    <span>{move || format!("Remove all {} entries of this session, from this page and from the browser's storage? To keep them, start a new session instead.", stats.get().1)}</span>
+                    " "<button class="button" id="confirm-clear" on:click=move |_| { confirm_clear.set(false); engine::clear(); }>"Remove all"</button>
+                    " "<button class="button" id="keep-cells" on:click=move |_| confirm_clear.set(false)>"Keep"</button>
+                </div>
+            </Show>
         </div>
     }
 }
@@ -239,6 +247,10 @@ pub fn listen_for_counter_keys(state: AppState) {
         let tag =
             ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|e| e.tag_name().to_ascii_lowercase()).unwrap_or_default();
         if matches!(tag.as_str(), "input" | "select" | "textarea") {
+            return;
+        }
+        // Only where the batch is shown: Learn has its own class keys.
+        if !matches!(state.tab.get_untracked(), super::state::Tab::Classify | super::state::Tab::Count) {
             return;
         }
         let Some(id) = state.selected.get_untracked() else { return };

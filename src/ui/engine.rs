@@ -25,8 +25,23 @@ const WORKER_URL: &str = "./worker_loader.js";
 /// one go blocked the page for about half a second; chunks keep every task short.
 const PUBLISH_CHUNK: usize = 16;
 
+/// The id of a request that is not a cell of the batch: the Learn tab's second opinion.
+const OPINION_ID: u32 = u32::MAX - 1;
+
+/// The model's answer on an image outside the batch (the Learn tab's second opinion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opinion {
+    pub result: Arc<crate::web::protocol::CellResult>,
+    /// Object URL of the crop the model saw (its map is drawn on it), when it cut one.
+    pub crop_url: Option<String>,
+}
+
 #[derive(Default)]
 struct Engine {
+    /// An image waiting for the model's opinion, and where the answer goes (one at a time; a
+    /// newer request replaces an older one that has not started).
+    opinion_job: Option<web_sys::Blob>,
+    opinion_sink: Option<RwSignal<Option<Result<Opinion, String>>>>,
     worker: Option<Worker>,
     ready: bool,
     queue: VecDeque<u32>,
@@ -361,7 +376,64 @@ fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
     dropped.len()
 }
 
+/// Asks the model about an image that is not part of the batch; the answer is set on `sink`
+/// (it goes before the next file of a running batch).
+pub fn ask_opinion(image: web_sys::Blob, sink: RwSignal<Option<Result<Opinion, String>>>) {
+    sink.set(None);
+    with(|e| {
+        e.opinion_job = Some(image);
+        e.opinion_sink = Some(sink);
+    });
+    pump();
+}
+
+fn pump_opinion() -> bool {
+    let job = with(|e| {
+        if !e.ready || e.busy.is_some() {
+            return None;
+        }
+        let blob = e.opinion_job.take()?;
+        e.busy = Some(OPINION_ID);
+        Some(blob)
+    });
+    let Some(blob) = job else { return false };
+    leptos::task::spawn_local(async move {
+        let sent = match JsFuture::from(blob.array_buffer()).await {
+            Ok(buf) => {
+                let buf: ArrayBuffer = buf.unchecked_into();
+                let msg = obj(&[("kind", &"classify".into()), ("id", &JsValue::from(OPINION_ID)), ("bytes", &buf)]);
+                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())).unwrap_or(false)
+            }
+            Err(_) => false,
+        };
+        if !sent {
+            on_reply_value(Reply::Failed { id: OPINION_ID, message: "The image could not be read by the browser.".into() });
+        }
+    });
+    true
+}
+
+/// Delivers the answer to an opinion request and frees the worker for the batch.
+fn opinion_done(answer: Result<Opinion, String>) {
+    opinion_deliver(answer);
+    pump();
+}
+
+fn opinion_deliver(answer: Result<Opinion, String>) {
+    let sink = with(|e| {
+        e.busy = None;
+        e.busy_file = None;
+        e.opinion_sink
+    });
+    if let Some(sink) = sink {
+        sink.set(Some(answer));
+    }
+}
+
 fn pump() {
+    if pump_opinion() {
+        return;
+    }
     let next = with(|e| {
         // Ids only grow, so the next queued file is on the page unless it is at or past the
         // first unpublished cell.
@@ -411,6 +483,32 @@ fn on_reply(data: JsValue) {
 
 fn on_reply_value(reply: Reply) {
     let Some(state) = with(|e| e.state) else { return };
+    // The Learn tab's second opinion is not a cell of the batch.
+    let reply = match reply {
+        Reply::Done { id: OPINION_ID, result, crop } => {
+            let crop_url = crop.map(|k| {
+                let bytes = Uint8Array::from(&k.jpeg[..]);
+                let opts = web_sys::BlobPropertyBag::new();
+                opts.set_type("image/jpeg");
+                web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts)
+                    .ok()
+                    .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+                    .unwrap_or_default()
+            });
+            return opinion_done(Ok(Opinion { result: Arc::new(result), crop_url }));
+        }
+        Reply::Field { id: OPINION_ID, .. } => {
+            return opinion_done(Err("The model took this image for a field of several cells.".into()));
+        }
+        Reply::Failed { id: OPINION_ID, message } => return opinion_done(Err(message)),
+        Reply::Progress { id: OPINION_ID, .. } => return,
+        Reply::Crashed { message } if with(|e| e.busy == Some(OPINION_ID)) => {
+            // No pump here: the worker is restarted below first.
+            opinion_deliver(Err("The classifier stopped on this image; it is restarting.".into()));
+            Reply::Crashed { message }
+        }
+        other => other,
+    };
     match reply {
         Reply::Alive => {
             if let Err(msg) = with(|e| send_model(e)) {

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod engine;
 pub mod fetch;
 pub mod input;
+pub mod learn;
 pub mod persist;
 pub mod result;
 pub mod sessions;
@@ -91,6 +92,7 @@ fn Tabs() -> impl IntoView {
         <nav role="tablist" aria-label="Sections" class="tabs">
             {tab(Tab::Classify, "tab-classify", "Classify")}
             {tab(Tab::Count, "tab-count", "Count")}
+            {tab(Tab::Learn, "tab-learn", "Learn")}
             {tab(Tab::Atlas, "tab-atlas", "Atlas")}
             {tab(Tab::About, "tab-about", "About")}
         </nav>
@@ -131,6 +133,7 @@ fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
     provide_context(uncertainty::Coverage(RwSignal::new(crate::conformal::Level::DEFAULT)));
+    provide_context(learn::LearnState::new());
     FATAL.with(|f| f.set(Some(state.fatal)));
     engine::init(state);
     input::listen_for_paste();
@@ -149,7 +152,7 @@ fn App() -> impl IntoView {
         </header>
         <Tabs />
         <main id="main" class="layout">
-            <aside class="sidebar" hidden=move || matches!(state.tab.get(), Tab::Atlas | Tab::About) aria-label="Batch">
+            <aside class="sidebar" hidden=move || matches!(state.tab.get(), Tab::Atlas | Tab::About | Tab::Learn) aria-label="Batch">
                 <sessions::SessionPanel />
                 <input::Intake />
                 <batch::Progress />
@@ -168,6 +171,7 @@ fn App() -> impl IntoView {
             <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Count>
                 <batch::Differential />
             </div>
+            <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::Learn><learn::Learn /></div>
             <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::Atlas><atlas::Atlas /></div>
             <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::About><about::About /></div>
         </main>

@@ -96,10 +96,17 @@ fn upgrade(db: &IdbDatabase) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Why storage cannot be used, in words for the person.
+/// Why storage cannot be used, in words for the person (`reason`: the browser's error).
 fn unavailable_text(reason: &str) -> String {
+    let why = if reason.starts_with("QuotaExceededError") {
+        "the browser's storage for this site is full".to_string()
+    } else if reason.starts_with("SecurityError") || reason.starts_with("InvalidStateError") || reason.contains("no IndexedDB") {
+        format!("the browser does not allow this site to store data, as in some private windows: {reason}")
+    } else {
+        format!("the browser's storage failed: {reason}")
+    };
     format!(
-        "This session cannot be kept in this browser's storage ({reason}). Marrowscope works as usual, but the cells live in this page only: export the count before you reload or close it."
+        "This session cannot be kept in this browser's storage ({why}). Marrowscope works as usual, but from now on the cells live in this page only: export the count before you reload or close it."
     )
 }
 

@@ -150,6 +150,7 @@ pub enum ModelState {
 pub enum Tab {
     Classify,
     Count,
+    Learn,
     Atlas,
     About,
 }

@@ -106,6 +106,7 @@ test('100 images: progress to 100/100, responsive main thread; then cancel a bat
 
     // --- 30 images, cancelled soon after the start ---
     await page.click('#clear-batch');
+    await page.click('#confirm-clear');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell]').length === 0, null, { timeout: 10_000 });
     await page.setInputFiles('#file-input', second);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell]').length === 30, null, { timeout: 30_000 });

@@ -56,6 +56,7 @@ test('gallery samples classify, one and all', { timeout: MODEL_TIMEOUT + CLASSIF
 
     // Classify all samples (after clearing, so file names are unique).
     await page.click('#clear-batch');
+    await page.click('#confirm-clear');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell]').length === 0, null, { timeout: 10_000 });
     await page.click('#gallery-all');
     const cells = await waitForCellsSettled(page, { count: gallery.length, timeout: ALL_TIMEOUT });

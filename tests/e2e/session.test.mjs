@@ -170,6 +170,37 @@ test('storage refused: a clear message, and the app works in memory', { timeout:
   }, { onContext: (context) => context.addInitScript(refuse) });
 });
 
+test('storage full in the middle of a session: a clear message, nothing on the page lost, the app goes on', { timeout: T }, async () => {
+  const images = mixedTestImages(8).map((r) => r.path);
+  // The browser's quota runs out once the test says so (window.__storageFull).
+  const fill = () => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (...args) {
+      if (window.__storageFull) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+  };
+  await withApp('session-storage-full', async (app) => {
+    const { page } = app;
+    await waitForAppReady(page);
+    await page.waitForSelector('[data-testid=session][data-state=saved]');
+    await page.setInputFiles('#file-input', images.slice(0, 4));
+    await waitForCellsSettled(page, { count: 4 });
+    await waitForSaved(page);
+    await page.evaluate(() => { window.__storageFull = true; });
+    await page.setInputFiles('#file-input', images.slice(4));
+    const message = await page.textContent('[data-testid=storage-message]', { timeout: 15_000 });
+    assert.match(message, /storage for this site is full/, message);
+    assert.match(message, /export the count/, message);
+    const cells = await waitForCellsSettled(page, { count: 8 });
+    assert.equal(cells.filter((c) => c.state === 'done').length, 8, JSON.stringify(cells));
+    const { csv } = await exportsOf(page, 'full');
+    assert.equal(csv.trim().split('\n').length, 9, 'the export has all 8 cells');
+    await app.screenshot('storage-full');
+    assert.deepEqual(app.pageErrors, [], 'page errors');
+  }, { onContext: (context) => context.addInitScript(fill) });
+});
+
 test('two tabs keep their own sessions; a new session asks first; sessions reopen and delete', { timeout: T }, async () => {
   const images = mixedTestImages(6).map((r) => r.path);
   await withApp('session-tabs', async (app) => {
