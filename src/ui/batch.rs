@@ -29,7 +29,8 @@ fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<Cel
         .collect()
 }
 
-fn download(name: &str, mime: &str, text: &str) {
+/// Saves `text` as a file the browser downloads (exports of the count and of Learn).
+pub(super) fn download(name: &str, mime: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);

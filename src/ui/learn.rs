@@ -15,11 +15,9 @@ use crate::learn::schedule::{self, Rng};
 use crate::learn::teaching::{self, Focus, Specimen, TeachingItem, FOCUSES};
 use crate::taxonomy;
 use leptos::prelude::*;
-use wasm_bindgen::Clamped;
 use wasm_bindgen::JsCast;
 
 const STORE_KEY: &str = "marrowscope-learn-progress";
-const CAM_SIZE: u32 = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TeachingSet {
@@ -96,33 +94,6 @@ fn description_of(code: &str) -> &'static str {
 
 fn key_of(code: &str) -> Option<char> {
     taxonomy::by_code(code).map(|c| c.key)
-}
-
-fn draw_map(canvas: &web_sys::HtmlCanvasElement, heat: Option<Heatmap>) {
-    let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
-    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
-    ctx.clear_rect(0.0, 0.0, CAM_SIZE as f64, CAM_SIZE as f64);
-    if let Some(h) = heat {
-        let rgba = h.to_rgba(CAM_SIZE, CAM_SIZE);
-        if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), CAM_SIZE, CAM_SIZE) {
-            let _ = ctx.put_image_data(&img, 0.0, 0.0);
-        }
-    }
-}
-
-fn download(name: &str, mime: &str, text: &str) {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    if let Some(a) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.create_element("a").ok()) {
-        let a: web_sys::HtmlAnchorElement = a.unchecked_into();
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
 }
 
 #[component]
@@ -240,7 +211,7 @@ pub fn Learn() -> impl IntoView {
             Some(Heatmap { width: r.heat_w, height: r.heat_h, values: r.heatmaps.get(top)?.clone() })
         });
         if let Some(c) = canvas_ref.get() {
-            draw_map(&c, heat);
+            super::viewer::draw_cam(&c, heat);
         }
     });
     let example_of = move |code: &str, except: &str| -> Option<String> {
@@ -329,7 +300,7 @@ pub fn Learn() -> impl IntoView {
                                                     <div class="opinion" data-top=top.0.clone() data-set=set.clone().map(|s| s.join(","))>
                                                         <div class="opinion-image">
                                                             <img src=o.crop_url.clone().unwrap_or_else(|| format!("teaching/{file}")) alt="The crop the model saw" width="160" height="160" />
-                                                            <canvas node_ref=canvas_ref width=CAM_SIZE height=CAM_SIZE aria-hidden="true"></canvas>
+                                                            <canvas node_ref=canvas_ref width=super::viewer::CAM_SIZE height=super::viewer::CAM_SIZE aria-hidden="true"></canvas>
                                                         </div>
                                                         <div>
                                                             <p><strong>{format!("{} ({}) {:.0} %", top.0, name_of(&top.0), top.1 * 100.0)}</strong>
@@ -436,8 +407,8 @@ fn ProgressView(confirm_reset: RwSignal<bool>) -> impl IntoView {
                 })
             }}
             <div class="quiz-actions">
-                <button class="button" id="quiz-export-json" on:click=move |_| download("marrowscope-learn-progress.json", "application/json", &learn.progress.with(|p| p.to_json()))>"Export (JSON)"</button>
-                <button class="button" id="quiz-export-csv" on:click=move |_| download("marrowscope-learn-answers.csv", "text/csv", &learn.progress.with(|p| p.to_csv()))>"Export answers (CSV)"</button>
+                <button class="button" id="quiz-export-json" on:click=move |_| super::batch::download("marrowscope-learn-progress.json", "application/json", &learn.progress.with(|p| p.to_json()))>"Export (JSON)"</button>
+                <button class="button" id="quiz-export-csv" on:click=move |_| super::batch::download("marrowscope-learn-answers.csv", "text/csv", &learn.progress.with(|p| p.to_csv()))>"Export answers (CSV)"</button>
                 <button class="button" id="quiz-reset" on:click=move |_| confirm_reset.set(true) disabled=move || learn.progress.with(|p| p.answers.is_empty())>"Reset progress"</button>
                 <Show when=move || confirm_reset.get()>
                     <span class="confirm small" data-testid="quiz-reset-confirm" role="alertdialog">"Forget every answer? "

@@ -8,9 +8,11 @@ use leptos::prelude::*;
 use wasm_bindgen::Clamped;
 use wasm_bindgen::JsCast;
 
-const CAM_SIZE: u32 = 256;
+/// Side of the canvas a class activation map is drawn on (also the Learn tab's).
+pub(super) const CAM_SIZE: u32 = 256;
 
-fn draw_cam(canvas: &web_sys::HtmlCanvasElement, heat: Option<Heatmap>) {
+/// Draws a class activation map (or clears the canvas).
+pub(super) fn draw_cam(canvas: &web_sys::HtmlCanvasElement, heat: Option<Heatmap>) {
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
     ctx.clear_rect(0.0, 0.0, CAM_SIZE as f64, CAM_SIZE as f64);
