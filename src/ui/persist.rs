@@ -13,9 +13,9 @@
 //! state says so in words and the app goes on in memory.
 
 use super::engine;
-use super::state::{AppState, Cell, CellState, CropView, FieldInfo, FieldRef, StorageState};
+use super::state::{AppState, Cell, CellState, CropView, FieldRef, StorageState};
 use super::uncertainty;
-use crate::session::record::{self, SessionMeta, StoredCell, StoredCrop, StoredFieldInfo, StoredFieldRef, StoredState};
+use crate::session::record::{self, SessionMeta, StoredCell, StoredCrop, StoredFieldRef, StoredState};
 use crate::web::{console, idb};
 use js_sys::{Array, Reflect};
 use leptos::prelude::*;
@@ -158,16 +158,7 @@ fn stored(c: &Cell) -> StoredCell {
             bbox: f.bbox,
             added: f.added,
         }),
-        field_info: c.field_info.as_ref().map(|i| StoredFieldInfo {
-            width: i.width,
-            height: i.height,
-            format: i.format.clone(),
-            layout: i.layout.clone(),
-            typical_nucleus_px: i.typical_nucleus_px,
-            detect_ms: i.detect_ms,
-            ms: i.ms,
-            memory_mb: i.memory_mb,
-        }),
+        field_info: c.field_info.as_deref().cloned(),
         crop: c.crop.as_ref().map(|k| StoredCrop { bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale }),
     }
 }
@@ -245,18 +236,7 @@ fn restore_cells(mut records: Vec<StoredCell>, mut blobs: HashMap<(u32, String),
                     added: f.added,
                 })
             }),
-            field_info: r.field_info.map(|i| {
-                Arc::new(FieldInfo {
-                    width: i.width,
-                    height: i.height,
-                    format: i.format,
-                    layout: i.layout,
-                    typical_nucleus_px: i.typical_nucleus_px,
-                    detect_ms: i.detect_ms,
-                    ms: i.ms,
-                    memory_mb: i.memory_mb,
-                })
-            }),
+            field_info: r.field_info.map(Arc::new),
             progress,
             crop: crop_view,
         });

@@ -107,19 +107,8 @@ impl FieldRef {
     }
 }
 
-/// What the worker found in a field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldInfo {
-    pub width: u32,
-    pub height: u32,
-    pub format: String,
-    /// The decision in words.
-    pub layout: String,
-    pub typical_nucleus_px: Option<f32>,
-    pub detect_ms: f64,
-    pub ms: f64,
-    pub memory_mb: f64,
-}
+/// What the worker found in a field (the same record the session stores).
+pub type FieldInfo = crate::session::record::StoredFieldInfo;
 
 impl Cell {
     pub fn predicted(&self) -> Option<&str> {
