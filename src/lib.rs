@@ -17,6 +17,7 @@
 //! - [`cells`] — finding white cells in smear fields, measuring a cell, scale crops
 //! - [`fields`] — single cell or field, and a field's white cells cropped at the training scale
 //! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
+//! - [`thumbnail`] — the batch list's small previews, made from the decoded pixels
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
 
 pub mod cam;
@@ -38,6 +39,7 @@ pub mod ood;
 pub mod preprocess;
 pub mod scores;
 pub mod taxonomy;
+pub mod thumbnail;
 
 pub mod session;
 #[cfg(target_arch = "wasm32")]

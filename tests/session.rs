@@ -180,3 +180,38 @@ fn files_given_again_go_on_with_their_waiting_cell() {
         resume::need_file_message(&["a.png"], 5).starts_with("1 file was not classified before the page was closed or reloaded: a.png.")
     );
 }
+
+/// The list's previews (issue 16, bounded memory): real marrow, blood and field images give a
+/// JPEG of at most 64 pixels a side, a few kilobytes, that still looks like the image (same
+/// mean colour within a few levels).
+#[test]
+fn previews_are_small_and_faithful() {
+    use marrowscope::thumbnail;
+    let m = common::classifier().manifest().clone();
+    let mut paths: Vec<std::path::PathBuf> = common::sample_of(&common::split("test"), &m, 1).into_iter().map(|i| i.path).collect();
+    paths.extend(common::sample_of(&common::blood_split("test"), &m, 1).into_iter().map(|i| i.path));
+    paths.push(bccd_field());
+    assert!(paths.len() > 10, "{} images", paths.len());
+    let mean = |img: &image::RgbImage| -> [f64; 3] {
+        let n = (img.width() * img.height()) as f64;
+        let mut s = [0f64; 3];
+        for p in img.pixels() {
+            for k in 0..3 {
+                s[k] += p[k] as f64;
+            }
+        }
+        s.map(|v| v / n)
+    };
+    for path in &paths {
+        let original = decode(&std::fs::read(path).unwrap()).unwrap().image;
+        let bytes = thumbnail::jpeg(&original).unwrap();
+        assert!(bytes.len() < 8 * 1024, "{}: {} bytes", path.display(), bytes.len());
+        let small = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        let (w, h) = small.dimensions();
+        assert_eq!(w.max(h), thumbnail::SIDE, "{}: {w}x{h}", path.display());
+        let (a, b) = (mean(&original), mean(&small));
+        for k in 0..3 {
+            assert!((a[k] - b[k]).abs() < 6.0, "{}: channel {k} mean {:.1} vs {:.1}", path.display(), a[k], b[k]);
+        }
+    }
+}

@@ -92,6 +92,27 @@ enum SortBy {
     Class,
 }
 
+/// The reassign menu's options (the model's classes, then the rest of the taxonomy), `current`
+/// selected, as HTML: one string per row instead of 22 reactive option views, because a list
+/// of 5,000 rows holds 5,000 of these menus.
+fn reassign_options(manifest: Option<&Manifest>, current: &str) -> String {
+    let mut codes: Vec<&str> = manifest.map(|m| m.classes.iter().map(String::as_str).collect()).unwrap_or_default();
+    for k in taxonomy::all() {
+        if !codes.contains(&k.code) {
+            codes.push(k.code);
+        }
+    }
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let mut html = String::with_capacity(codes.len() * 40);
+    for code in codes {
+        let key = taxonomy::by_code(code).map(|c| c.key).unwrap_or(' ');
+        let code = escape(code);
+        let sel = if code == escape(current) { " selected" } else { "" };
+        html.push_str(&format!("<option value=\"{code}\"{sel}>{code} [{key}]</option>"));
+    }
+    html
+}
+
 /// The cell list with thumbnails; `compact` for the classify tab.
 #[component]
 pub fn CellList() -> impl IntoView {
@@ -142,6 +163,10 @@ pub fn CellList() -> impl IntoView {
                     {
                         let id = c.id;
                         let selected = move || state.selected.get() == Some(id);
+                        // The preview and the reassign menu only where the row is near the screen.
+                        let row = NodeRef::<leptos::html::Li>::new();
+                        let near = super::in_view::track(id, row, "ul.cells");
+                        let heavy = move || near.get() || selected();
                         let manifest = state.manifest();
                         let corrected = c.final_class.is_some() && c.final_class.as_deref() != c.predicted();
                         let ood = c.result.as_ref().is_some_and(|r| r.ood.is_some_and(|o| o.flagged));
@@ -173,18 +198,20 @@ pub fn CellList() -> impl IntoView {
                                 data-set=move || set_codes.get().map(|s| s.join(","))
                                 data-ood=c.result.as_ref().map(|_| ood.to_string())
                                 class:ood=ood
+                                node_ref=row
                                 on:click=move |_| state.selected.set(Some(id))
                                 on:focus=move |_| state.selected.set(Some(id))>
-                                <img class="thumb" src=c.url.clone() alt="" loading="lazy" decoding="async" width="48" height="48" />
+                                {
+                                    let thumb = c.thumb.clone();
+                                    move || if thumb.is_empty() || !heavy() {
+                                        view! { <span class="thumb" aria-hidden="true"></span> }.into_any()
+                                    } else {
+                                        view! { <img class="thumb" src=thumb.clone() alt="" decoding="async" width="48" height="48" /> }.into_any()
+                                    }
+                                }
                                 <span class="cell-name" title=c.name.clone()>{c.name.clone()}</span>
                                 {match (c.state, c.result.clone()) {
                                     (CellState::Done, Some(r)) => {
-                                        let options = {
-                                            let mut codes: Vec<String> = manifest.as_ref().map(|m| m.classes.clone()).unwrap_or_default();
-                                            for k in taxonomy::all() { if !codes.iter().any(|c| c == k.code) { codes.push(k.code.to_string()); } }
-                                            codes
-                                        };
-                                        let current = c.final_code().unwrap_or("").to_string();
                                         view! {
                                             <span class="cell-pred">
                                                 <span class="code">{r.ranked[0].code.clone()}</span>
@@ -201,18 +228,25 @@ pub fn CellList() -> impl IntoView {
                                                     }
                                                 })}
                                             </span>
-                                            <select class="reassign" aria-label=format!("Final class for {}", c.name)
-                                                on:click=move |ev| ev.stop_propagation()
-                                                on:change=move |ev| {
-                                                    let v = event_target_value(&ev);
-                                                    state.update_cell(id, |c| c.final_class = Some(v));
-                                                }>
-                                                {options.into_iter().map(|code| {
-                                                    let sel = code == current;
-                                                    let key = taxonomy::by_code(&code).map(|c| c.key).unwrap_or(' ');
-                                                    view! { <option value=code.clone() selected=sel>{format!("{code} [{key}]")}</option> }
-                                                }).collect_view()}
-                                            </select>
+                                            {
+                                                let label = format!("Final class for {}", c.name);
+                                                let code = c.final_code().unwrap_or("").to_string();
+                                                move || if heavy() {
+                                                    view! {
+                                                        <select class="reassign" aria-label=label.clone()
+                                                            inner_html=reassign_options(manifest.as_deref(), &code)
+                                                            on:click=move |ev| ev.stop_propagation()
+                                                            on:change=move |ev| {
+                                                                let v = event_target_value(&ev);
+                                                                state.update_cell(id, |c| c.final_class = Some(v));
+                                                            }>
+                                                        </select>
+                                                    }.into_any()
+                                                } else {
+                                                    // Out of view: the final class in words, the same size as the menu.
+                                                    view! { <span class="reassign placeholder">{code.clone()}</span> }.into_any()
+                                                }
+                                            }
                                         }.into_any()
                                     }
                                     (CellState::Error, _) => view! {

@@ -207,6 +207,7 @@ pub fn enqueue(files: Vec<File>) -> Vec<u32> {
                 rev: 0,
                 name: file.name(),
                 url: String::new(),
+                thumb: String::new(),
                 state: if no_model { CellState::Error } else { CellState::Queued },
                 result: None,
                 final_class: None,
@@ -313,7 +314,10 @@ pub fn adopt(cells: Vec<super::state::Cell>, field_files: Vec<(u32, File)>) {
         e.next_id = e.next_id.max(cells.iter().map(|c| c.id).max().unwrap_or(0));
         e.field_files.extend(field_files);
     });
-    state.cells.set(cells);
+    let old = state.cells.try_update(|c| std::mem::replace(c, cells)).unwrap_or_default();
+    for c in &old {
+        c.release_urls();
+    }
 }
 
 /// Test hook (`?testhooks` on the page's address): the worker runs out of memory on the next
@@ -336,12 +340,7 @@ pub fn clear() {
     });
     state.cells.update(|cells| {
         for c in cells.drain(..).chain(unpublished) {
-            if !c.url.is_empty() {
-                let _ = web_sys::Url::revoke_object_url(&c.url);
-            }
-            if let Some(k) = &c.crop {
-                let _ = web_sys::Url::revoke_object_url(&k.url);
-            }
+            c.release_urls();
         }
     });
     state.selected.set(None);
@@ -485,7 +484,7 @@ fn on_reply_value(reply: Reply) {
     let Some(state) = with(|e| e.state) else { return };
     // The Learn tab's second opinion is not a cell of the batch.
     let reply = match reply {
-        Reply::Done { id: OPINION_ID, result, crop } => {
+        Reply::Done { id: OPINION_ID, result, crop, .. } => {
             let crop_url = crop.map(|k| {
                 let bytes = Uint8Array::from(&k.jpeg[..]);
                 let opts = web_sys::BlobPropertyBag::new();
@@ -554,10 +553,12 @@ fn on_reply_value(reply: Reply) {
                 e.busy_file = None;
             });
             let url = crop_url(id, &cell);
+            let thumb = thumb_url(id, cell.thumb.as_deref());
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
                 c.progress = None;
                 c.url = url;
+                set_thumb(c, thumb);
                 if let Some(f) = &c.field {
                     c.field = Some(Arc::new(FieldRef { bbox: cell.bbox, ..(**f).clone() }));
                 }
@@ -565,7 +566,7 @@ fn on_reply_value(reply: Reply) {
             });
             pump();
         }
-        Reply::Done { id, result, crop } => {
+        Reply::Done { id, result, crop, thumb } => {
             with(|e| {
                 e.busy = None;
                 e.busy_file = None;
@@ -573,10 +574,12 @@ fn on_reply_value(reply: Reply) {
             let crop = crop.map(|k| {
                 Arc::new(super::state::CropView { url: jpeg_url(id, &k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
             });
+            let thumb = thumb_url(id, thumb.as_deref());
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
                 c.progress = None;
                 c.result = Some(Arc::new(result));
+                set_thumb(c, thumb);
                 if let Some(old) = c.crop.take() {
                     let _ = web_sys::Url::revoke_object_url(&old.url);
                 }
@@ -629,12 +632,32 @@ fn crop_url(id: u32, cell: &FieldCell) -> String {
 
 /// Object URL of JPEG bytes, the crop of entry `id` (stored with the session).
 fn jpeg_url(id: u32, jpeg: &[u8]) -> String {
+    stored_jpeg_url(id, jpeg, super::persist::Kind::Crop)
+}
+
+/// Object URL of the list's preview of entry `id` (stored with the session); empty without one.
+fn thumb_url(id: u32, jpeg: Option<&[u8]>) -> String {
+    jpeg.map(|j| stored_jpeg_url(id, j, super::persist::Kind::Thumb)).unwrap_or_default()
+}
+
+fn stored_jpeg_url(id: u32, jpeg: &[u8], kind: super::persist::Kind) -> String {
     let bytes = Uint8Array::from(jpeg);
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("image/jpeg");
     let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts) else { return String::new() };
-    super::persist::crop_made(id, &blob);
+    super::persist::blob_made(id, kind, &blob);
     web_sys::Url::create_object_url_with_blob(&blob).unwrap_or_default()
+}
+
+/// Gives cell `c` its new preview, releasing the old one.
+fn set_thumb(c: &mut super::state::Cell, thumb: String) {
+    if thumb.is_empty() {
+        return;
+    }
+    if !c.thumb.is_empty() {
+        let _ = web_sys::Url::revoke_object_url(&c.thumb);
+    }
+    c.thumb = thumb;
 }
 
 /// A dropped file turned out to be a field: its entry becomes the field's, and each white cell
@@ -656,6 +679,7 @@ fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult
             rev: 0,
             name: format!("{} · cell {}", parent.name, k + 1),
             url: crop_url(first_id + k as u32, fc),
+            thumb: thumb_url(first_id + k as u32, fc.thumb.as_deref()),
             state: CellState::Done,
             result: Some(Arc::new(fc.result.clone())),
             final_class: None,
@@ -673,6 +697,7 @@ fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult
         })
         .collect();
     console::info("field", &format!("{}: {} (detection {:.0} ms)", parent.name, field.layout, field.detect_ms));
+    let field_thumb = thumb_url(id, field.thumb.as_deref());
     let info = FieldInfo {
         width: field.width,
         height: field.height,
@@ -688,6 +713,7 @@ fn field_done(state: AppState, id: u32, field: crate::web::protocol::FieldResult
             let c = &mut cells[pos];
             c.state = CellState::Done;
             c.progress = None;
+            set_thumb(c, field_thumb);
             c.field_info = Some(Arc::new(info));
             c.rev = c.rev.wrapping_add(1);
             cells.splice(pos + 1..pos + 1, children);
@@ -718,6 +744,7 @@ pub fn add_cell_at(field_id: u32, x: f32, y: f32) {
         rev: 0,
         name: format!("{} · cell {} (added)", field.name, n + 1),
         url: String::new(),
+        thumb: String::new(),
         state: CellState::Queued,
         result: None,
         final_class: None,
@@ -744,9 +771,7 @@ pub fn remove_cell(id: u32) {
     if matches!(cell.state, CellState::Queued | CellState::Running) {
         return;
     }
-    if !cell.url.is_empty() {
-        let _ = web_sys::Url::revoke_object_url(&cell.url);
-    }
+    cell.release_urls();
     state.cells.update(|cells| cells.retain(|c| c.id != id));
     if state.selected.get_untracked() == Some(id) {
         state.selected.set(Some(field.field_id));

@@ -6,6 +6,7 @@ pub mod atlas;
 pub mod batch;
 pub mod engine;
 pub mod fetch;
+pub mod in_view;
 pub mod input;
 pub mod learn;
 pub mod persist;

@@ -5,8 +5,8 @@
 //! - `sessions`: one JSON record per session ([`SessionMeta`]), key: the session's id;
 //! - `cells`: one JSON record per entry ([`StoredCell`]), key `[session, id]`;
 //! - `blobs`: the original file (`"file"`, stored as it arrives, so a reload in the middle
-//!   of a batch can go on with it) and the crop the model saw (`"crop"`), key
-//!   `[session, id, kind]`.
+//!   of a batch can go on with it), the crop the model saw (`"crop"`) and the list's preview
+//!   (`"thumb"`), key `[session, id, kind]`.
 //!
 //! A tab owns its session: it answers "who has session X?" on a `BroadcastChannel`, and a tab
 //! that opens never takes a session another tab answers for. Storage refused or full: the
@@ -49,9 +49,9 @@ struct Store {
     state: Option<AppState>,
     /// Revision of each entry as last stored.
     saved: HashMap<u32, u32>,
-    /// Files and crops not yet stored, by entry id.
+    /// Files, crops and previews not yet stored, by entry id.
     files: HashMap<u32, File>,
-    crops: HashMap<u32, Blob>,
+    made: HashMap<(u32, Kind), Blob>,
     /// Restored waiting entries whose file is stored: they go on when the person asks.
     resumable: Vec<(u32, File)>,
     scheduled: bool,
@@ -190,6 +190,7 @@ fn restore_cells(mut records: Vec<StoredCell>, mut blobs: HashMap<(u32, String),
     for r in records {
         let file = blobs.remove(&(r.id, "file".to_string()));
         let crop = blobs.remove(&(r.id, "crop".to_string()));
+        let thumb = blobs.remove(&(r.id, "thumb".to_string()));
         let url = file.as_ref().or(crop.as_ref()).map(object_url).unwrap_or_default();
         urls.insert(r.id, url.clone());
         let crop_view = match (&r.crop, &crop) {
@@ -218,11 +219,19 @@ fn restore_cells(mut records: Vec<StoredCell>, mut blobs: HashMap<(u32, String),
                 None => (CellState::Waiting, None, Some("needs its file again".to_string())),
             },
         };
+        let url = if r.field.is_some() { crop.as_ref().map(object_url).unwrap_or(url) } else { url };
+        // Entries stored before previews existed show their image there (as the list did then).
+        let thumb = match &thumb {
+            Some(b) => object_url(b),
+            None if r.result.is_some() => url.clone(),
+            None => String::new(),
+        };
         out.cells.push(Cell {
             id: r.id,
             rev: 0,
             name: r.name,
-            url: if r.field.is_some() { crop.as_ref().map(object_url).unwrap_or(url) } else { url },
+            url,
+            thumb,
             state,
             result: r.result.map(Arc::new),
             final_class: r.final_class,
@@ -303,9 +312,27 @@ pub fn file_added(id: u32, file: &File) {
     }
 }
 
-/// The crop the model saw for an entry, to store with it.
-pub fn crop_made(id: u32, crop: &Blob) {
-    with(|s| s.crops.insert(id, crop.clone()));
+/// What the worker made for an entry and the session stores beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The crop the model saw.
+    Crop,
+    /// The list's preview (`crate::thumbnail`).
+    Thumb,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Crop => "crop",
+            Kind::Thumb => "thumb",
+        }
+    }
+}
+
+/// A crop or preview the worker made for an entry, to store with it.
+pub fn blob_made(id: u32, kind: Kind, blob: &Blob) {
+    with(|s| s.made.insert((id, kind), blob.clone()));
 }
 
 /// Stores what changed since the last flush, a moment from now.
@@ -333,7 +360,7 @@ fn schedule() {
     }
 }
 
-/// Writes every entry whose revision changed, the files and crops not yet stored, deletions,
+/// Writes every entry whose revision changed, the files, crops and previews not yet stored, deletions,
 /// and the session's record, in one transaction.
 async fn flush() {
     let Some(state) = with(|s| s.state) else { return };
@@ -389,12 +416,15 @@ async fn flush_once(state: AppState) -> Result<(), String> {
         })
     });
     let deletes: Vec<u32> = with(|s| s.saved.keys().filter(|id| !present.contains(id)).copied().collect());
-    // Files and crops of entries on the list (those of entries not yet shown wait).
+    // Files, crops and previews of entries on the list (those of entries not yet shown wait).
     let files: Vec<(u32, File)> = with(|s| take_present(&mut s.files, &present));
-    let crops: Vec<(u32, Blob)> = with(|s| take_present(&mut s.crops, &present));
+    let made: Vec<((u32, Kind), Blob)> = with(|s| {
+        let keys: Vec<(u32, Kind)> = s.made.keys().filter(|(id, _)| present.contains(id)).copied().collect();
+        keys.into_iter().filter_map(|k| s.made.remove(&k).map(|b| (k, b))).collect()
+    });
     let selected = state.selected.get_untracked();
     let changed = !puts.is_empty() || !deletes.is_empty() || meta.selected != selected || meta.coverage_percent != Some(level.percent());
-    if !changed && files.is_empty() && crops.is_empty() {
+    if !changed && files.is_empty() && made.is_empty() {
         return Ok(());
     }
     meta.entries = entries;
@@ -417,8 +447,8 @@ async fn flush_once(state: AppState) -> Result<(), String> {
     for (id, f) in &files {
         blobs.put_with_key(f, &key3(&meta.id, *id, "file")).map_err(err)?;
     }
-    for (id, b) in &crops {
-        blobs.put_with_key(b, &key3(&meta.id, *id, "crop")).map_err(err)?;
+    for ((id, kind), b) in &made {
+        blobs.put_with_key(b, &key3(&meta.id, *id, kind.as_str())).map_err(err)?;
     }
     tx.object_store(SESSIONS).map_err(err)?.put_with_key(&JsValue::from_str(&meta.to_json()), &JsValue::from_str(&meta.id)).map_err(err)?;
     idb::committed(&tx).await?;
@@ -600,7 +630,7 @@ async fn adopt(state: AppState, db: &IdbDatabase, meta: SessionMeta) -> Result<(
     with(|s| {
         s.saved = restored.cells.iter().map(|c| (c.id, c.rev)).collect();
         s.files.clear();
-        s.crops.clear();
+        s.made.clear();
     });
     if let Some(level) = meta.coverage() {
         uncertainty::coverage().set(level);
@@ -627,7 +657,7 @@ pub async fn new_session(state: AppState) {
     with(|s| {
         s.saved.clear();
         s.files.clear();
-        s.crops.clear();
+        s.made.clear();
     });
     state.resumable.set(Vec::new());
     with(|s| s.resumable.clear());

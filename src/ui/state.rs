@@ -39,6 +39,9 @@ pub struct Cell {
     pub name: String,
     /// Object URL of the file for display (revoked when the cell is removed).
     pub url: String,
+    /// Object URL of the list's preview (`crate::thumbnail`, made by the worker; revoked with
+    /// the cell). Empty until the worker has read the file: the list never shows the original.
+    pub thumb: String,
     pub state: CellState,
     pub result: Option<Arc<CellResult>>,
     pub final_class: Option<String>,
@@ -111,6 +114,15 @@ impl FieldRef {
 pub type FieldInfo = crate::session::record::StoredFieldInfo;
 
 impl Cell {
+    /// Releases the object URLs this cell holds (its file, preview and crop); a field's cells
+    /// share the field's URL only by reference, so nothing is released twice.
+    pub fn release_urls(&self) {
+        for url in [Some(&self.url), Some(&self.thumb), self.crop.as_ref().map(|k| &k.url)].into_iter().flatten() {
+            if !url.is_empty() {
+                let _ = web_sys::Url::revoke_object_url(url);
+            }
+        }
+    }
     pub fn predicted(&self) -> Option<&str> {
         self.result.as_ref().map(|r| r.ranked[0].code.as_str())
     }

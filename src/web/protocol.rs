@@ -73,6 +73,9 @@ pub struct FieldCell {
     /// Added by the person (a click), not found by detection.
     pub added: bool,
     pub crop_jpeg: Vec<u8>,
+    /// The list's preview of the crop (`crate::thumbnail`, JPEG).
+    #[serde(default)]
+    pub thumb: Option<Vec<u8>>,
     pub result: CellResult,
 }
 
@@ -92,6 +95,9 @@ pub struct FieldResult {
     /// The worker's WebAssembly memory after this field (MB; it never shrinks, so this is the
     /// high-water mark so far).
     pub memory_mb: f64,
+    /// The list's preview of the whole field (`crate::thumbnail`, JPEG).
+    #[serde(default)]
+    pub thumb: Option<Vec<u8>>,
     /// In detection order (best first).
     pub cells: Vec<FieldCell>,
 }
@@ -118,6 +124,10 @@ pub enum Reply {
         /// `input.cell_scale`); absent when the image was resized whole.
         #[serde(default)]
         crop: Option<ModelCrop>,
+        /// The list's preview of the image (`crate::thumbnail`, JPEG): the list never decodes
+        /// the original file.
+        #[serde(default)]
+        thumb: Option<Vec<u8>>,
     },
     /// A field: its white cells, each classified (replaces `Done` for that file).
     Field {

@@ -112,10 +112,12 @@ fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cell
     let crop = fields::cell_crop_at(image, cell, &c.manifest().input.cell_scale.unwrap_or_default()).map_err(|e| e.to_string())?;
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop).map_err(|e| e.to_string())?;
-    let p = c.classify_decoded(&Decoded { image: crop, format: "field crop" }).map_err(|e| e.to_string())?;
+    let crop = Decoded { image: crop, format: "field crop" };
+    let p = c.classify_decoded(&crop).map_err(|e| e.to_string())?;
     Ok(FieldCell {
         bbox: fields::bbox(cell),
         added,
+        thumb: crate::thumbnail::jpeg(&crop.image).ok(),
         crop_jpeg: jpeg,
         result: CellResult::from_prediction(c.manifest(), &p, now() - t0, None),
     })
@@ -162,7 +164,13 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
             return match c.classify_single(&decoded) {
                 Ok((p, crop)) => {
                     let crop = crop.and_then(|k| model_crop(&k, &decoded.image, c.manifest().input.cell_scale.unwrap_or_default()));
-                    Reply::Done { id, result: CellResult::from_prediction(c.manifest(), &p, now() - t0, Some(analysis.explain())), crop }
+                    let thumb = crate::thumbnail::jpeg(&decoded.image).ok();
+                    Reply::Done {
+                        id,
+                        result: CellResult::from_prediction(c.manifest(), &p, now() - t0, Some(analysis.explain())),
+                        crop,
+                        thumb,
+                    }
                 }
                 Err(e) => Reply::Failed { id, message: e.to_string() },
             };
@@ -198,6 +206,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
                 detect_ms,
                 ms,
                 memory_mb: memory_mb(),
+                thumb: crate::thumbnail::jpeg(&decoded.image).ok(),
                 cells,
             },
         }
