@@ -92,6 +92,12 @@ async function run(n, tmp, storage) {
     }
     const seconds = (Date.now() - t0) / 1000;
     if (storage) await page.waitForFunction(() => document.querySelector('[data-testid=session]')?.getAttribute('data-unsaved') === 'false', null, { timeout: 120_000 });
+    // What the list holds once the batch is done (after a garbage collection): DOM nodes, and
+    // how many rows carry their preview image (only those near the screen should).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    const dom = await cdp.send('Memory.getDOMCounters');
+    const listImages = await page.evaluate(() => document.querySelectorAll('[data-testid=cell] img').length);
     const end = renderers();
     const grown = end.map((r) => ({ ...r, before: start.find((s) => s.pid === r.pid)?.hwm || 0 })).sort((a, b) => b.hwm - a.hwm)[0];
     const page_ = await page.evaluate(async () => {
@@ -115,6 +121,8 @@ async function run(n, tmp, storage) {
       renderer_end_mib: Number((grown.rss / 1024).toFixed(0)),
       page_js_heap_mib: page_.heap ? Number((page_.heap / 2 ** 20).toFixed(1)) : null,
       stored_mib: Number((page_.storage / 2 ** 20).toFixed(1)),
+      dom_nodes: dom.nodes,
+      list_images: listImages,
       stored_entries: page_.entries,
       classified: page_.classified,
       errors: page_.errors,
@@ -134,9 +142,9 @@ try {
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log('\n| images | session stored | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | stored (MiB) | classified |');
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| images | session stored | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | DOM nodes | list images | stored (MiB) | classified |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.n} | ${r.storage ? 'yes' : 'no'} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.stored_mib} | ${r.classified} |`);
+  console.log(`| ${r.n} | ${r.storage ? 'yes' : 'no'} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.dom_nodes} | ${r.list_images} | ${r.stored_mib} | ${r.classified} |`);
 }
 if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows, null, 2));

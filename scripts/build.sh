@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the static site into dist/: trunk build, then the Content-Security-Policy and the
-# offline service worker.
+# Builds the static site into dist/: trunk build, then the Content-Security-Policy, the
+# offline service worker and (release) precompressed .br/.gz copies.
 # Usage: bash scripts/build.sh [--dev] [--relaxed-simd]
 #   --dev           unoptimised app code (dependencies optimised), no wasm-opt: fast to build
 #   --relaxed-simd  also build the worker with WebAssembly relaxed SIMD; the loader then picks it
@@ -28,4 +28,6 @@ if [ "$RELAXED" = 1 ]; then
 fi
 node scripts/csp.mjs dist
 node scripts/gen-sw.mjs dist
+# Release builds: brotli and gzip copies beside each compressible file, for servers that send them.
+if [ "$DEV" = 0 ]; then node scripts/precompress.mjs dist; fi
 echo "built dist/ in $(( $(date +%s) - start )) s ($( [ "$DEV" = 1 ] && echo dev || echo release )$( [ "$RELAXED" = 1 ] && echo ', with the relaxed-SIMD worker' ))"

@@ -54,7 +54,8 @@ function walk(dir, rel = '') {
 
 // teaching/ (the Learn tab's images) is fetched only when Learn opens, and cached then by the
 // fetch handler below: not part of the first load.
-let files = walk(dist).filter((f) => !f.rel.startsWith('teaching/'));
+// Precompressed copies (.br, .gz; scripts/precompress.mjs) are served in place of their file.
+let files = walk(dist).filter((f) => !f.rel.startsWith('teaching/') && !/\.(br|gz)$/.test(f.rel));
 const isGallery = (f) => f.rel.split('/').includes('gallery');
 const galleryBytes = files.filter(isGallery).reduce((s, f) => s + f.size, 0);
 let galleryNote = 'included';

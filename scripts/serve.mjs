@@ -6,6 +6,8 @@
 // - Serves files of --dir under the --base path; anything outside the base is 404,
 //   `/` redirects to the base, and the base itself serves index.html.
 // - Adds a Content-Security-Policy header read from <dir>/csp.txt (one line) if present.
+// - Sends FILE.br or FILE.gz (scripts/precompress.mjs) with Content-Encoding where the request's
+//   Accept-Encoding allows it (brotli first), and FILE itself otherwise.
 // - --port 0 picks a free port; the line `Serving <dir> at http://<host>:<port><base>` is
 //   printed once the server listens (tests parse it).
 // - --log prints one JSON line per request to stdout:
@@ -156,6 +158,26 @@ function resolveFile(urlPath) {
   return { file: full, stat: st };
 }
 
+// The .br or .gz copy of `file` to send for this Accept-Encoding header (brotli first), or null.
+function precompressed(file, accept) {
+  const accepted = new Map();
+  for (const part of String(accept || '').split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (name) accepted.set(name, q ? Number(q.slice(2)) : 1);
+  }
+  for (const [encoding, suffix] of [['br', '.br'], ['gzip', '.gz']]) {
+    if (!(accepted.get(encoding) > 0)) continue;
+    try {
+      const stat = fs.statSync(file + suffix);
+      if (stat.isFile()) return { encoding, file: file + suffix, stat };
+    } catch {
+      /* no copy */
+    }
+  }
+  return null;
+}
+
 const server = http.createServer((req, res) => {
   let bodyBytes = 0;
   req.on('data', (chunk) => {
@@ -212,16 +234,20 @@ const server = http.createServer((req, res) => {
     return send(res, 301, 'Moved\n', { Location: p + '/' + url.search });
   }
   const ext = path.extname(hit.file).toLowerCase();
+  // A precompressed copy (scripts/precompress.mjs) where the browser accepts its encoding.
+  const enc = precompressed(hit.file, req.headers['accept-encoding']);
   const headers = {
     ...commonHeaders(),
     'Content-Type': MIME[ext] || 'application/octet-stream',
-    'Content-Length': hit.stat.size,
+    'Content-Length': enc ? enc.stat.size : hit.stat.size,
     'Last-Modified': hit.stat.mtime.toUTCString(),
   };
+  if (fs.existsSync(`${hit.file}.br`) || fs.existsSync(`${hit.file}.gz`)) headers.Vary = 'Accept-Encoding';
+  if (enc) headers['Content-Encoding'] = enc.encoding;
   if (path.basename(hit.file) === 'sw.js') headers['Service-Worker-Allowed'] = opts.base;
   res.writeHead(200, headers);
   if (req.method === 'HEAD') return res.end();
-  const stream = fs.createReadStream(hit.file);
+  const stream = fs.createReadStream(enc ? enc.file : hit.file);
   stream.on('error', () => res.destroy());
   stream.pipe(res);
 });

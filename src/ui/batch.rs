@@ -332,25 +332,27 @@ pub fn listen_for_counter_keys(state: AppState) {
 pub fn Differential() -> impl IntoView {
     let state = expect_context::<AppState>();
     let level = uncertainty::coverage();
-    let all = move || {
+    // Built once per change of the list, for the table and the summary alike.
+    let all = Memo::new(move |_| {
         let m = state.manifest();
         state.cells.with(|cells| records(cells, m.as_deref(), level.get()))
-    };
+    });
     let rows = Memo::new(move |_| {
         let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
-        count::differential(&all(), &order)
+        all.with(|recs| count::differential(recs, &order))
     });
     let sets = Memo::new(move |_| {
-        let recs = all();
-        let with_set: Vec<&CellRecord> = recs.iter().filter(|r| r.coverage.is_some()).collect();
-        let single = with_set.iter().filter(|r| r.prediction_set.len() == 1).count();
-        let mean = if with_set.is_empty() {
-            0.0
-        } else {
-            with_set.iter().map(|r| r.prediction_set.len()).sum::<usize>() as f64 / with_set.len() as f64
-        };
-        let ood = recs.iter().filter(|r| r.ood == Some(true)).count();
-        (with_set.len(), single, mean, ood)
+        all.with(|recs| {
+            let with_set: Vec<&CellRecord> = recs.iter().filter(|r| r.coverage.is_some()).collect();
+            let single = with_set.iter().filter(|r| r.prediction_set.len() == 1).count();
+            let mean = if with_set.is_empty() {
+                0.0
+            } else {
+                with_set.iter().map(|r| r.prediction_set.len()).sum::<usize>() as f64 / with_set.len() as f64
+            };
+            let ood = recs.iter().filter(|r| r.ood == Some(true)).count();
+            (with_set.len(), single, mean, ood)
+        })
     });
     let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
     let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();

@@ -275,3 +275,59 @@ test('gallery.sh: more images from the data folders, no duplicates', { timeout: 
     fs.rmSync(g.staging, { recursive: true, force: true });
   }
 });
+
+test('precompress.mjs and serve.mjs: brotli or gzip copies where the browser accepts them, identical once decoded', { timeout: 60_000 }, async () => {
+  const { default: http } = await import('node:http');
+  const { default: zlib } = await import('node:zlib');
+  const dir = makeSite();
+  // A script large enough to compress, like the app's own.
+  const script = Array.from({ length: 3000 }, (_, i) => `export const value${i} = ${i} * 2; // line ${i}\n`).join('');
+  fs.writeFileSync(path.join(dir, 'app.js'), script);
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'precompress.mjs'), dir], { encoding: 'utf8' });
+  assert.match(out, /first load/);
+  assert.ok(fs.existsSync(path.join(dir, 'app.js.br')) && fs.existsSync(path.join(dir, 'app.js.gz')), out);
+  assert.ok(fs.statSync(path.join(dir, 'app.js.br')).size < script.length / 5, 'brotli copy is much smaller');
+  assert.ok(fs.existsSync(path.join(dir, 'model', 'model.onnx.br')), 'the model is precompressed too');
+  assert.ok(!fs.existsSync(path.join(dir, 'gallery', 'x.png.br')), 'images are left alone');
+  assert.ok(!fs.existsSync(path.join(dir, 'app_bg.wasm.br')), 'files under 1 KiB are left alone');
+  // The service worker precaches each file once, never its compressed copies.
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
+  const sw = fs.readFileSync(path.join(dir, 'sw.js'), 'utf8');
+  assert.match(sw, /app\.js/);
+  assert.doesNotMatch(sw, /\.(br|gz)["']/);
+
+  const server = await startServer({ dist: dir, base: '/' });
+  const get = (p, accept) =>
+    new Promise((resolve, reject) => {
+      const headers = accept === undefined ? {} : { 'Accept-Encoding': accept };
+      http.get(server.origin + p, { headers }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  try {
+    const cases = [
+      ['gzip, deflate, br, zstd', 'br'],
+      ['gzip, deflate', 'gzip'],
+      ['br;q=0, gzip', 'gzip'],
+      ['identity', undefined],
+      [undefined, undefined],
+    ];
+    for (const [accept, expected] of cases) {
+      const r = await get('/app.js', accept);
+      assert.equal(r.headers['content-encoding'], expected, `Accept-Encoding: ${accept}`);
+      assert.equal(r.headers.vary, 'Accept-Encoding');
+      assert.equal(Number(r.headers['content-length']), r.body.length);
+      assert.match(r.headers['content-type'], /^text\/javascript/);
+      const decoded = expected === 'br' ? zlib.brotliDecompressSync(r.body) : expected === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+      assert.equal(decoded.toString('utf8'), script, `Accept-Encoding: ${accept}`);
+    }
+    const png = await get('/gallery/x.png', 'br');
+    assert.equal(png.headers['content-encoding'], undefined);
+    assert.equal(png.headers.vary, undefined);
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
