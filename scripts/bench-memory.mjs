@@ -4,10 +4,12 @@
 // the page and its classification worker; Linux VmHWM), the page's JavaScript heap at the end,
 // and what the session stored.
 //
-//   node scripts/bench-memory.mjs [--n 500,5000] [--json out.json] [--no-storage]
+//   node scripts/bench-memory.mjs [--n 500,5000] [--json out.json] [--no-storage] [--workers 1,2]
 //
 // --no-storage: the browser refuses IndexedDB (as some private windows do), so nothing is
 // stored: the same batch without the session's cost, for comparison.
+// --workers: the pool sizes to run each N with (`?workers=K` on the page's address; default: the
+// page's own default, one fewer than the cores).
 //
 // Serves dist/ (build it first: bash scripts/build.sh). The images are the MLL test split
 // (../shared/data/mll-subset or MLL_DATA), repeated under distinct names (symbolic links in a
@@ -18,13 +20,14 @@ import path from 'node:path';
 import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
-  const o = { sizes: [500, 5000], json: null, storage: true };
+  const o = { sizes: [500, 5000], json: null, storage: true, workers: [null] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--n') o.sizes = argv[++i].split(',').map(Number).filter((n) => n > 0);
     else if (argv[i] === '--json') o.json = argv[++i];
     else if (argv[i] === '--no-storage') o.storage = false;
+    else if (argv[i] === '--workers') o.workers = argv[++i].split(',').map(Number).filter((n) => n > 0);
     else {
-      console.error('usage: node scripts/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage]');
+      console.error('usage: node scripts/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]');
       process.exit(2);
     }
   }
@@ -62,7 +65,7 @@ function imagesFor(n, dir) {
   return out;
 }
 
-async function run(n, tmp, storage) {
+async function run(n, tmp, storage, workers) {
   const files = imagesFor(n, path.join(tmp, `n${n}`));
   const refuse = () => {
     IDBFactory.prototype.open = function () {
@@ -71,7 +74,10 @@ async function run(n, tmp, storage) {
   };
   return withApp(`bench-memory-${n}`, async (app) => {
     const { page } = app;
+    if (workers) await page.goto(`${app.url}?workers=${workers}`, { waitUntil: 'domcontentloaded' });
     await waitForModelReady(page);
+    // Every worker of the pool has the model before the clock starts.
+    await page.waitForTimeout(workers && workers > 1 ? 3000 : 0);
     await page.waitForSelector(`[data-testid=session][data-state=${storage ? 'saved' : 'unavailable'}]`, { timeout: 30_000 });
     // Only this page's renderer: the one whose peak grows during the run.
     const start = renderers();
@@ -113,6 +119,7 @@ async function run(n, tmp, storage) {
     });
     return {
       n,
+      workers: await page.getAttribute('[data-testid=worker-count]', 'data-workers').then(Number),
       storage,
       seconds: Number(seconds.toFixed(1)),
       images_per_s: Number((n / seconds).toFixed(1)),
@@ -135,16 +142,18 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-memory-'));
 const rows = [];
 try {
   for (const n of opts.sizes) {
-    const r = await run(n, tmp, opts.storage);
-    rows.push(r);
-    console.log(JSON.stringify(r));
+    for (const w of opts.workers) {
+      const r = await run(n, tmp, opts.storage, w);
+      rows.push(r);
+      console.log(JSON.stringify(r));
+    }
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log('\n| images | session stored | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | DOM nodes | list images | stored (MiB) | classified |');
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('\n| images | workers | session stored | time (s) | images/s | renderer peak RSS (MiB) | page JS heap at end (MiB) | DOM nodes | list images | stored (MiB) | classified |');
+console.log('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.n} | ${r.storage ? 'yes' : 'no'} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.dom_nodes} | ${r.list_images} | ${r.stored_mib} | ${r.classified} |`);
+  console.log(`| ${r.n} | ${r.workers} | ${r.storage ? 'yes' : 'no'} | ${r.seconds} | ${r.images_per_s} | ${r.renderer_peak_mib} | ${r.page_js_heap_mib ?? 'n/a'} | ${r.dom_nodes} | ${r.list_images} | ${r.stored_mib} | ${r.classified} |`);
 }
 if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(rows, null, 2));

@@ -112,6 +112,35 @@ fn per_source_text(m: &crate::manifest::Manifest) -> String {
         .collect()
 }
 
+/// The size of the pool of classification workers (`engine::set_pool_size`).
+#[component]
+fn Workers() -> impl IntoView {
+    let size = RwSignal::new(engine::pool_size());
+    let cores = engine::cores();
+    view! {
+        <h3>"This computer"</h3>
+        <p>
+            <label>"Classification workers "
+                <select id="worker-count" data-testid="worker-count" data-workers=move || size.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).parse::<usize>() {
+                            engine::set_pool_size(n);
+                            size.set(engine::pool_size());
+                        }
+                    }>
+                    {(1..=engine::MAX_WORKERS).map(|n| view! { <option value=n.to_string() selected=move || size.get() == n>{n.to_string()}</option> }).collect_view()}
+                </select>
+            </label>
+        </p>
+        <p class="muted small">{move || format!(
+            "{} images side by side, each on its own core with its own copy of the model in memory. This browser reports {} logical cores; the default is one fewer than that (at most {}), so that the page itself stays responsive. The choice is kept for your next visit.",
+            match size.get() { 1 => "One worker classifies".to_string(), n => format!("{n} workers classify") },
+            if cores == 0 { "no count of".to_string() } else { cores.to_string() },
+            engine::MAX_WORKERS,
+        )}</p>
+    }
+}
+
 #[component]
 pub fn About() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -152,6 +181,7 @@ pub fn About() -> impl IntoView {
                 ModelState::Loading(s) => view! { <p>{s}</p> }.into_any(),
                 ModelState::Failed(e) => view! { <p class="error-text">{e}</p> }.into_any(),
             }}
+            <Workers />
             <h3>"Privacy"</h3>
             <p>"Everything happens inside this browser tab: images are decoded and classified by WebAssembly code on your computer. No image, result or statistic is sent anywhere; the page makes no requests except for its own files. After the first visit it also works offline."</p>
             <h3>"Data and citation"</h3>

@@ -1,5 +1,7 @@
-//! The page's side of the classification worker: loads the model into it,
-//! feeds it one file at a time from a queue, and restarts it if it dies.
+//! The page's side of the classification workers: a pool of them (by default one fewer than
+//! the computer's cores, at most 8; a setting changes it), each with its own copy of the model.
+//! Files are fed from one queue to whichever worker is free, one file per worker at a time; a
+//! worker that dies is replaced and the file it held is marked failed.
 
 use super::state::{AppState, CellState, FieldInfo, FieldRef, ModelState};
 use crate::manifest::Manifest;
@@ -36,18 +38,39 @@ pub struct Opinion {
     pub crop_url: Option<String>,
 }
 
+/// The most workers a pool may have.
+pub const MAX_WORKERS: usize = 8;
+/// Where the chosen pool size is kept.
+const WORKERS_KEY: &str = "marrowscope-workers";
+
+/// One classification worker of the pool.
+struct Slot {
+    /// Names the worker in its messages (a replaced worker gets a new key).
+    key: u32,
+    worker: Worker,
+    /// Has the model.
+    ready: bool,
+    /// The job it works on (a cell id, or the Learn tab's opinion).
+    busy: Option<u32>,
+    /// The file of that job (kept: a field's file serves later clicks on it).
+    busy_file: Option<File>,
+    /// Takes no new work and stops once idle (the pool was made smaller).
+    retiring: bool,
+}
+
 #[derive(Default)]
 struct Engine {
     /// An image waiting for the model's opinion, and where the answer goes (one at a time; a
     /// newer request replaces an older one that has not started).
     opinion_job: Option<web_sys::Blob>,
     opinion_sink: Option<RwSignal<Option<Result<Opinion, String>>>>,
-    worker: Option<Worker>,
-    ready: bool,
+    slots: Vec<Slot>,
+    next_key: u32,
+    /// How many workers the pool should have (0: not chosen yet, see [`pool_size`]).
+    pool_size: usize,
+    /// Test hook: the next file goes to a worker told to run out of memory on it.
+    crash_next: bool,
     queue: VecDeque<u32>,
-    busy: Option<u32>,
-    /// The file of the job in the worker (kept: a field's file serves later clicks on it).
-    busy_file: Option<File>,
     files: HashMap<u32, File>,
     /// Queued clicks on a field: cell id → (x, y, typical nucleus diameter), original pixels.
     points: HashMap<u32, (f32, f32, Option<f32>)>,
@@ -92,13 +115,13 @@ fn worker_url() -> String {
     }
 }
 
-fn spawn_worker() -> Result<Worker, String> {
+fn spawn_worker(key: u32) -> Result<Worker, String> {
     let worker = Worker::new(&worker_url()).map_err(|e| format!("the classification worker could not start ({e:?})"))?;
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| on_reply(ev.data()));
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| on_reply(key, ev.data()));
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
-    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
-        on_reply_value(Reply::Crashed { message: "the worker stopped unexpectedly".into() })
+    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(move |_ev: web_sys::Event| {
+        on_reply_value(key, Reply::Crashed { message: "the worker stopped unexpectedly".into() })
     });
     worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     onerror.forget();
@@ -110,6 +133,118 @@ pub fn init(state: AppState) {
     with(|e| e.state = Some(state));
 }
 
+/// The pool size to start with: `?workers=N` on the page's address, else the person's choice
+/// (localStorage), else one fewer than the computer's cores; 1 to [`MAX_WORKERS`].
+fn default_pool_size() -> usize {
+    let window = web_sys::window();
+    let search = window.as_ref().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let from_url = search.split(['?', '&']).find_map(|kv| kv.strip_prefix("workers=")).and_then(|v| v.parse::<usize>().ok());
+    let stored = || {
+        window
+            .as_ref()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(WORKERS_KEY).ok().flatten())
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let cores = || window.as_ref().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2);
+    from_url.or_else(stored).unwrap_or_else(|| cores().saturating_sub(1)).clamp(1, MAX_WORKERS)
+}
+
+/// How many workers the pool has (or will have once the model is loaded).
+pub fn pool_size() -> usize {
+    with(|e| {
+        if e.pool_size == 0 {
+            e.pool_size = default_pool_size();
+        }
+        e.pool_size
+    })
+}
+
+/// The computer's logical cores, as the browser reports them.
+pub fn cores() -> usize {
+    web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(0)
+}
+
+/// Changes the pool size (kept for later visits): new workers start and load the model now;
+/// surplus workers stop, at once when idle, else after their current file.
+pub fn set_pool_size(n: usize) {
+    let n = n.clamp(1, MAX_WORKERS);
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(WORKERS_KEY, &n.to_string());
+    }
+    let result = with(|e| {
+        e.pool_size = n;
+        let mut active = 0;
+        for slot in e.slots.iter_mut().filter(|s| !s.retiring) {
+            active += 1;
+            if active > n {
+                slot.retiring = true;
+            }
+        }
+        retire_idle(e);
+        if e.model.is_some() {
+            fill_pool(e)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(msg) = result {
+        console::error("worker", &msg);
+    }
+    pump();
+}
+
+/// Stops the retiring workers that are idle.
+fn retire_idle(e: &mut Engine) {
+    e.slots.retain(|s| {
+        let stop = s.retiring && s.busy.is_none();
+        if stop {
+            s.worker.terminate();
+        }
+        !stop
+    });
+}
+
+/// Stops every worker (a new model replaces them).
+fn stop_all(e: &mut Engine) {
+    for s in e.slots.drain(..) {
+        s.worker.terminate();
+    }
+}
+
+/// Starts workers until the pool has its size. Each is sent the model when it says it is
+/// alive: messages posted before its wasm has started would be lost.
+fn fill_pool(e: &mut Engine) -> Result<(), String> {
+    if e.pool_size == 0 {
+        e.pool_size = default_pool_size();
+    }
+    while e.slots.iter().filter(|s| !s.retiring).count() < e.pool_size {
+        e.next_key += 1;
+        let key = e.next_key;
+        let worker = spawn_worker(key)?;
+        e.slots.push(Slot { key, worker, ready: false, busy: None, busy_file: None, retiring: false });
+    }
+    Ok(())
+}
+
+fn slot_mut(e: &mut Engine, key: u32) -> Option<&mut Slot> {
+    e.slots.iter_mut().find(|s| s.key == key)
+}
+
+/// Whether any worker holds a job.
+fn any_busy(e: &Engine) -> bool {
+    e.slots.iter().any(|s| s.busy.is_some())
+}
+
+/// Frees worker `key` after its job; returns the job's file.
+fn free(key: u32) -> Option<File> {
+    with(|e| {
+        let slot = slot_mut(e, key)?;
+        slot.busy = None;
+        slot.busy_file.take()
+    })
+}
+
 /// Sends a model (manifest text + ONNX bytes) to a fresh worker. `source` is shown to the user.
 pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
     let state = with(|e| e.state);
@@ -119,10 +254,7 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
         Err(e) => {
             console::error("model", &e.to_string());
             with(|e| {
-                if let Some(w) = e.worker.take() {
-                    w.terminate();
-                }
-                e.ready = false;
+                stop_all(e);
                 e.model = None;
             });
             state.model.set(ModelState::Failed(e.to_string()));
@@ -132,28 +264,27 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
     };
     state.model.set(ModelState::Loading(format!("Preparing model {}…", manifest.model_id)));
     let result = with(|e| {
-        if let Some(w) = e.worker.take() {
-            w.terminate();
+        // A job in a stopped worker goes back to the front of the queue.
+        let held: Vec<(u32, Option<File>)> = e.slots.iter_mut().filter_map(|s| Some((s.busy.take()?, s.busy_file.take()))).collect();
+        for (id, file) in held.into_iter().rev() {
+            if let (true, Some(f)) = (id != OPINION_ID, file) {
+                e.files.insert(id, f);
+                e.queue.push_front(id);
+            }
         }
-        e.ready = false;
+        stop_all(e);
         e.pending_manifest = Some(manifest);
         e.model = Some((manifest_text, model, source));
-        restart(e)
+        fill_pool(e)
     });
     if let Err(msg) = result {
         state.model.set(ModelState::Failed(msg));
     }
 }
 
-/// Starts a fresh worker. The model is sent when the worker says it is alive: messages
-/// posted before its wasm has started would be lost.
-fn restart(e: &mut Engine) -> Result<(), String> {
-    e.worker = Some(spawn_worker()?);
-    Ok(())
-}
-
-fn send_model(e: &Engine) -> Result<(), String> {
-    let (Some(worker), Some((text, bytes, _))) = (&e.worker, &e.model) else { return Ok(()) };
+fn send_model(e: &Engine, key: u32) -> Result<(), String> {
+    let (Some(slot), Some((text, bytes, _))) = (e.slots.iter().find(|s| s.key == key), &e.model) else { return Ok(()) };
+    let worker = &slot.worker;
     let copy = bytes.slice(0, bytes.length());
     let buffer = copy.buffer();
     let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(text)), ("model", &buffer)]);
@@ -166,7 +297,7 @@ fn send_model(e: &Engine) -> Result<(), String> {
 pub fn enqueue(files: Vec<File>) -> Vec<u32> {
     let Some(state) = with(|e| e.state) else { return vec![] };
     // Queued cells are exactly the queue's ids and the running one is `busy`.
-    if with(|e| e.queue.is_empty() && e.busy.is_none()) {
+    if with(|e| e.queue.is_empty() && !any_busy(e)) {
         state.batch_started.set(js_sys::Date::now());
     }
     let no_model = matches!(state.model.get_untracked(), ModelState::Failed(_));
@@ -270,7 +401,7 @@ fn publish() {
     }
 }
 
-/// Stops the batch: queued files are marked cancelled; the file in the worker finishes.
+/// Stops the batch: queued files are marked cancelled; the files in the workers finish.
 pub fn cancel() {
     let n = drop_queue(false, CellState::Cancelled, None);
     console::info("batch", &format!("cancelled {n} queued files"));
@@ -283,7 +414,7 @@ pub fn requeue(items: Vec<(u32, File)>) {
     if items.is_empty() {
         return;
     }
-    if with(|e| e.queue.is_empty() && e.busy.is_none()) {
+    if with(|e| e.queue.is_empty() && !any_busy(e)) {
         state.batch_started.set(js_sys::Date::now());
     }
     let ids: std::collections::HashSet<u32> = items.iter().map(|(id, _)| *id).collect();
@@ -323,11 +454,7 @@ pub fn adopt(cells: Vec<super::state::Cell>, field_files: Vec<(u32, File)>) {
 /// Test hook (`?testhooks` on the page's address): the worker runs out of memory on the next
 /// file it is given, as it would on a file too large for it (tests/e2e/session.test.mjs).
 pub fn crash_worker_on_next_file() {
-    with(|e| {
-        if let Some(w) = &e.worker {
-            let _ = w.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
-        }
-    });
+    with(|e| e.crash_next = true);
 }
 
 /// Removes every cell and releases its object URL.
@@ -352,13 +479,13 @@ fn fail_queue(message: &str) {
     drop_queue(true, CellState::Error, Some(message));
 }
 
-/// Empties the queue (and, with `busy`, forgets the file in the worker), giving those
+/// Empties the queue (and, with `busy`, forgets the files in the workers), giving those
 /// cells `new_state` and `error`. Returns how many cells changed.
 fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
     let Some(state) = with(|e| e.state) else { return 0 };
     let dropped: std::collections::HashSet<u32> = with(|e| {
-        let busy = if busy { e.busy.take() } else { None };
-        let ids: std::collections::HashSet<u32> = e.queue.drain(..).chain(busy).collect();
+        let held: Vec<u32> = if busy { e.slots.iter_mut().filter_map(|s| s.busy.take()).collect() } else { Vec::new() };
+        let ids: std::collections::HashSet<u32> = e.queue.drain(..).chain(held).collect();
         for id in &ids {
             e.files.remove(id);
             e.points.remove(id);
@@ -386,67 +513,84 @@ pub fn ask_opinion(image: web_sys::Blob, sink: RwSignal<Option<Result<Opinion, S
     pump();
 }
 
+/// An idle worker that has the model and takes work, if any.
+fn idle_slot(e: &Engine) -> Option<u32> {
+    e.slots.iter().find(|s| s.ready && !s.retiring && s.busy.is_none()).map(|s| s.key)
+}
+
+/// Sends `buf` (the bytes of job `id`) to worker `key`; false when it could not be sent.
+fn post_job(key: u32, msg: &Object, buf: &ArrayBuffer) -> bool {
+    with(|e| e.slots.iter().find(|s| s.key == key).map(|s| s.worker.post_message_with_transfer(msg, &Array::of1(buf)).is_ok()))
+        .unwrap_or(false)
+}
+
 fn pump_opinion() -> bool {
     let job = with(|e| {
-        if !e.ready || e.busy.is_some() {
-            return None;
-        }
+        let key = idle_slot(e)?;
         let blob = e.opinion_job.take()?;
-        e.busy = Some(OPINION_ID);
-        Some(blob)
+        let slot = slot_mut(e, key)?;
+        slot.busy = Some(OPINION_ID);
+        Some((key, blob))
     });
-    let Some(blob) = job else { return false };
+    let Some((key, blob)) = job else { return false };
     leptos::task::spawn_local(async move {
         let sent = match JsFuture::from(blob.array_buffer()).await {
             Ok(buf) => {
                 let buf: ArrayBuffer = buf.unchecked_into();
                 let msg = obj(&[("kind", &"classify".into()), ("id", &JsValue::from(OPINION_ID)), ("bytes", &buf)]);
-                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())).unwrap_or(false)
+                post_job(key, &msg, &buf)
             }
             Err(_) => false,
         };
         if !sent {
-            on_reply_value(Reply::Failed { id: OPINION_ID, message: "The image could not be read by the browser.".into() });
+            on_reply_value(key, Reply::Failed { id: OPINION_ID, message: "The image could not be read by the browser.".into() });
         }
     });
     true
 }
 
-/// Delivers the answer to an opinion request and frees the worker for the batch.
-fn opinion_done(answer: Result<Opinion, String>) {
+/// Delivers the answer to an opinion request and frees its worker for the batch.
+fn opinion_done(key: u32, answer: Result<Opinion, String>) {
+    free(key);
     opinion_deliver(answer);
     pump();
 }
 
 fn opinion_deliver(answer: Result<Opinion, String>) {
-    let sink = with(|e| {
-        e.busy = None;
-        e.busy_file = None;
-        e.opinion_sink
-    });
-    if let Some(sink) = sink {
+    if let Some(sink) = with(|e| e.opinion_sink) {
         sink.set(Some(answer));
     }
 }
 
+/// Gives work to every idle worker: the Learn tab's opinion first, then the queue in order.
 fn pump() {
-    if pump_opinion() {
-        return;
-    }
+    with(retire_idle);
+    while pump_opinion() {}
+    while pump_one() {}
+}
+
+/// Sends the next queued file to an idle worker; false when there is none or nothing to send.
+fn pump_one() -> bool {
     let next = with(|e| {
         // Ids only grow, so the next queued file is on the page unless it is at or past the
         // first unpublished cell.
         let shown = |id: &u32| e.unpublished.front().is_none_or(|(c, _)| *id < c.id);
-        if !e.ready || e.busy.is_some() || !e.queue.front().is_some_and(shown) {
+        if !e.queue.front().is_some_and(shown) {
             return None;
         }
+        let key = idle_slot(e)?;
         let id = e.queue.pop_front()?;
         let file = e.files.remove(&id)?;
-        e.busy = Some(id);
-        e.busy_file = Some(file.clone());
-        Some((id, file, e.points.remove(&id), e.state?))
+        let crash = std::mem::take(&mut e.crash_next);
+        let slot = slot_mut(e, key)?;
+        slot.busy = Some(id);
+        slot.busy_file = Some(file.clone());
+        if crash {
+            let _ = slot.worker.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
+        }
+        Some((key, id, file, e.points.remove(&id), e.state?))
     });
-    let Some((id, file, point, state)) = next else { return };
+    let Some((key, id, file, point, state)) = next else { return false };
     state.update_cell(id, |c| c.state = CellState::Running);
     leptos::task::spawn_local(async move {
         let sent = match JsFuture::from(file.array_buffer()).await {
@@ -463,25 +607,32 @@ fn pump() {
                         ("nucleus", &nucleus.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)),
                     ]),
                 };
-                with(|e| e.worker.as_ref().map(|w| w.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())).unwrap_or(false)
+                post_job(key, &msg, &buf)
             }
             Err(_) => false,
         };
         if !sent {
-            on_reply_value(Reply::Failed { id, message: "The file could not be read by the browser.".into() });
+            on_reply_value(key, Reply::Failed { id, message: "The file could not be read by the browser.".into() });
         }
     });
+    true
 }
 
-fn on_reply(data: JsValue) {
+fn on_reply(key: u32, data: JsValue) {
     match serde_wasm_bindgen::from_value::<Reply>(data) {
-        Ok(r) => on_reply_value(r),
+        Ok(r) => on_reply_value(key, r),
         Err(e) => console::error("worker", &format!("unreadable message: {e}")),
     }
 }
 
-fn on_reply_value(reply: Reply) {
+/// A message from worker `key`.
+fn on_reply_value(key: u32, reply: Reply) {
     let Some(state) = with(|e| e.state) else { return };
+    // A message from a worker that was stopped since (a new model, a smaller pool).
+    if with(|e| !e.slots.iter().any(|s| s.key == key)) {
+        return;
+    }
+    let holds_opinion = with(|e| e.slots.iter().any(|s| s.key == key && s.busy == Some(OPINION_ID)));
     // The Learn tab's second opinion is not a cell of the batch.
     let reply = match reply {
         Reply::Done { id: OPINION_ID, result, crop, .. } => {
@@ -494,15 +645,15 @@ fn on_reply_value(reply: Reply) {
                     .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
                     .unwrap_or_default()
             });
-            return opinion_done(Ok(Opinion { result: Arc::new(result), crop_url }));
+            return opinion_done(key, Ok(Opinion { result: Arc::new(result), crop_url }));
         }
         Reply::Field { id: OPINION_ID, .. } => {
-            return opinion_done(Err("The model took this image for a field of several cells.".into()));
+            return opinion_done(key, Err("The model took this image for a field of several cells.".into()));
         }
-        Reply::Failed { id: OPINION_ID, message } => return opinion_done(Err(message)),
+        Reply::Failed { id: OPINION_ID, message } => return opinion_done(key, Err(message)),
         Reply::Progress { id: OPINION_ID, .. } => return,
-        Reply::Crashed { message } if with(|e| e.busy == Some(OPINION_ID)) => {
-            // No pump here: the worker is restarted below first.
+        Reply::Crashed { message } if holds_opinion => {
+            // No pump here: the worker is replaced below first.
             opinion_deliver(Err("The classifier stopped on this image; it is restarting.".into()));
             Reply::Crashed { message }
         }
@@ -510,14 +661,16 @@ fn on_reply_value(reply: Reply) {
     };
     match reply {
         Reply::Alive => {
-            if let Err(msg) = with(|e| send_model(e)) {
+            if let Err(msg) = with(|e| send_model(e, key)) {
                 state.model.set(ModelState::Failed(msg));
             }
         }
         Reply::Bench { .. } => {}
         Reply::Loaded { model_id, load_ms, simd } => {
             let (manifest, source) = with(|e| {
-                e.ready = true;
+                if let Some(slot) = slot_mut(e, key) {
+                    slot.ready = true;
+                }
                 (e.pending_manifest.clone(), e.model.as_ref().map(|m| m.2.clone()).unwrap_or_default())
             });
             if let Some(manifest) = manifest {
@@ -528,7 +681,12 @@ fn on_reply_value(reply: Reply) {
             pump();
         }
         Reply::LoadError { message } => {
-            with(|e| e.ready = false);
+            // The same model fails in every worker.
+            with(|e| {
+                for slot in &mut e.slots {
+                    slot.ready = false;
+                }
+            });
             state.model.set(ModelState::Failed(message));
             fail_queue(NO_MODEL);
         }
@@ -537,21 +695,14 @@ fn on_reply_value(reply: Reply) {
             state.update_cell(id, |c| c.progress = Some(text));
         }
         Reply::Field { id, field } => {
-            let file = with(|e| {
-                e.busy = None;
-                e.busy_file.take()
-            });
-            if let Some(f) = file {
+            if let Some(f) = free(key) {
                 with(|e| e.field_files.insert(id, f));
             }
             field_done(state, id, field);
             pump();
         }
         Reply::Added { id, cell } => {
-            with(|e| {
-                e.busy = None;
-                e.busy_file = None;
-            });
+            free(key);
             let url = crop_url(id, &cell);
             let thumb = thumb_url(id, cell.thumb.as_deref());
             state.update_cell(id, |c| {
@@ -567,10 +718,7 @@ fn on_reply_value(reply: Reply) {
             pump();
         }
         Reply::Done { id, result, crop, thumb } => {
-            with(|e| {
-                e.busy = None;
-                e.busy_file = None;
-            });
+            free(key);
             let crop = crop.map(|k| {
                 Arc::new(super::state::CropView { url: jpeg_url(id, &k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
             });
@@ -588,10 +736,7 @@ fn on_reply_value(reply: Reply) {
             pump();
         }
         Reply::Failed { id, message } => {
-            with(|e| {
-                e.busy = None;
-                e.busy_file = None;
-            });
+            free(key);
             console::warn("file", &message);
             state.update_cell(id, |c| {
                 c.state = CellState::Error;
@@ -601,9 +746,12 @@ fn on_reply_value(reply: Reply) {
         }
         Reply::Crashed { message } => {
             console::error("worker", &message);
+            // The worker is replaced; the file it held is marked failed (an opinion was answered above).
             let busy = with(|e| {
-                e.busy_file = None;
-                e.busy.take()
+                let pos = e.slots.iter().position(|s| s.key == key)?;
+                let slot = e.slots.remove(pos);
+                slot.worker.terminate();
+                slot.busy.filter(|id| *id != OPINION_ID)
             });
             if let Some(id) = busy {
                 state.update_cell(id, |c| {
@@ -611,16 +759,10 @@ fn on_reply_value(reply: Reply) {
                     c.error = Some("This file stopped the classifier (internal error); it was skipped.".into());
                 });
             }
-            let restarted = with(|e| {
-                if let Some(w) = e.worker.take() {
-                    w.terminate();
-                }
-                e.ready = false;
-                restart(e)
-            });
-            if let Err(msg) = restarted {
+            if let Err(msg) = with(fill_pool) {
                 state.model.set(ModelState::Failed(msg));
             }
+            pump();
         }
     }
 }
