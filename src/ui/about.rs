@@ -133,7 +133,7 @@ fn Workers() -> impl IntoView {
             </label>
         </p>
         <p class="muted small">{move || format!(
-            "{} images side by side, each on its own core with its own copy of the model in memory. This browser reports {} logical cores; the default is one fewer than that (at most {}), so that the page itself stays responsive. The choice is kept for your next visit.",
+            "{} images side by side, each with its own copy of the model in memory (more workers than cores only share them). This browser reports {} logical cores; the default is one fewer than that (at most {}), so that the page itself stays responsive. The choice is kept for your next visit.",
             match size.get() { 1 => "One worker classifies".to_string(), n => format!("{n} workers classify") },
             if cores == 0 { "no count of".to_string() } else { cores.to_string() },
             engine::MAX_WORKERS,
