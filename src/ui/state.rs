@@ -30,6 +30,14 @@ impl CellState {
     }
 }
 
+/// How often changes to single cells reach the page, at most (milliseconds).
+const NOTIFY_MS: u64 = 100;
+
+thread_local! {
+    /// A notice of changed cells is scheduled.
+    static NOTICE_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// One file of the batch and what became of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
@@ -269,13 +277,27 @@ impl AppState {
     }
 
     /// Applies `f` to the cell with this id, bumping its revision.
+    /// Changes one cell. The list holds the change at once (whatever reads it next sees it), but
+    /// the page hears of it at most every [`NOTIFY_MS`]: a worker answers many times a second,
+    /// and each notice re-runs the list, the count and the session's bookkeeping over the whole
+    /// batch, which for thousands of cells costs more than the answers themselves.
     pub fn update_cell(&self, id: u32, f: impl FnOnce(&mut Cell)) {
-        self.cells.update(|cells| {
+        self.cells.update_untracked(|cells| {
             if let Some(c) = cells.iter_mut().find(|c| c.id == id) {
                 f(c);
                 c.rev = c.rev.wrapping_add(1);
             }
         });
+        let cells = self.cells;
+        if !NOTICE_PENDING.replace(true) {
+            set_timeout(
+                move || {
+                    NOTICE_PENDING.set(false);
+                    cells.notify();
+                },
+                std::time::Duration::from_millis(NOTIFY_MS),
+            );
+        }
     }
 
     /// The cell with this id, without tracking (inside views that must not re-run on every change).
