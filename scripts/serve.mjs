@@ -7,7 +7,8 @@
 //   `/` redirects to the base, and the base itself serves index.html.
 // - Adds a Content-Security-Policy header read from <dir>/csp.txt (one line) if present.
 // - Sends FILE.br or FILE.gz (scripts/precompress.mjs) with Content-Encoding where the request's
-//   Accept-Encoding allows it (brotli first), and FILE itself otherwise.
+//   Accept-Encoding allows it (brotli first), and FILE itself otherwise or when the copy is older
+//   than FILE (changed after the build).
 // - --port 0 picks a free port; the line `Serving <dir> at http://<host>:<port><base>` is
 //   printed once the server listens (tests parse it).
 // - --log prints one JSON line per request to stdout:
@@ -159,7 +160,8 @@ function resolveFile(urlPath) {
 }
 
 // The .br or .gz copy of `file` to send for this Accept-Encoding header (brotli first), or null.
-function precompressed(file, accept) {
+// A copy older than its file is stale (the file was changed after the build) and never sent.
+function precompressed(file, accept, fileStat) {
   const accepted = new Map();
   for (const part of String(accept || '').split(',')) {
     const [name, ...params] = part.trim().toLowerCase().split(';');
@@ -170,7 +172,7 @@ function precompressed(file, accept) {
     if (!(accepted.get(encoding) > 0)) continue;
     try {
       const stat = fs.statSync(file + suffix);
-      if (stat.isFile()) return { encoding, file: file + suffix, stat };
+      if (stat.isFile() && stat.mtimeMs >= fileStat.mtimeMs) return { encoding, file: file + suffix, stat };
     } catch {
       /* no copy */
     }
@@ -235,7 +237,7 @@ const server = http.createServer((req, res) => {
   }
   const ext = path.extname(hit.file).toLowerCase();
   // A precompressed copy (scripts/precompress.mjs) where the browser accepts its encoding.
-  const enc = precompressed(hit.file, req.headers['accept-encoding']);
+  const enc = precompressed(hit.file, req.headers['accept-encoding'], hit.stat);
   const headers = {
     ...commonHeaders(),
     'Content-Type': MIME[ext] || 'application/octet-stream',

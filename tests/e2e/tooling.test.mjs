@@ -323,6 +323,13 @@ test('precompress.mjs and serve.mjs: brotli or gzip copies where the browser acc
       const decoded = expected === 'br' ? zlib.brotliDecompressSync(r.body) : expected === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
       assert.equal(decoded.toString('utf8'), script, `Accept-Encoding: ${accept}`);
     }
+    // A file changed after the build: its older copies are stale and never sent.
+    const later = new Date(Date.now() + 5000);
+    fs.writeFileSync(path.join(dir, 'app.js'), '// changed\n');
+    fs.utimesSync(path.join(dir, 'app.js'), later, later);
+    const changed = await get('/app.js', 'gzip, deflate, br');
+    assert.equal(changed.headers['content-encoding'], undefined, 'a stale copy is not sent');
+    assert.equal(changed.body.toString('utf8'), '// changed\n');
     const png = await get('/gallery/x.png', 'br');
     assert.equal(png.headers['content-encoding'], undefined);
     assert.equal(png.headers.vary, undefined);
