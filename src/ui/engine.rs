@@ -108,11 +108,16 @@ fn obj(pairs: &[(&str, &JsValue)]) -> Object {
 /// loader: in a site built with `--relaxed-simd` it picks the relaxed-SIMD bundle wherever the
 /// browser supports it, unless `baseline` asks for the SIMD128 one (scripts/worker-variants.mjs).
 fn worker_url() -> String {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    match search.split(['?', '&']).find_map(|kv| kv.strip_prefix("simd=")) {
+    match page_param("simd").as_deref() {
         Some(v @ ("baseline" | "relaxed")) => format!("{WORKER_URL}?simd={v}"),
         _ => WORKER_URL.to_string(),
     }
+}
+
+/// The value of `name=` in the page's address (`?simd=…`, `?workers=…`).
+fn page_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search.split(['?', '&']).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
 }
 
 fn spawn_worker(key: u32) -> Result<Worker, String> {
@@ -136,18 +141,14 @@ pub fn init(state: AppState) {
 /// The pool size to start with: `?workers=N` on the page's address, else the person's choice
 /// (localStorage), else one fewer than the computer's cores; 1 to [`MAX_WORKERS`].
 fn default_pool_size() -> usize {
-    let window = web_sys::window();
-    let search = window.as_ref().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let from_url = search.split(['?', '&']).find_map(|kv| kv.strip_prefix("workers=")).and_then(|v| v.parse::<usize>().ok());
+    let from_url = page_param("workers").and_then(|v| v.parse::<usize>().ok());
     let stored = || {
-        window
-            .as_ref()
+        web_sys::window()
             .and_then(|w| w.local_storage().ok().flatten())
             .and_then(|s| s.get_item(WORKERS_KEY).ok().flatten())
             .and_then(|v| v.parse::<usize>().ok())
     };
-    let cores = || window.as_ref().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2);
-    from_url.or_else(stored).unwrap_or_else(|| cores().saturating_sub(1)).clamp(1, MAX_WORKERS)
+    from_url.or_else(stored).unwrap_or_else(|| cores().max(2) - 1).clamp(1, MAX_WORKERS)
 }
 
 /// How many workers the pool has (or will have once the model is loaded).
@@ -636,15 +637,8 @@ fn on_reply_value(key: u32, reply: Reply) {
     // The Learn tab's second opinion is not a cell of the batch.
     let reply = match reply {
         Reply::Done { id: OPINION_ID, result, crop, .. } => {
-            let crop_url = crop.map(|k| {
-                let bytes = Uint8Array::from(&k.jpeg[..]);
-                let opts = web_sys::BlobPropertyBag::new();
-                opts.set_type("image/jpeg");
-                web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts)
-                    .ok()
-                    .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
-                    .unwrap_or_default()
-            });
+            let crop_url =
+                crop.map(|k| jpeg_blob(&k.jpeg).and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok()).unwrap_or_default());
             return opinion_done(key, Ok(Opinion { result: Arc::new(result), crop_url }));
         }
         Reply::Field { id: OPINION_ID, .. } => {
@@ -782,11 +776,16 @@ fn thumb_url(id: u32, jpeg: Option<&[u8]>) -> String {
     jpeg.map(|j| stored_jpeg_url(id, j, super::persist::Kind::Thumb)).unwrap_or_default()
 }
 
-fn stored_jpeg_url(id: u32, jpeg: &[u8], kind: super::persist::Kind) -> String {
+/// JPEG bytes from the worker as a browser Blob.
+fn jpeg_blob(jpeg: &[u8]) -> Option<web_sys::Blob> {
     let bytes = Uint8Array::from(jpeg);
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("image/jpeg");
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts) else { return String::new() };
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts).ok()
+}
+
+fn stored_jpeg_url(id: u32, jpeg: &[u8], kind: super::persist::Kind) -> String {
+    let Some(blob) = jpeg_blob(jpeg) else { return String::new() };
     super::persist::blob_made(id, kind, &blob);
     web_sys::Url::create_object_url_with_blob(&blob).unwrap_or_default()
 }

@@ -1,9 +1,10 @@
 // Extra helpers for the flow tests (gallery, batch, count, viewer, pages, own-model,
 // offline, integrity). Not a test file itself (node --test only picks up *.test.mjs).
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DIST, ROOT, ARTIFACTS, readSplits, safeName, waitForModelReady } from './lib.mjs';
+import { DIST, ROOT, ARTIFACTS, readSplits, safeName, waitForModelReady, waitForCellsSettled, CLASSIFY_TIMEOUT } from './lib.mjs';
 
 export const SW_TIMEOUT = Number(process.env.E2E_SW_TIMEOUT || 120_000);
 
@@ -220,4 +221,21 @@ export async function startNewSession(page) {
   await page.click('#new-session');
   await page.click('#confirm-new');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell], [data-testid=field]').length === 0, null, { timeout: 15_000 });
+}
+
+/**
+ * Hands `images` to a page opened with `?testhooks`, and once 4 are done makes the worker that
+ * gets the next file run out of memory on it (`window.marrowscopeTest`). Asserts that exactly
+ * that file failed, with the classifier's message, and every other file is done; returns the cells.
+ */
+export async function crashOneFileMidBatch(page, images) {
+  await page.setInputFiles('#file-input', images);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell][data-state=done]').length >= 4, null, { timeout: CLASSIFY_TIMEOUT });
+  await page.evaluate(() => window.marrowscopeTest.crashWorkerOnNextFile());
+  const cells = await waitForCellsSettled(page, { count: images.length });
+  const failed = cells.filter((c) => c.state === 'error');
+  assert.equal(failed.length, 1, `one file failed: ${JSON.stringify(failed)}`);
+  assert.match(failed[0].error, /stopped the classifier/, failed[0].error);
+  assert.equal(cells.filter((c) => c.state === 'done').length, images.length - 1, JSON.stringify(cells.map((c) => c.state)));
+  return cells;
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withApp, waitForCellsSettled, waitForModelReady, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { mixedTestImages, waitForAppReady } from './flows.mjs';
+import { mixedTestImages, waitForAppReady, crashOneFileMidBatch } from './flows.mjs';
 
 const T = MODEL_TIMEOUT + 4 * CLASSIFY_TIMEOUT + 120_000;
 const N = 48;
@@ -50,14 +50,7 @@ test('two workers: every file gets the result one worker gives it; a crash costs
     await page.evaluate(() => indexedDB.deleteDatabase('marrowscope'));
     await page.goto(`${app.url}?workers=2&testhooks`, { waitUntil: 'domcontentloaded' });
     await waitForModelReady(page);
-    await page.setInputFiles('#file-input', images);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell][data-state=done]').length >= 4, null, { timeout: CLASSIFY_TIMEOUT });
-    await page.evaluate(() => window.marrowscopeTest.crashWorkerOnNextFile());
-    const cells = await waitForCellsSettled(page, { count: N });
-    const failed = cells.filter((c) => c.state === 'error');
-    assert.equal(failed.length, 1, `one file failed: ${JSON.stringify(failed)}`);
-    assert.match(failed[0].error, /stopped the classifier/, failed[0].error);
-    assert.equal(cells.filter((c) => c.state === 'done').length, N - 1);
+    const cells = await crashOneFileMidBatch(page, images);
     for (const c of cells.filter((c) => c.state === 'done')) assert.equal(key(c), a[c.file], `${c.file} after the crash`);
 
     // The setting: the About tab changes the pool, and the choice is kept for the next visit.

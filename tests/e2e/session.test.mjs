@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withApp, waitForCellsSettled, waitForModelReady, readCells, downloadVia, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { mixedTestImages, waitForAppReady, selectCell, readManifest } from './flows.mjs';
+import { mixedTestImages, waitForAppReady, selectCell, readManifest, crashOneFileMidBatch } from './flows.mjs';
 
 const T = MODEL_TIMEOUT + 2 * CLASSIFY_TIMEOUT + 120_000;
 
@@ -129,14 +129,7 @@ test('the worker runs out of memory in the middle of a batch: one file fails, th
     await waitForAppReady(page);
     await page.goto(`${app.url}?testhooks`, { waitUntil: 'domcontentloaded' });
     await waitForModelReady(page);
-    await page.setInputFiles('#file-input', images);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell][data-state=done]').length >= 4, null, { timeout: CLASSIFY_TIMEOUT });
-    await page.evaluate(() => window.marrowscopeTest.crashWorkerOnNextFile());
-    const cells = await waitForCellsSettled(page, { count: N });
-    const failed = cells.filter((c) => c.state === 'error');
-    assert.equal(failed.length, 1, `one file failed: ${JSON.stringify(failed)}`);
-    assert.match(failed[0].error, /stopped the classifier/, failed[0].error);
-    assert.equal(cells.filter((c) => c.state === 'done').length, N - 1, JSON.stringify(cells.map((c) => c.state)));
+    await crashOneFileMidBatch(page, images);
     assert.ok(app.consoleMessages.some((m) => /worker/.test(m.text) && m.type === 'error'), 'the crash is logged');
     await page.click('#tab-count');
     const total = await page.$$eval('[data-testid=count-row]', (els) => els.reduce((s, e) => s + Number(e.getAttribute('data-count')), 0));
