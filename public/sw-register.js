@@ -21,7 +21,22 @@
     userAskedUpdate = false;
     window.location.reload();
   });
+  // Register once the page has loaded and the model is ready (or failed): the new service
+  // worker downloads the whole site for offline use, which must not slow the first start.
+  // The page says so with the event below; 10 s after load it registers anyway.
+  var loaded = false, settled = false, registered = false;
+  function maybeRegister(force) {
+    if (registered || !loaded || !(settled || force)) return;
+    registered = true;
+    register();
+  }
+  window.addEventListener('marrowscope-model-settled', function () { settled = true; maybeRegister(false); });
   window.addEventListener('load', function () {
+    loaded = true;
+    maybeRegister(false);
+    setTimeout(function () { maybeRegister(true); }, 10000);
+  });
+  function register() {
     navigator.serviceWorker.register('./sw.js').then(function (reg) {
       if (reg.waiting && navigator.serviceWorker.controller) offer(reg);
       reg.addEventListener('updatefound', function () {
@@ -35,5 +50,5 @@
     }).catch(function (e) {
       console.warn('[marrowscope] warn offline: service worker not registered: ' + e);
     });
-  });
+  }
 })();

@@ -44,7 +44,7 @@ impl Model {
         if let Some(f) = &manifest.outputs.features {
             outputs.push(f.clone());
         }
-        let model = tract_onnx::onnx()
+        let model = crate::dequantize::onnx()
             .model_for_read(&mut Cursor::new(onnx))
             .map_err(|e| Error::ModelLoad(format!("the file is not a readable ONNX model ({e})")))?
             .with_input_fact(0, f32::fact([1, 3, h, w]).into())

@@ -27,6 +27,8 @@ pub mod conformal;
 pub mod count;
 pub mod dataset;
 pub mod decode;
+#[cfg(feature = "engine")]
+pub mod dequantize;
 pub mod dump;
 pub mod error;
 pub mod fields;

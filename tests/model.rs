@@ -114,3 +114,39 @@ fn foreign_images_do_not_crash() {
     }
     assert!(n >= 30);
 }
+
+/// `marrowscope::dequantize` computes the int8 weights' float values itself (fast); the plan it
+/// gives must compute exactly what tract's own ONNX reader gives, bit for bit, on real cells
+/// of both sources.
+#[test]
+fn fast_dequantize_gives_the_same_bits_as_tracts_reader() {
+    use tract_onnx::prelude::*;
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    let (w, h) = (m.input.width as usize, m.input.height as usize);
+    let mut outputs = vec![m.outputs.logits.clone()];
+    outputs.extend(m.outputs.features.clone());
+    let plan = |onnx: tract_onnx::Onnx| {
+        onnx.model_for_read(&mut std::io::Cursor::new(&bytes))
+            .and_then(|model| model.with_input_fact(0, f32::fact([1, 3, h, w]).into()))
+            .and_then(|model| model.with_outputs_by_name(&outputs))
+            .and_then(|model| model.into_optimized())
+            .and_then(|model| model.into_runnable())
+            .unwrap()
+    };
+    let (tracts, ours) = (plan(tract_onnx::onnx()), plan(marrowscope::dequantize::onnx()));
+    let mut items = common::sample_of(&common::split("test"), &m, 2);
+    items.extend(common::sample_of(&common::blood_split("test"), &m, 2));
+    assert!(items.len() >= 20, "{} images", items.len());
+    for item in &items {
+        let image = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
+        let t: Tensor =
+            tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::preprocess::to_tensor(&image, &m.input)).unwrap().into();
+        let (a, b) = (tracts.run(tvec!(t.clone().into())).unwrap(), ours.run(tvec!(t.into())).unwrap());
+        assert_eq!(a.len(), outputs.len());
+        for (x, y) in a.iter().zip(b.iter()) {
+            let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+            assert_eq!(bits(x), bits(y), "{}", item.path.display());
+        }
+    }
+}

@@ -48,6 +48,10 @@ struct Slot {
     /// Names the worker in its messages (a replaced worker gets a new key).
     key: u32,
     worker: Worker,
+    /// Has said it is alive: messages reach it.
+    alive: bool,
+    /// Was sent the model (it replaces nothing else: a new model gets new workers).
+    sent: bool,
     /// Has the model.
     ready: bool,
     /// The job it works on (a cell id, or the Learn tab's opinion).
@@ -133,9 +137,17 @@ fn spawn_worker(key: u32) -> Result<Worker, String> {
     Ok(worker)
 }
 
-/// Starts the engine for this page.
+/// Starts the engine for this page: the workers start at once, while the page fetches the
+/// model, so that starting their WebAssembly does not wait for the download (cold start).
 pub fn init(state: AppState) {
-    with(|e| e.state = Some(state));
+    let started = with(|e| {
+        e.state = Some(state);
+        fill_pool(e)
+    });
+    match started {
+        Ok(()) => crate::web::marks::mark("workers-started"),
+        Err(msg) => console::error("worker", &msg),
+    }
 }
 
 /// The pool size to start with: `?workers=N` on the page's address, else the person's choice
@@ -223,7 +235,7 @@ fn fill_pool(e: &mut Engine) -> Result<(), String> {
         e.next_key += 1;
         let key = e.next_key;
         let worker = spawn_worker(key)?;
-        e.slots.push(Slot { key, worker, ready: false, busy: None, busy_file: None, retiring: false });
+        e.slots.push(Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false });
     }
     Ok(())
 }
@@ -273,18 +285,42 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
                 e.queue.push_front(id);
             }
         }
-        stop_all(e);
+        // Workers that hold another model stop; fresh ones (started with the page) get this one.
+        e.slots.retain(|s| {
+            if s.sent {
+                s.worker.terminate();
+            }
+            !s.sent
+        });
         e.pending_manifest = Some(manifest);
         e.model = Some((manifest_text, model, source));
-        fill_pool(e)
+        fill_pool(e)?;
+        let alive: Vec<u32> = e.slots.iter().filter(|s| s.alive).map(|s| s.key).collect();
+        alive.into_iter().try_for_each(|key| send_model(e, key))
     });
     if let Err(msg) = result {
         state.model.set(ModelState::Failed(msg));
     }
 }
 
-fn send_model(e: &Engine, key: u32) -> Result<(), String> {
-    let (Some(slot), Some((text, bytes, _))) = (e.slots.iter().find(|s| s.key == key), &e.model) else { return Ok(()) };
+/// Tells the page's other scripts that the model is ready or failed: the service worker
+/// registers then (public/sw-register.js), so that its download of the whole site for offline
+/// use does not compete with the first start.
+pub fn model_settled() {
+    if let Some(w) = web_sys::window() {
+        if let Ok(ev) = web_sys::Event::new("marrowscope-model-settled") {
+            let _ = w.dispatch_event(&ev);
+        }
+    }
+}
+
+fn send_model(e: &mut Engine, key: u32) -> Result<(), String> {
+    let (Some(slot), Some((text, bytes, _))) = (e.slots.iter_mut().find(|s| s.key == key), &e.model) else { return Ok(()) };
+    if slot.sent {
+        return Ok(());
+    }
+    slot.sent = true;
+    crate::web::marks::mark("model-sent");
     let worker = &slot.worker;
     let copy = bytes.slice(0, bytes.length());
     let buffer = copy.buffer();
@@ -655,7 +691,13 @@ fn on_reply_value(key: u32, reply: Reply) {
     };
     match reply {
         Reply::Alive => {
-            if let Err(msg) = with(|e| send_model(e, key)) {
+            let sent = with(|e| {
+                if let Some(slot) = slot_mut(e, key) {
+                    slot.alive = true;
+                }
+                send_model(e, key)
+            });
+            if let Err(msg) = sent {
                 state.model.set(ModelState::Failed(msg));
             }
         }
@@ -669,7 +711,9 @@ fn on_reply_value(key: u32, reply: Reply) {
             });
             if let Some(manifest) = manifest {
                 if !matches!(state.model.get_untracked(), ModelState::Ready { ref manifest, .. } if manifest.model_id == model_id) {
+                    crate::web::marks::mark("model-ready");
                     state.model.set(ModelState::Ready { manifest, load_ms, source, simd });
+                    model_settled();
                 }
             }
             pump();
@@ -683,6 +727,7 @@ fn on_reply_value(key: u32, reply: Reply) {
             });
             state.model.set(ModelState::Failed(message));
             fail_queue(NO_MODEL);
+            model_settled();
         }
         Reply::Progress { id, stage, done, total } => {
             let text = if total > 0 { format!("{stage} {}/{total}", done + 1) } else { format!("{stage}…") };

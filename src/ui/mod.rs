@@ -25,8 +25,10 @@ async fn load_bundled_model(state: AppState) {
     state.model.set(ModelState::Loading("Downloading the model…".into()));
     let result = async {
         let text = fetch::text("model/manifest.json").await?;
+        crate::web::marks::mark("manifest-fetched");
         let manifest = crate::Manifest::from_json(&text).map_err(|e| e.to_string())?;
         let bytes = fetch::bytes(&format!("model/{}", manifest.onnx_file)).await?;
+        crate::web::marks::mark("model-fetched");
         Ok::<_, String>((text, bytes))
     }
     .await;
@@ -35,6 +37,7 @@ async fn load_bundled_model(state: AppState) {
         Err(e) => {
             console::error("model", &e);
             state.model.set(ModelState::Failed(format!("The model could not be loaded: {e}")));
+            engine::model_settled();
         }
     }
 }
@@ -202,6 +205,7 @@ fn install_test_hooks() {
 /// Entry point of the page bundle.
 pub fn mount() {
     console::install_panic_hook(show_panic);
+    crate::web::marks::mark("app-start");
     console::info("app", "starting");
     leptos::mount::mount_to_body(App);
     // `?selftest=panic` proves the panic path end to end (tests/e2e/integrity.test.mjs): a panic

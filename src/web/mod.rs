@@ -5,6 +5,8 @@
 pub mod console;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod marks;
 pub mod protocol;
 #[cfg(all(target_arch = "wasm32", feature = "engine"))]
 pub mod worker;

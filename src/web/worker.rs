@@ -8,8 +8,8 @@
 //! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`),
 //! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
-use super::console;
 use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply};
+use super::{console, marks};
 use crate::classify::Classifier;
 use crate::decode::{decode, Decoded};
 use crate::fields::{self, Layout};
@@ -78,6 +78,7 @@ fn now() -> f64 {
 }
 
 fn load(manifest: &str, model: &[u8]) -> Reply {
+    marks::mark("worker-load-start");
     let t0 = now();
     let result = Manifest::from_json(manifest).and_then(|m| Classifier::new(m, model));
     match result {
@@ -85,6 +86,7 @@ fn load(manifest: &str, model: &[u8]) -> Reply {
             let model_id = c.manifest().model_id.clone();
             CLASSIFIER.with(|cell| *cell.borrow_mut() = Some(c));
             let load_ms = now() - t0;
+            marks::mark("worker-model-ready");
             console::info("worker", &format!("model {model_id} ready in {load_ms:.0} ms ({SIMD})"));
             Reply::Loaded { model_id, load_ms, simd: SIMD.to_string() }
         }
@@ -316,5 +318,6 @@ pub fn start() {
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
+    marks::mark("worker-alive");
     post(&Reply::Alive);
 }
