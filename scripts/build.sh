@@ -26,6 +26,7 @@ if [ "$DEV" = 1 ]; then trunk build --offline; else trunk build --release --offl
 if [ "$RELAXED" = 1 ]; then
   if [ "$DEV" = 1 ]; then bash scripts/relaxed-worker.sh dist --dev; else bash scripts/relaxed-worker.sh dist; fi
 fi
+node scripts/preload-model.mjs dist
 node scripts/csp.mjs dist
 node scripts/gen-sw.mjs dist
 # Release builds: brotli and gzip copies beside each compressible file, for servers that send them.

@@ -71,6 +71,11 @@ impl Classifier {
         Ok(Classifier { model: Model::load(manifest, onnx)? })
     }
 
+    /// [`Classifier::new`], telling `phase` as each step of the load ends ([`Model::load_observed`]).
+    pub fn new_observed(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
+        Ok(Classifier { model: Model::load_observed(manifest, onnx, phase)? })
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.model.manifest
     }

@@ -37,8 +37,16 @@ impl Model {
     /// Verifies the checksum, parses the ONNX bytes, fixes the input shape and
     /// optimises the graph. Call once; then [`Model::run`] for every image.
     pub fn load(manifest: Manifest, onnx: &[u8]) -> Result<Model> {
+        Self::load_observed(manifest, onnx, &mut |_| {})
+    }
+
+    /// [`Model::load`], telling `phase` as each step ends: `"checked"` (manifest and checksum),
+    /// `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
+    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs).
+    pub fn load_observed(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
         manifest.validate()?;
         manifest.verify_model_bytes(onnx)?;
+        phase("checked");
         let (w, h) = (manifest.input.width as usize, manifest.input.height as usize);
         let mut outputs = vec![manifest.outputs.logits.clone()];
         if let Some(f) = &manifest.outputs.features {
@@ -51,7 +59,13 @@ impl Model {
             .map_err(load_err)?
             .with_outputs_by_name(&outputs)
             .map_err(|e| Error::ModelLoad(format!("the model lacks an output the manifest names ({e})")))?;
-        let typed = model.into_optimized().map_err(load_err)?;
+        phase("parsed");
+        let mut typed = model.into_typed().map_err(load_err)?;
+        phase("typed");
+        typed.declutter().map_err(load_err)?;
+        phase("decluttered");
+        typed.optimize().map_err(load_err)?;
+        phase("optimised");
         let logits_fact = typed.output_fact(0).map_err(load_err)?;
         let n = manifest.classes.len();
         if logits_fact.shape.as_concrete().map(|s| s.iter().product::<usize>()) != Some(n) {
@@ -69,6 +83,7 @@ impl Model {
         }
         let plan = typed.into_runnable().map_err(load_err)?;
         let state = TypedSimpleState::new(&plan).map_err(load_err)?;
+        phase("planned");
         Ok(Model { has_features: outputs.len() > 1, manifest, state })
     }
 

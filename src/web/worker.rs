@@ -80,7 +80,10 @@ fn now() -> f64 {
 fn load(manifest: &str, model: &[u8]) -> Reply {
     marks::mark("worker-load-start");
     let t0 = now();
-    let result = Manifest::from_json(manifest).and_then(|m| Classifier::new(m, model));
+    let result = Manifest::from_json(manifest).and_then(|m| {
+        marks::mark("worker-manifest-parsed");
+        Classifier::new_observed(m, model, &mut |phase| marks::mark(&format!("worker-{phase}")))
+    });
     match result {
         Ok(c) => {
             let model_id = c.manifest().model_id.clone();

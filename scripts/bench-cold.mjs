@@ -1,0 +1,153 @@
+// Cold start as a visitor meets it (issue 17): from navigation to a ready model, on a first
+// visit (fresh browser profile: empty caches, no service worker) and on a repeat visit (the same
+// profile after the service worker has stored the site), with where the time goes. The page and
+// its worker mark their moments on the performance timeline (src/web/marks.rs); this script reads
+// them, and the resource timings of the files that matter, and prints the median of --runs runs.
+//
+//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--json FILE] [--md FILE]
+//
+// Serves the folder with scripts/serve.mjs on 127.0.0.1 (precompressed files where the build made
+// them; no throttling): what it measures is the browser's work (downloading from the local server,
+// compiling WebAssembly, loading the model), not a network.
+import fs from 'node:fs';
+import path from 'node:path';
+import { launchBrowser, startServer, ROOT } from '../tests/e2e/lib.mjs';
+
+function parseArgs(argv) {
+  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--dist') o.dist = path.resolve(argv[++i]);
+    else if (argv[i] === '--runs') o.runs = Math.max(1, Number(argv[++i]));
+    else if (argv[i] === '--json') o.json = argv[++i];
+    else if (argv[i] === '--md') o.md = argv[++i];
+    else {
+      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--json FILE] [--md FILE]');
+      process.exit(2);
+    }
+  }
+  return o;
+}
+
+const FILES = ['marrowscope_bg.wasm', 'model/manifest.json', 'model/model.int8.onnx', 'worker_bg.wasm'];
+const MARKS = [
+  ['app-start', 'page code running (page wasm fetched, compiled, started)'],
+  ['workers-started', 'workers created'],
+  ['manifest-fetched', 'manifest fetched'],
+  ['model-fetched', 'model bytes fetched'],
+  ['worker-alive', 'worker running (its wasm fetched, compiled, started)'],
+  ['model-sent', 'model handed to the worker'],
+  ['worker-load-start', 'worker starts loading'],
+  ['worker-manifest-parsed', 'worker: manifest parsed'],
+  ['worker-checked', 'worker: manifest checked, model checksum verified'],
+  ['worker-parsed', 'worker: ONNX read'],
+  ['worker-typed', 'worker: model typed'],
+  ['worker-decluttered', 'worker: model decluttered'],
+  ['worker-optimised', 'worker: model optimised'],
+  ['worker-planned', 'worker: plan and state made'],
+  ['worker-model-ready', 'worker: model ready'],
+  ['model-ready', 'page: model ready'],
+  ['shown', 'the page shows "Model ready" (DOM)'],
+];
+
+/** One visit: navigate, wait for the model, read the page's and the worker's timelines. */
+async function visit(context, url) {
+  const page = await context.newPage();
+  // The moment the page shows "model ready", from the DOM (also for builds without the marks).
+  await page.addInitScript(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid=model-status][data-state=ready]')) {
+        window.__readyAt = performance.now();
+        obs.disconnect();
+      }
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+  const wall0 = Date.now();
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 120_000 });
+  const wall = Date.now() - wall0;
+  const pageInfo = await page.evaluate(() => ({
+    origin: performance.timeOrigin,
+    marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).map((m) => [m.name.slice(12), m.startTime])),
+    res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
+    controlled: !!navigator.serviceWorker?.controller,
+    shown: window.__readyAt,
+  }));
+  const marks = { ...pageInfo.marks };
+  const res = [...pageInfo.res];
+  for (const w of page.workers()) {
+    const info = await w.evaluate(() => ({
+      origin: performance.timeOrigin,
+      marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).map((m) => [m.name.slice(12), m.startTime])),
+      res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
+    })).catch(() => null);
+    if (!info) continue;
+    const shift = info.origin - pageInfo.origin;
+    for (const [k, v] of Object.entries(info.marks)) if (!(k in marks) || v + shift < marks[k]) marks[k] = v + shift;
+    for (const r of info.res) res.push({ ...r, start: r.start + shift, end: r.end + shift });
+  }
+  const files = {};
+  for (const f of FILES) {
+    const r = res.find((x) => x.name.endsWith(f));
+    if (r) files[f] = { start: r.start, end: r.end, transfer: r.transfer };
+  }
+  await page.close();
+  marks['shown'] = pageInfo.shown;
+  return { wall, marks, files, controlled: pageInfo.controlled };
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : '—');
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const server = await startServer({ dist: o.dist });
+  const browser = await launchBrowser();
+  const runs = { first: [], repeat: [] };
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      runs.first.push(await visit(context, server.url));
+      // The service worker registers once the model is ready and stores the site; a repeat
+      // visit is one made after that, in the same profile.
+      const p = await context.newPage();
+      await p.goto(server.url);
+      await p.waitForFunction(() => navigator.serviceWorker?.controller, null, { timeout: 120_000 });
+      await p.evaluate(() => navigator.serviceWorker.ready);
+      await p.close();
+      runs.repeat.push(await visit(context, server.url));
+      await context.close();
+      console.error(`run ${i + 1}/${o.runs}: first ${fmt(runs.first.at(-1).marks.shown)} ms, repeat ${fmt(runs.repeat.at(-1).marks.shown)} ms (controlled: ${runs.repeat.at(-1).controlled})`);
+    }
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  const lines = [];
+  lines.push(`Cold start, ${o.runs} runs each, median ms after navigation (\`node scripts/bench-cold.mjs --dist ${path.relative(ROOT, o.dist) || '.'} --runs ${o.runs}\`, ${new Date().toISOString()}):`);
+  lines.push('');
+  lines.push('| moment | first visit | repeat visit |');
+  lines.push('|---|---:|---:|');
+  for (const f of FILES) {
+    lines.push(`| ${f} downloaded (start → end) | ${fmt(median(runs.first.map((r) => r.files[f]?.start)))} → ${fmt(median(runs.first.map((r) => r.files[f]?.end)))} | ${fmt(median(runs.repeat.map((r) => r.files[f]?.start)))} → ${fmt(median(runs.repeat.map((r) => r.files[f]?.end)))} |`);
+  }
+  for (const [k, label] of MARKS) {
+    const row = `| ${label} (\`${k}\`) | ${fmt(median(runs.first.map((r) => r.marks[k])))} | ${fmt(median(runs.repeat.map((r) => r.marks[k])))} |`;
+    lines.push(k === 'shown' ? row.replace(/\| (\d+) \| (\d+) \|$/, '| **$1** | **$2** |') : row);
+  }
+  const ready = (k) => runs[k].map((r) => r.marks.shown);
+  lines.push('');
+  lines.push(`Model ready, all runs: first visit ${ready('first').map(fmt).join(', ')}; repeat visit ${ready('repeat').map(fmt).join(', ')} ms.`);
+  const md = lines.join('\n');
+  console.log(md);
+  if (o.md) fs.writeFileSync(o.md, md + '\n');
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify(runs, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
