@@ -36,7 +36,8 @@ const MARKS = [
   ['model-fetched', 'model bytes fetched'],
   ['worker-alive', 'worker running (its wasm fetched, compiled, started)'],
   ['model-sent', 'model handed to the worker'],
-  ['worker-load-start', 'worker starts loading'],
+  ['worker-model-received', 'worker: model received'],
+  ['worker-load-start', 'worker: checksum checked by the browser (crypto.subtle); load starts'],
   ['worker-manifest-parsed', 'worker: manifest parsed'],
   ['worker-checked', 'worker: manifest checked, model checksum verified'],
   ['worker-parsed', 'worker: ONNX read'],
@@ -114,8 +115,13 @@ async function main() {
       // The service worker registers once the model is ready and stores the site; a repeat
       // visit is one made after that, in the same profile.
       const p = await context.newPage();
+      if (process.env.BENCH_DEBUG) p.on("console", (m) => console.error("[repeat-prep]", m.text().slice(0, 160)));
       await p.goto(server.url);
-      await p.waitForFunction(() => navigator.serviceWorker?.controller, null, { timeout: 120_000 });
+      const controlled = () => p.waitForFunction(() => navigator.serviceWorker?.controller, null, { timeout: 30_000 });
+      await controlled().catch(async () => {
+        await p.reload(); // installed while no page was open: a new load is controlled
+        await controlled();
+      });
       await p.evaluate(() => navigator.serviceWorker.ready);
       await p.close();
       runs.repeat.push(await visit(context, server.url));

@@ -36,7 +36,7 @@ function parseArgs(argv) {
   const o = {
     dist: 'dist', n: 200, warmup: 20, batch: 500, float: null, json: null, md: null,
     native: true, browser: true, batchRun: true, sizes: true, peak: true, wasm: true, ort: true,
-    phaseTimeout: 900, batchTimeout: 1800, nativeTimeout: 2400, classifyN: 20,
+    phaseTimeout: 900, batchTimeout: 1800, nativeTimeout: 2400, classifyN: 20, workers: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -58,6 +58,7 @@ function parseArgs(argv) {
       case '--json': o.json = val(); break;
       case '--md': o.md = val(); break;
       case '--classify-n': o.classifyN = num(); break;
+      case '--workers': o.workers = Math.max(1, num()); break;
       case '--no-native': o.native = false; break;
       case '--no-browser': o.browser = false; break;
       case '--no-batch': o.batchRun = false; break;
@@ -77,7 +78,7 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--no-wasm] [--no-ort] [--phase-timeout S] [--batch-timeout S] [--native-timeout S]';
+  const text = 'usage: node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--no-wasm] [--no-ort] [--phase-timeout S] [--batch-timeout S] [--native-timeout S] [--workers N]';
   if (err) {
     console.error(`bench.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -547,7 +548,8 @@ async function batchRun(context, url, files, timeoutMs) {
       }
       b.heapBefore = performance.memory ? performance.memory.usedJSHeapSize : null;
       b.t0 = performance.now();
-      return { t0: b.t0, heapBefore: b.heapBefore, controlled: !!navigator.serviceWorker?.controller };
+      const workers = Number(document.querySelector('[data-testid=worker-count]')?.getAttribute('data-workers')) || null;
+      return { t0: b.t0, heapBefore: b.heapBefore, controlled: !!navigator.serviceWorker?.controller, workers };
     });
     await page.setInputFiles('#file-input', files);
     let timedOut = false;
@@ -608,6 +610,7 @@ async function batchRun(context, url, files, timeoutMs) {
       heapBefore: before.heapBefore,
       heapAfter: after.heapAfter,
       swControlled: before.controlled,
+      workers: before.workers,
       pageErrors,
     };
   } finally {
@@ -760,7 +763,7 @@ function markdown(R) {
   }
   if (R.batch) {
     const b = R.batch;
-    L.push(`Batch of ${b.images} test images via #file-input (app page, model already loaded${b.swControlled ? ', page controlled by the service worker' : ''}): ${b.finished} finished${b.timedOut ? ' (TIMED OUT)' : ''} in ${(b.totalMs / 1000).toFixed(1)} s = **${b.imagesPerSecond.toFixed(2)} images/s**; states ${JSON.stringify(b.states)}; long tasks during the batch: ${b.longTasksSupported ? `${b.longTasksDuringBatch} (longest ${b.longestTaskMs.toFixed(0)} ms, ${b.longTasksOver100ms} over 100 ms; [ms into the batch: duration] ${b.longTasks.map((t) => `${t.atMsIntoBatch}: ${t.ms}`).join(', ')})` : 'PerformanceObserver longtask unsupported'}; JS heap ${fmtBytes(b.heapBefore)} before → ${fmtBytes(b.heapAfter)} after.`);
+    L.push(`Batch of ${b.images} test images via #file-input (app page, model already loaded${b.swControlled ? ', page controlled by the service worker' : ''}, ${b.workers ?? 'the default number of'} worker(s)): ${b.finished} finished${b.timedOut ? ' (TIMED OUT)' : ''} in ${(b.totalMs / 1000).toFixed(1)} s = **${b.imagesPerSecond.toFixed(2)} images/s**; states ${JSON.stringify(b.states)}; long tasks during the batch: ${b.longTasksSupported ? `${b.longTasksDuringBatch} (longest ${b.longestTaskMs.toFixed(0)} ms, ${b.longTasksOver100ms} over 100 ms; [ms into the batch: duration] ${b.longTasks.map((t) => `${t.atMsIntoBatch}: ${t.ms}`).join(', ')})` : 'PerformanceObserver longtask unsupported'}; JS heap ${fmtBytes(b.heapBefore)} before → ${fmtBytes(b.heapAfter)} after.`);
     if (b.fileInputBaselineMs != null) L.push(`Browser floor: on a blank page whose file input's change handler only reads the ${b.images} file names, Chromium's longest task is **${b.fileInputBaselineMs.toFixed(0)} ms** (it creates the File objects in that task). Longest task after the first one of the batch: **${b.longestLaterTaskMs.toFixed(0)} ms**.`);
     L.push('');
   }
@@ -886,7 +889,9 @@ async function main() {
             });
           }
           const ctx = coldContext ?? (await browser.newContext());
-          R.batch = await batchRun(ctx, server.url, files, opts.batchTimeout * 1000);
+          const batchUrl = opts.workers ? `${server.url}${server.url.includes('?') ? '&' : '?'}workers=${opts.workers}` : server.url;
+          R.batch = await batchRun(ctx, batchUrl, files, opts.batchTimeout * 1000);
+          if (opts.workers) R.batch.workers = opts.workers;
         } catch (e) {
           R.batch = { error: String(e.message || e).split('\n')[0] };
           log(`batch failed: ${R.batch.error}`);

@@ -71,9 +71,10 @@ impl Classifier {
         Ok(Classifier { model: Model::load(manifest, onnx)? })
     }
 
-    /// [`Classifier::new`], telling `phase` as each step of the load ends ([`Model::load_observed`]).
-    pub fn new_observed(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
-        Ok(Classifier { model: Model::load_observed(manifest, onnx, phase)? })
+    /// [`Classifier::new`], telling `phase` as each step of the load ends, with the bytes'
+    /// SHA-256 when it was computed already ([`Model::load_observed`]).
+    pub fn new_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
+        Ok(Classifier { model: Model::load_observed(manifest, onnx, sha256, phase)? })
     }
 
     pub fn manifest(&self) -> &Manifest {

@@ -37,15 +37,19 @@ impl Model {
     /// Verifies the checksum, parses the ONNX bytes, fixes the input shape and
     /// optimises the graph. Call once; then [`Model::run`] for every image.
     pub fn load(manifest: Manifest, onnx: &[u8]) -> Result<Model> {
-        Self::load_observed(manifest, onnx, &mut |_| {})
+        Self::load_observed(manifest, onnx, None, &mut |_| {})
     }
 
     /// [`Model::load`], telling `phase` as each step ends: `"checked"` (manifest and checksum),
     /// `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
-    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs).
-    pub fn load_observed(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
+    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs). `sha256`: the
+    /// bytes' digest (hex) when the caller computed it already; `None` computes it here.
+    pub fn load_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
         manifest.validate()?;
-        manifest.verify_model_bytes(onnx)?;
+        match sha256 {
+            Some(hex) => manifest.verify_model_digest(hex)?,
+            None => manifest.verify_model_bytes(onnx)?,
+        }
         phase("checked");
         let (w, h) = (manifest.input.width as usize, manifest.input.height as usize);
         let mut outputs = vec![manifest.outputs.logits.clone()];

@@ -150,3 +150,21 @@ fn fast_dequantize_gives_the_same_bits_as_tracts_reader() {
         }
     }
 }
+
+/// The worker checks the model's SHA-256 with the browser's own code and hands the digest to the
+/// load: a right digest loads, a wrong one is the same clear checksum error as for wrong bytes.
+#[test]
+fn a_digest_computed_elsewhere_is_checked_against_the_manifest() {
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    let right = m.sha256.to_ascii_uppercase();
+    let mut phases = Vec::new();
+    let c = Classifier::new_observed(m.clone(), &bytes, Some(&right), &mut |p| phases.push(p));
+    assert!(c.is_ok(), "{:?}", c.err());
+    assert_eq!(phases, ["checked", "parsed", "typed", "decluttered", "optimised", "planned"]);
+    let wrong = "0".repeat(64);
+    match Classifier::new_observed(m, &bytes, Some(&wrong), &mut |_| {}) {
+        Err(Error::ModelChecksum { expected, actual }) => assert_eq!((expected.len(), actual), (64, wrong)),
+        other => panic!("expected a checksum error, got {:?}", other.map(|_| ())),
+    }
+}

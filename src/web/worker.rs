@@ -77,12 +77,22 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-fn load(manifest: &str, model: &[u8]) -> Reply {
+/// The SHA-256 (hex) of `buffer` by the browser's own code (`crypto.subtle`); `None` where
+/// there is none (a page served over plain HTTP from another computer).
+async fn browser_sha256(buffer: &JsValue) -> Option<String> {
+    let subtle = Reflect::get(&Reflect::get(&js_sys::global(), &"crypto".into()).ok()?, &"subtle".into()).ok()?;
+    let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = digest.call2(&subtle, &"SHA-256".into(), buffer).ok()?.dyn_into().ok()?;
+    let hash = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(Uint8Array::new(&hash).to_vec().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn load(manifest: &str, model: &[u8], sha256: Option<&str>) -> Reply {
     marks::mark("worker-load-start");
     let t0 = now();
     let result = Manifest::from_json(manifest).and_then(|m| {
         marks::mark("worker-manifest-parsed");
-        Classifier::new_observed(m, model, &mut |phase| marks::mark(&format!("worker-{phase}")))
+        Classifier::new_observed(m, model, sha256, &mut |phase| marks::mark(&format!("worker-{phase}")))
     });
     match result {
         Ok(c) => {
@@ -277,8 +287,17 @@ fn on_message(ev: MessageEvent) {
         }
         "load" => {
             let manifest = get(&data, "manifest").as_string().unwrap_or_default();
-            match bytes_of(&get(&data, "model")) {
-                Some(model) => load(&manifest, &model),
+            let buffer = get(&data, "model");
+            match bytes_of(&buffer) {
+                Some(model) => {
+                    marks::mark("worker-model-received");
+                    // The checksum by the browser first (asynchronous), then the load.
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let sha256 = browser_sha256(&buffer).await;
+                        post(&load(&manifest, &model, sha256.as_deref()));
+                    });
+                    return;
+                }
                 None => Reply::LoadError { message: "no model bytes were sent to the worker".into() },
             }
         }
