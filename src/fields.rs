@@ -56,10 +56,11 @@ pub struct Analysis {
     pub layout: Layout,
     /// Long side / short side.
     pub aspect: f32,
-    /// Short side in nucleus diameters of the white cells found (median); 0 when none was found.
+    /// Short side in nucleus diameters of the white cells found (median); 0 when none was found,
+    /// and for a square frame, where nothing is searched (its shape decides).
     pub nuclei_across: f32,
-    /// Distance of the white cell nearest the centre from the centre, in short sides (∞: none).
-    /// Shown for explanation; the decision does not use it.
+    /// Distance of the white cell nearest the centre from the centre, in short sides (∞: none,
+    /// or a square frame). For explanation; the decision does not use it.
     pub central_offset: f32,
     /// The white cells found, boxes in pixels of the original image, best first (empty for a
     /// single cell: the image goes to the classifier as it is).
@@ -118,6 +119,21 @@ pub fn typical_cell_radius(image: &RgbImage) -> Option<f32> {
 /// Decides whether `image` is a single cell or a field and finds its white cells (on a copy of
 /// at most [`DETECT_MAX_SIDE`] pixels; boxes in pixels of `image`).
 pub fn analyse(image: &RgbImage) -> Analysis {
+    let (iw, ih) = image.dimensions();
+    let aspect = iw.max(ih).max(1) as f32 / iw.min(ih).max(1) as f32;
+    if aspect < FIELD_MIN_ASPECT {
+        // A square frame is a crop of one cell whatever it holds (see below): no search, which
+        // is most of the time around the model for a single-cell image (issue 17).
+        let nothing = Vec::new();
+        return Analysis {
+            layout: Layout::Single,
+            aspect,
+            nuclei_across: 0.0,
+            central_offset: f32::INFINITY,
+            cells: nothing,
+            detect_factor: 1.0,
+        };
+    }
     let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;

@@ -126,6 +126,12 @@ fn page_param(name: &str) -> Option<String> {
 
 fn spawn_worker(key: u32) -> Result<Worker, String> {
     let worker = Worker::new(&worker_url()).map_err(|e| format!("the classification worker could not start ({e:?})"))?;
+    listen(key, &worker);
+    Ok(worker)
+}
+
+/// Routes worker `key`'s messages and errors to [`on_reply`].
+fn listen(key: u32, worker: &Worker) {
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| on_reply(key, ev.data()));
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
@@ -134,19 +140,45 @@ fn spawn_worker(key: u32) -> Result<Worker, String> {
     });
     worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     onerror.forget();
-    Ok(worker)
+}
+
+/// The worker public/worker-boot.js started before the page's code ran, as the pool's first
+/// slot, with the messages it sent since (replayed by [`init`]); `None` when there is none or
+/// it was started for another address.
+fn adopt_boot_worker(e: &mut Engine) -> Option<(u32, Vec<JsValue>)> {
+    let window = web_sys::window()?;
+    let _ = Reflect::set(&window, &"__marrowscopeEngine".into(), &JsValue::TRUE);
+    let boot = Reflect::get(&window, &"__marrowscopeBoot".into()).ok().filter(|b| b.is_object())?;
+    let _ = Reflect::delete_property(&window, &"__marrowscopeBoot".into());
+    let worker: Worker = Reflect::get(&boot, &"worker".into()).ok()?.dyn_into().ok()?;
+    if Reflect::get(&boot, &"url".into()).ok()?.as_string() != Some(worker_url()) {
+        worker.terminate();
+        return None;
+    }
+    let messages: Array = Reflect::get(&boot, &"messages".into()).ok()?.dyn_into().ok()?;
+    e.next_key += 1;
+    let key = e.next_key;
+    listen(key, &worker);
+    e.slots.push(Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false });
+    Some((key, messages.to_vec()))
 }
 
 /// Starts the engine for this page: the workers start at once, while the page fetches the
 /// model, so that starting their WebAssembly does not wait for the download (cold start).
 pub fn init(state: AppState) {
-    let started = with(|e| {
+    let (adopted, started) = with(|e| {
         e.state = Some(state);
-        fill_pool(e)
+        (adopt_boot_worker(e), fill_pool(e))
     });
     match started {
         Ok(()) => crate::web::marks::mark("workers-started"),
         Err(msg) => console::error("worker", &msg),
+    }
+    // What the early worker said before the page listened (its "alive", or a crash).
+    if let Some((key, messages)) = adopted {
+        for m in messages {
+            on_reply(key, m);
+        }
     }
 }
 
