@@ -18,6 +18,14 @@ async function runWith(app, workers, images) {
   await page.goto(`${app.url}?workers=${workers}&testhooks`, { waitUntil: 'domcontentloaded' });
   await waitForModelReady(page);
   assert.equal(await page.getAttribute('[data-testid=worker-count]', 'data-workers'), String(workers));
+  // The worker public/worker-boot.js starts before the page's code is one of the pool, not an
+  // extra one (workers of the previous page may take a moment to close).
+  let running = page.workers().length;
+  for (let i = 0; i < 50 && running !== workers; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    running = page.workers().length;
+  }
+  assert.equal(running, workers, 'the page runs exactly the pool\'s workers');
   const t0 = Date.now();
   await page.setInputFiles('#file-input', images);
   const cells = await waitForCellsSettled(page, { count: images.length });
