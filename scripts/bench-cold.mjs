@@ -68,7 +68,7 @@ async function visit(context, url) {
   const wall = Date.now() - wall0;
   const pageInfo = await page.evaluate(() => ({
     origin: performance.timeOrigin,
-    marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).map((m) => [m.name.slice(12), m.startTime])),
+    marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).reverse().map((m) => [m.name.slice(12), m.startTime])), // the first of each name
     res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
     controlled: !!navigator.serviceWorker?.controller,
     shown: window.__readyAt,
@@ -78,7 +78,7 @@ async function visit(context, url) {
   for (const w of page.workers()) {
     const info = await w.evaluate(() => ({
       origin: performance.timeOrigin,
-      marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).map((m) => [m.name.slice(12), m.startTime])),
+      marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).reverse().map((m) => [m.name.slice(12), m.startTime])), // the first of each name
       res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
     })).catch(() => null);
     if (!info) continue;

@@ -159,7 +159,7 @@ fn adopt_boot_worker(e: &mut Engine) -> Option<(u32, Vec<JsValue>)> {
     e.next_key += 1;
     let key = e.next_key;
     listen(key, &worker);
-    e.slots.push(Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false });
+    e.slots.push(Slot::new(key, worker));
     Some((key, messages.to_vec()))
 }
 
@@ -267,9 +267,16 @@ fn fill_pool(e: &mut Engine) -> Result<(), String> {
         e.next_key += 1;
         let key = e.next_key;
         let worker = spawn_worker(key)?;
-        e.slots.push(Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false });
+        e.slots.push(Slot::new(key, worker));
     }
     Ok(())
+}
+
+impl Slot {
+    /// A worker that has just started: not yet alive, no model, no job.
+    fn new(key: u32, worker: Worker) -> Slot {
+        Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false }
+    }
 }
 
 fn slot_mut(e: &mut Engine, key: u32) -> Option<&mut Slot> {
