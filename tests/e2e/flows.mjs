@@ -223,6 +223,20 @@ export async function startNewSession(page) {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell], [data-testid=field]').length === 0, null, { timeout: 15_000 });
 }
 
+/** Waits until the session panel says everything up to now is stored. */
+export async function waitForSaved(page) {
+  // Changes are gathered for a moment before they are written (src/ui/persist.rs).
+  await page.waitForTimeout(100);
+  await page.waitForFunction(
+    () => {
+      const s = document.querySelector('[data-testid=session]');
+      return s?.getAttribute('data-state') === 'saved' && s.getAttribute('data-unsaved') === 'false';
+    },
+    null,
+    { timeout: 15_000 },
+  );
+}
+
 /**
  * Hands `images` to a page opened with `?testhooks`, and once 4 are done makes the worker that
  * gets the next file run out of memory on it (`window.marrowscopeTest`). Asserts that exactly

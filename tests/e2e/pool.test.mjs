@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withApp, waitForCellsSettled, waitForModelReady, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { mixedTestImages, waitForAppReady, crashOneFileMidBatch } from './flows.mjs';
+import { mixedTestImages, waitForAppReady, crashOneFileMidBatch, waitForSaved } from './flows.mjs';
 
 const T = MODEL_TIMEOUT + 4 * CLASSIFY_TIMEOUT + 120_000;
 const N = 48;
@@ -60,6 +60,9 @@ test('two workers: every file gets the result one worker gives it; a crash costs
     await waitForModelReady(page);
     const cells = await crashOneFileMidBatch(page, images);
     for (const c of cells.filter((c) => c.state === 'done')) assert.equal(key(c), a[c.file], `${c.file} after the crash`);
+    // The last results are written a moment after they are shown (src/ui/persist.rs); leaving
+    // before then restores those files as "not classified" (with "Go on"), not as results.
+    await waitForSaved(page);
 
     // The setting: the About tab changes the pool, and the choice is kept for the next visit.
     await page.goto(app.url, { waitUntil: 'domcontentloaded' });

@@ -7,23 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withApp, waitForCellsSettled, waitForModelReady, readCells, downloadVia, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { mixedTestImages, waitForAppReady, selectCell, readManifest, crashOneFileMidBatch } from './flows.mjs';
+import { mixedTestImages, waitForAppReady, selectCell, readManifest, crashOneFileMidBatch, waitForSaved } from './flows.mjs';
 
 const T = MODEL_TIMEOUT + 2 * CLASSIFY_TIMEOUT + 120_000;
-
-/** Waits until the session panel says everything up to now is stored. */
-async function waitForSaved(page) {
-  // Changes are gathered for a moment before they are written (src/ui/persist.rs).
-  await page.waitForTimeout(100);
-  await page.waitForFunction(
-    () => {
-      const s = document.querySelector('[data-testid=session]');
-      return s?.getAttribute('data-state') === 'saved' && s.getAttribute('data-unsaved') === 'false';
-    },
-    null,
-    { timeout: 15_000 },
-  );
-}
 
 async function countRows(page) {
   await page.click('#tab-count');
