@@ -4,7 +4,7 @@
 // its worker mark their moments on the performance timeline (src/web/marks.rs); this script reads
 // them, and the resource timings of the files that matter, and prints the median of --runs runs.
 //
-//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--json FILE] [--md FILE]
+//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--json FILE] [--md FILE]
 //
 // Serves the folder with scripts/serve.mjs on 127.0.0.1 (precompressed files where the build made
 // them; no throttling): what it measures is the browser's work (downloading from the local server,
@@ -14,14 +14,16 @@ import path from 'node:path';
 import { launchBrowser, startServer, ROOT } from '../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
-  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null };
+  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dist') o.dist = path.resolve(argv[++i]);
     else if (argv[i] === '--runs') o.runs = Math.max(1, Number(argv[++i]));
     else if (argv[i] === '--json') o.json = argv[++i];
     else if (argv[i] === '--md') o.md = argv[++i];
+    else if (argv[i] === '--dwell-ms') o.dwell = Number(argv[++i]);
+    else if (argv[i] === '--query') o.query = argv[++i].replace(/^\??/, '?');
     else {
-      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--json FILE] [--md FILE]');
+      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--json FILE] [--md FILE]');
       process.exit(2);
     }
   }
@@ -111,7 +113,7 @@ async function main() {
   try {
     for (let i = 0; i < o.runs; i++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      runs.first.push(await visit(context, server.url));
+      runs.first.push(await visit(context, server.url + o.query));
       // The service worker registers once the model is ready and stores the site; a repeat
       // visit is one made after that, in the same profile.
       const p = await context.newPage();
@@ -123,8 +125,14 @@ async function main() {
         await controlled();
       });
       await p.evaluate(() => navigator.serviceWorker.ready);
+      if (o.dwell) {
+        // A visitor stays a while: the browser may keep compiled code for the next visit only
+        // after its first use (V8's WebAssembly code cache is written after tier-up).
+        await p.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 120_000 });
+        await p.waitForTimeout(o.dwell);
+      }
       await p.close();
-      runs.repeat.push(await visit(context, server.url));
+      runs.repeat.push(await visit(context, server.url + o.query));
       await context.close();
       console.error(`run ${i + 1}/${o.runs}: first ${fmt(runs.first.at(-1).marks.shown)} ms, repeat ${fmt(runs.repeat.at(-1).marks.shown)} ms (controlled: ${runs.repeat.at(-1).controlled})`);
     }

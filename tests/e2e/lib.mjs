@@ -125,7 +125,8 @@ export async function launchBrowser() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: !process.env.E2E_HEADFUL,
     slowMo: Number(process.env.E2E_SLOWMO || 0),
-    args: CHROMIUM_ARGS,
+    // CHROMIUM_EXTRA_ARGS: more switches, space-separated (experiments, e.g. V8's --js-flags).
+    args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean)],
   });
 }
 
