@@ -52,6 +52,16 @@ const MARKS = [
   ['shown', 'the page shows "Model ready" (DOM)'],
 ];
 
+/** A page's or a worker's timeline (runs in the browser): its time origin, the first mark of each
+ * `marrowscope:` name, and its resource timings. */
+function timeline() {
+  return {
+    origin: performance.timeOrigin,
+    marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).reverse().map((m) => [m.name.slice(12), m.startTime])),
+    res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
+  };
+}
+
 /** One visit: navigate, wait for the model, read the page's and the worker's timelines. */
 async function visit(context, url) {
   const page = await context.newPage();
@@ -68,21 +78,14 @@ async function visit(context, url) {
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 120_000 });
   const wall = Date.now() - wall0;
-  const pageInfo = await page.evaluate(() => ({
-    origin: performance.timeOrigin,
-    marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).reverse().map((m) => [m.name.slice(12), m.startTime])), // the first of each name
-    res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
-    controlled: !!navigator.serviceWorker?.controller,
-    shown: window.__readyAt,
-  }));
+  const pageInfo = {
+    ...(await page.evaluate(timeline)),
+    ...(await page.evaluate(() => ({ controlled: !!navigator.serviceWorker?.controller, shown: window.__readyAt }))),
+  };
   const marks = { ...pageInfo.marks };
   const res = [...pageInfo.res];
   for (const w of page.workers()) {
-    const info = await w.evaluate(() => ({
-      origin: performance.timeOrigin,
-      marks: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('marrowscope:')).reverse().map((m) => [m.name.slice(12), m.startTime])), // the first of each name
-      res: performance.getEntriesByType('resource').map((r) => ({ name: new URL(r.name).pathname.slice(1), start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.encodedBodySize })),
-    })).catch(() => null);
+    const info = await w.evaluate(timeline).catch(() => null);
     if (!info) continue;
     const shift = info.origin - pageInfo.origin;
     for (const [k, v] of Object.entries(info.marks)) if (!(k in marks) || v + shift < marks[k]) marks[k] = v + shift;
