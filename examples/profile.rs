@@ -2,7 +2,7 @@
 //! `--n` runs of one preprocessed test image, summed by operator. A diagnostic for
 //! docs/benchmarks.md ("what limits it"), not part of the app.
 //!
-//! `cargo run --release --example profile -- [--model public/model] [--n 50]`
+//! `cargo run --release --example profile -- [--model public/model] [--n 50] [--unfused]`
 //! (the dev profile optimises tract as well: `cargo run --example profile` gives the same shares)
 
 use marrowscope::{dataset, decode, preprocess, Manifest};
@@ -15,25 +15,34 @@ fn main() -> TractResult<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut model_dir = root.join("public/model");
     let mut n = 50usize;
+    let mut unfused = false;
     let data = std::env::var_os("MLL_DATA").map(PathBuf::from).unwrap_or_else(|| root.join("../shared/data/mll-subset"));
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--model" => model_dir = PathBuf::from(args.next().expect("--model DIR")),
             "--n" => n = args.next().and_then(|v| v.parse().ok()).expect("--n NUMBER"),
-            _ => panic!("usage: profile [--model DIR] [--n N]"),
+            "--unfused" => unfused = true,
+            _ => panic!("usage: profile [--model DIR] [--n N] [--unfused]"),
         }
     }
     let m = Manifest::from_json(&std::fs::read_to_string(model_dir.join("manifest.json"))?).expect("valid manifest");
     let (w, h) = (m.input.width as usize, m.input.height as usize);
     let mut outputs = vec![m.outputs.logits.clone()];
     outputs.extend(m.outputs.features.clone());
-    let plan = tract_onnx::onnx()
+    // The app's own loading (marrowscope::inference): the fast int8 weight reader, and the
+    // activations' QuantizeLinear → DequantizeLinear pairs fused (`--unfused`: tract's two ops).
+    let mut typed = marrowscope::dequantize::onnx()
         .model_for_path(model_dir.join(&m.onnx_file))?
         .with_input_fact(0, f32::fact([1, 3, h, w]).into())?
         .with_outputs_by_name(&outputs)?
-        .into_optimized()?
-        .into_runnable()?;
+        .into_typed()?;
+    typed.declutter()?;
+    if !unfused {
+        marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed)?;
+    }
+    typed.optimize()?;
+    let plan = typed.into_runnable()?;
     let item = dataset::from_dir(&data).expect("dataset").into_iter().find(|i| i.split == "test").expect("a test image");
     let img = decode::decode(&std::fs::read(&item.path)?).expect("decodes");
     let input: Tensor = tract_ndarray::Array4::from_shape_vec((1, 3, h, w), preprocess::to_tensor(&img.image, &m.input))?.into();

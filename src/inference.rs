@@ -67,6 +67,7 @@ impl Model {
         let mut typed = model.into_typed().map_err(load_err)?;
         phase("typed");
         typed.declutter().map_err(load_err)?;
+        crate::fake_quant::fuse_quantize_dequantize(&mut typed).map_err(load_err)?;
         phase("decluttered");
         typed.optimize().map_err(load_err)?;
         phase("optimised");

@@ -7,6 +7,7 @@
 //! - [`preprocess`] — image → input tensor, as the manifest says
 //! - [`inference`] — ONNX loading, optimisation and running with tract (feature `engine`, on by
 //!   default; the page's bundle is built without it because only the worker runs models)
+//! - [`fake_quant`] — the int8 model's activation round trips (quantise, dequantise) as one pass
 //! - [`scores`] — softmax and top-k
 //! - [`classify`] — the whole path, bytes → ranked prediction
 //! - [`conformal`] — prediction sets with guaranteed coverage
@@ -31,6 +32,8 @@ pub mod decode;
 pub mod dequantize;
 pub mod dump;
 pub mod error;
+#[cfg(feature = "engine")]
+pub mod fake_quant;
 pub mod fields;
 #[cfg(feature = "engine")]
 pub mod inference;

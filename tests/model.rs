@@ -151,6 +151,55 @@ fn fast_dequantize_gives_the_same_bits_as_tracts_reader() {
     }
 }
 
+/// `marrowscope::fake_quant` runs each activation's `QuantizeLinear → DequantizeLinear` pair as
+/// one in-place pass; the plan must still compute exactly what tract's two operators compute,
+/// bit for bit, on real cells of both sources, and every pair of the shipped model is fused.
+#[test]
+fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
+    use tract_onnx::prelude::*;
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    let (w, h) = (m.input.width as usize, m.input.height as usize);
+    let mut outputs = vec![m.outputs.logits.clone()];
+    outputs.extend(m.outputs.features.clone());
+    let count = |model: &TypedModel, name: &str| model.nodes().iter().filter(|n| n.op.name() == name).count();
+    let plan = |fuse: bool| {
+        let mut typed = marrowscope::dequantize::onnx()
+            .model_for_read(&mut std::io::Cursor::new(&bytes))
+            .and_then(|model| model.with_input_fact(0, f32::fact([1, 3, h, w]).into()))
+            .and_then(|model| model.with_outputs_by_name(&outputs))
+            .and_then(|model| model.into_typed())
+            .unwrap();
+        typed.declutter().unwrap();
+        let pairs = count(&typed, "DequantizeLinearF32");
+        let fused = if fuse { marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed).unwrap() } else { 0 };
+        if fuse {
+            // Every activation pair of the shipped model (onnxruntime's QDQ format) is fused.
+            assert!(pairs >= 40, "{pairs} DequantizeLinear nodes");
+            assert_eq!(fused, pairs);
+            assert_eq!(count(&typed, "DequantizeLinearF32"), 0);
+            assert_eq!(count(&typed, "QuantizeLinearU8"), 0);
+        }
+        typed.optimize().unwrap();
+        typed.into_runnable().unwrap()
+    };
+    let (tracts, ours) = (plan(false), plan(true));
+    let mut items = common::sample_of(&common::split("test"), &m, 2);
+    items.extend(common::sample_of(&common::blood_split("test"), &m, 2));
+    assert!(items.len() >= 20, "{} images", items.len());
+    for item in &items {
+        let image = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
+        let t: Tensor =
+            tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::preprocess::to_tensor(&image, &m.input)).unwrap().into();
+        let (a, b) = (tracts.run(tvec!(t.clone().into())).unwrap(), ours.run(tvec!(t.into())).unwrap());
+        assert_eq!(a.len(), outputs.len());
+        for (x, y) in a.iter().zip(b.iter()) {
+            let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+            assert_eq!(bits(x), bits(y), "{}", item.path.display());
+        }
+    }
+}
+
 /// The worker checks the model's SHA-256 with the browser's own code and hands the digest to the
 /// load: a right digest loads, a wrong one is the same clear checksum error as for wrong bytes.
 #[test]
