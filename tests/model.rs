@@ -135,17 +135,30 @@ fn fast_dequantize_gives_the_same_bits_as_tracts_reader() {
             .unwrap()
     };
     let (tracts, ours) = (plan(tract_onnx::onnx()), plan(marrowscope::dequantize::onnx()));
-    let mut items = common::sample_of(&common::split("test"), &m, 2);
-    items.extend(common::sample_of(&common::blood_split("test"), &m, 2));
+    assert_same_bits_on_real_cells(&m, &tracts, &ours, outputs.len());
+}
+
+/// Runs two plans of the shipped model on real test cells of both sources (two per class) and
+/// asserts that every output (logits, feature map) has the same bits in both.
+fn assert_same_bits_on_real_cells(
+    m: &Manifest,
+    a: &std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
+    b: &std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
+    outputs: usize,
+) {
+    use tract_onnx::prelude::*;
+    let (w, h) = (m.input.width as usize, m.input.height as usize);
+    let mut items = common::sample_of(&common::split("test"), m, 2);
+    items.extend(common::sample_of(&common::blood_split("test"), m, 2));
     assert!(items.len() >= 20, "{} images", items.len());
+    let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
     for item in &items {
         let image = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
         let t: Tensor =
             tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::preprocess::to_tensor(&image, &m.input)).unwrap().into();
-        let (a, b) = (tracts.run(tvec!(t.clone().into())).unwrap(), ours.run(tvec!(t.into())).unwrap());
-        assert_eq!(a.len(), outputs.len());
-        for (x, y) in a.iter().zip(b.iter()) {
-            let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+        let (x, y) = (a.run(tvec!(t.clone().into())).unwrap(), b.run(tvec!(t.into())).unwrap());
+        assert_eq!(x.len(), outputs);
+        for (x, y) in x.iter().zip(y.iter()) {
             assert_eq!(bits(x), bits(y), "{}", item.path.display());
         }
     }
@@ -171,9 +184,9 @@ fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
             .and_then(|model| model.into_typed())
             .unwrap();
         typed.declutter().unwrap();
-        let pairs = count(&typed, "DequantizeLinearF32");
-        let fused = if fuse { marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed).unwrap() } else { 0 };
         if fuse {
+            let pairs = count(&typed, "DequantizeLinearF32");
+            let fused = marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed).unwrap();
             // Every activation pair of the shipped model (onnxruntime's QDQ format) is fused.
             assert!(pairs >= 40, "{pairs} DequantizeLinear nodes");
             assert_eq!(fused, pairs);
@@ -184,20 +197,7 @@ fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
         typed.into_runnable().unwrap()
     };
     let (tracts, ours) = (plan(false), plan(true));
-    let mut items = common::sample_of(&common::split("test"), &m, 2);
-    items.extend(common::sample_of(&common::blood_split("test"), &m, 2));
-    assert!(items.len() >= 20, "{} images", items.len());
-    for item in &items {
-        let image = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
-        let t: Tensor =
-            tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::preprocess::to_tensor(&image, &m.input)).unwrap().into();
-        let (a, b) = (tracts.run(tvec!(t.clone().into())).unwrap(), ours.run(tvec!(t.into())).unwrap());
-        assert_eq!(a.len(), outputs.len());
-        for (x, y) in a.iter().zip(b.iter()) {
-            let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
-            assert_eq!(bits(x), bits(y), "{}", item.path.display());
-        }
-    }
+    assert_same_bits_on_real_cells(&m, &tracts, &ours, outputs.len());
 }
 
 /// The worker checks the model's SHA-256 with the browser's own code and hands the digest to the
