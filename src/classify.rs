@@ -65,6 +65,24 @@ pub struct Classifier {
     model: Model,
 }
 
+/// A classifier whose model is read and optimised but whose file is not yet checked against the
+/// manifest's SHA-256 ([`Classifier::read_unchecked`]): it classifies nothing until
+/// [`Unchecked::check`] has compared the file's digest.
+#[cfg(feature = "engine")]
+#[derive(Debug)]
+#[must_use = "an unchecked model classifies nothing until `check` has compared its digest"]
+pub struct Unchecked(Classifier);
+
+#[cfg(feature = "engine")]
+impl Unchecked {
+    /// The classifier, if `sha256_hex` (the model file's digest, computed by the caller) is the
+    /// manifest's; else the checksum error a wrong file gets from [`Classifier::new`].
+    pub fn check(self, sha256_hex: &str) -> Result<Classifier> {
+        self.0.manifest().verify_model_digest(sha256_hex)?;
+        Ok(self.0)
+    }
+}
+
 #[cfg(feature = "engine")]
 impl Classifier {
     pub fn new(manifest: Manifest, onnx: &[u8]) -> Result<Classifier> {
@@ -75,6 +93,14 @@ impl Classifier {
     /// SHA-256 when it was computed already ([`Model::load_observed`]).
     pub fn new_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
         Ok(Classifier { model: Model::load_observed(manifest, onnx, sha256, phase)? })
+    }
+
+    /// Reads and optimises the model without checking its file against the manifest's SHA-256
+    /// yet: the worker reads the model while the browser computes the digest on another thread
+    /// (`crypto.subtle`), then calls [`Unchecked::check`]. `phase` as for
+    /// [`Classifier::new_observed`], without `"checked"`.
+    pub fn read_unchecked(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Unchecked> {
+        Ok(Unchecked(Classifier { model: Model::load_unchecked(manifest, onnx, phase)? }))
     }
 
     pub fn manifest(&self) -> &Manifest {

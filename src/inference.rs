@@ -51,6 +51,18 @@ impl Model {
             None => manifest.verify_model_bytes(onnx)?,
         }
         phase("checked");
+        Self::read(manifest, onnx, phase)
+    }
+
+    /// [`Model::load_observed`] without the checksum (and without its `"checked"` phase): for
+    /// [`crate::classify::Unchecked`] only, whose owner checks the digest before any use.
+    pub(crate) fn load_unchecked(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
+        manifest.validate()?;
+        Self::read(manifest, onnx, phase)
+    }
+
+    /// Reads, types, declutters and optimises a model whose manifest is valid.
+    fn read(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
         let (w, h) = (manifest.input.width as usize, manifest.input.height as usize);
         let mut outputs = vec![manifest.outputs.logits.clone()];
         if let Some(f) = &manifest.outputs.features {

@@ -200,6 +200,29 @@ fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
     assert_same_bits_on_real_cells(&m, &tracts, &ours, outputs.len());
 }
 
+/// The worker reads the model while the browser computes its digest: the read gives nothing to
+/// classify with until `check` has compared the digest; a wrong one is the checksum error.
+#[test]
+fn a_model_read_before_its_digest_classifies_only_after_the_check() {
+    let m = common::manifest();
+    let bytes = common::model_bytes(&m);
+    let mut phases = Vec::new();
+    let unchecked = Classifier::read_unchecked(m.clone(), &bytes, &mut |p| phases.push(p)).expect("the model reads");
+    assert_eq!(phases, ["parsed", "typed", "decluttered", "optimised", "planned"]);
+    match unchecked.check(&"0".repeat(64)) {
+        Err(Error::ModelChecksum { expected, .. }) => assert_eq!(expected, m.sha256.to_ascii_lowercase()),
+        other => panic!("expected a checksum error, got {:?}", other.map(|_| ())),
+    }
+    let right = marrowscope::manifest::sha256_hex(&bytes);
+    let mut c = Classifier::read_unchecked(m.clone(), &bytes, &mut |_| {}).unwrap().check(&right).expect("the right digest passes");
+    let mut reference = Classifier::new(m.clone(), &bytes).unwrap();
+    for item in common::test_sample(&m, 1) {
+        let cell = std::fs::read(&item.path).unwrap();
+        let (a, b) = (c.classify_bytes(&cell).unwrap(), reference.classify_bytes(&cell).unwrap());
+        assert_eq!(a.probabilities, b.probabilities, "{}", item.path.display());
+    }
+}
+
 /// The worker checks the model's SHA-256 with the browser's own code and hands the digest to the
 /// load: a right digest loads, a wrong one is the same clear checksum error as for wrong bytes.
 #[test]

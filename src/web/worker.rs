@@ -13,7 +13,7 @@ use super::{console, marks};
 use crate::classify::Classifier;
 use crate::decode::{decode, Decoded};
 use crate::fields::{self, Layout};
-use crate::manifest::Manifest;
+use crate::manifest::{sha256_hex, Manifest};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -77,25 +77,37 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-/// The SHA-256 (hex) of `buffer` by the browser's own code (`crypto.subtle`); `None` where
-/// there is none (a page served over plain HTTP from another computer).
-async fn browser_sha256(buffer: &JsValue) -> Option<String> {
+/// Starts the SHA-256 of `buffer` by the browser's own code (`crypto.subtle`, on a thread of its
+/// own); `None` where there is none (a page served over plain HTTP from another computer).
+fn start_browser_sha256(buffer: &JsValue) -> Option<wasm_bindgen_futures::JsFuture> {
     let subtle = Reflect::get(&Reflect::get(&js_sys::global(), &"crypto".into()).ok()?, &"subtle".into()).ok()?;
     let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into().ok()?;
     let promise: js_sys::Promise = digest.call2(&subtle, &"SHA-256".into(), buffer).ok()?.dyn_into().ok()?;
-    let hash = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    Some(Uint8Array::new(&hash).to_vec().iter().map(|b| format!("{b:02x}")).collect())
+    Some(wasm_bindgen_futures::JsFuture::from(promise))
 }
 
-fn load(manifest: &str, model: &[u8], sha256: Option<&str>) -> Reply {
+/// Loads the model while the browser computes its checksum (`digest`, started when the model
+/// arrived), then compares the two: a file that does not match its manifest gets the checksum
+/// error, whatever its read gave, and no result ever comes from an unchecked model.
+async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures::JsFuture>) -> Reply {
     marks::mark("worker-load-start");
     let t0 = now();
-    let result = Manifest::from_json(manifest).and_then(|m| {
-        marks::mark("worker-manifest-parsed");
-        Classifier::new_observed(m, model, sha256, &mut |phase| marks::mark(&format!("worker-{phase}")))
-    });
+    let result = match Manifest::from_json(manifest) {
+        Err(e) => Err(e),
+        Ok(m) => {
+            marks::mark("worker-manifest-parsed");
+            let read = Classifier::read_unchecked(m.clone(), model, &mut |phase| marks::mark(&format!("worker-{phase}")));
+            let hex = match digest {
+                Some(f) => f.await.ok().map(|hash| Uint8Array::new(&hash).to_vec().iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                None => None,
+            }
+            .unwrap_or_else(|| sha256_hex(model));
+            m.verify_model_digest(&hex).and_then(|()| read).and_then(|c| c.check(&hex))
+        }
+    };
     match result {
         Ok(c) => {
+            marks::mark("worker-checked");
             let model_id = c.manifest().model_id.clone();
             CLASSIFIER.with(|cell| *cell.borrow_mut() = Some(c));
             let load_ms = now() - t0;
@@ -291,10 +303,10 @@ fn on_message(ev: MessageEvent) {
             match bytes_of(&buffer) {
                 Some(model) => {
                     marks::mark("worker-model-received");
-                    // The checksum by the browser first (asynchronous), then the load.
+                    // The browser's checksum runs on its own thread while this one loads.
+                    let digest = start_browser_sha256(&buffer);
                     wasm_bindgen_futures::spawn_local(async move {
-                        let sha256 = browser_sha256(&buffer).await;
-                        post(&load(&manifest, &model, sha256.as_deref()));
+                        post(&load(&manifest, &model, digest).await);
                     });
                     return;
                 }
