@@ -22,7 +22,7 @@ function stats(values) {
 }
 
 /** Decodes an image, crops the centred square, resizes to W×H (bilinear, smoothing high) and
- *  normalises ((x / scale) - mean) / std into NCHW float32 — like src/preprocess.rs, not bit-exact. */
+ *  normalises ((x / scale) - mean) / std into NCHW float32 — like src/image/preprocess.rs, not bit-exact. */
 async function preprocess(imageUrl, input) {
   const t0 = performance.now();
   const blob = await (await fetch(imageUrl)).blob();

@@ -2,7 +2,9 @@
 //!
 //! `cargo run --release --example bench -- [--model public/model] [--n 200]`
 
-use marrowscope::{dataset, decode, preprocess, Classifier, Manifest};
+use marrowscope::eval::dataset;
+use marrowscope::image::{decode, preprocess};
+use marrowscope::{Classifier, Manifest};
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -17,7 +17,8 @@
 //! manifest's class order): `training/calibrate.py --engine tract` calibrates the prediction sets
 //! on exactly the numbers the app computes.
 
-use marrowscope::{dataset, metrics, Classifier, Manifest};
+use marrowscope::eval::{dataset, metrics};
+use marrowscope::{Classifier, Manifest};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -135,7 +136,7 @@ fn run() -> Result<(), String> {
     let mut dump = match &args.dump {
         Some(p) => {
             let f = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| e.to_string())?);
-            Some(marrowscope::dump::DumpWriter::new(f, items.len(), &m.input, m.classes.len()).map_err(|e| e.to_string())?)
+            Some(marrowscope::eval::dump::DumpWriter::new(f, items.len(), &m.input, m.classes.len()).map_err(|e| e.to_string())?)
         }
         None => None,
     };
@@ -153,17 +154,19 @@ fn run() -> Result<(), String> {
             }
         };
         let t = Instant::now();
-        let decoded = marrowscope::decode::decode(&bytes);
+        let decoded = marrowscope::image::decode::decode(&bytes);
         let result = decoded.and_then(|d| {
             // The app's path for a single-cell image (Classifier::classify_single), written out
             // here to dump the very tensor the model got.
             let image = match &m.input.cell_scale {
                 Some(scale) => {
-                    marrowscope::fields::single_cell_crop(&d.image, scale).map_err(|e| marrowscope::Error::Inference(e.to_string()))?.image
+                    marrowscope::cells::fields::single_cell_crop(&d.image, scale)
+                        .map_err(|e| marrowscope::Error::Inference(e.to_string()))?
+                        .image
                 }
                 None => d.image,
             };
-            let tensor = marrowscope::preprocess::to_tensor(&image, &m.input);
+            let tensor = marrowscope::image::preprocess::to_tensor(&image, &m.input);
             let p = clf.classify_tensor(&tensor)?;
             if let Some(d) = dump.as_mut() {
                 let _ = d.push(&tensor, &p.probabilities);

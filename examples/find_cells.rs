@@ -68,7 +68,7 @@ fn bccd(split: &str, dump: Option<&Path>) -> Tally {
     let mut t = Tally::default();
     for id in ids.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let img = image::open(dir.join(format!("JPEGImages/{id}.jpg"))).expect("a BCCD image").to_rgb8();
-        let boxes = marrowscope::dataset::voc_wbc_boxes(
+        let boxes = marrowscope::eval::dataset::voc_wbc_boxes(
             &std::fs::read_to_string(dir.join(format!("Annotations/{id}.xml"))).expect("a BCCD annotation"),
         );
         let start = Instant::now();

@@ -1,6 +1,6 @@
 //! Where the model's load time goes (native): manifest, checksum, ONNX parse, typing,
 //! decluttering, optimisation, plan; with tract's own ONNX reader and with Marrowscope's
-//! (`marrowscope::dequantize`); and, for comparison, the same model read back from tract's NNEF
+//! (`marrowscope::model::dequantize`); and, for comparison, the same model read back from tract's NNEF
 //! form (typed and decluttered once, as a build step could ship it). A diagnostic for
 //! docs/benchmarks.md ("Cold start"), not part of the app.
 //!
@@ -77,7 +77,8 @@ fn main() -> TractResult<()> {
     outputs.extend(m.outputs.features.clone());
     let mut tar = Vec::new();
     println!("model {} ({} bytes), {n} runs each; ms", m.model_id, bytes.len());
-    for (reader, onnx) in [("tract's ONNX reader", tract_onnx::onnx()), ("marrowscope::dequantize::onnx", marrowscope::dequantize::onnx())]
+    for (reader, onnx) in
+        [("tract's ONNX reader", tract_onnx::onnx()), ("marrowscope::model::dequantize::onnx", marrowscope::model::dequantize::onnx())]
     {
         for _ in 0..n {
             let (mut t, t0) = (Instant::now(), Instant::now());
@@ -112,7 +113,7 @@ fn main() -> TractResult<()> {
         let mut last = Instant::now();
         let mut line = String::new();
         let manifest = Manifest::from_json(&text).expect("valid manifest");
-        let _model = marrowscope::inference::Model::load_observed(manifest, &bytes, None, &mut |p| {
+        let _model = marrowscope::model::inference::Model::load_observed(manifest, &bytes, None, &mut |p| {
             line.push_str(&format!("{p} {:.1} ", last.elapsed().as_secs_f64() * 1e3));
             last = Instant::now();
         })

@@ -1,5 +1,5 @@
 //! Brings a labelled data folder to the model's scale with the app's own code, for training:
-//! every image goes through [`marrowscope::fields::single_cell_crop`] (find the central cell,
+//! every image goes through [`marrowscope::cells::fields::single_cell_crop`] (find the central cell,
 //! measure its nucleus, cut the 250×250 square at the MLL scale) and is written as a JPEG
 //! (quality 95), with a `splits.csv` (`path,label,split,source,nucleus_px`) beside them.
 //!
@@ -14,7 +14,9 @@
 //! sizes kept as they are (`nucleus_range_px`); the manifest must then say the same. `nucleus_px` is the measured nucleus diameter in the original
 //! image (empty where no central nucleus was found and the central square was used whole).
 
-use marrowscope::{dataset, decode, fields};
+use marrowscope::cells::fields;
+use marrowscope::eval::dataset;
+use marrowscope::image::decode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -6,7 +6,11 @@
 //!
 //! `cargo run --release --example path_profile -- [--n 100]`
 
-use marrowscope::{cam, dataset, decode, fields, preprocess, Classifier, Manifest};
+use marrowscope::cells::fields;
+use marrowscope::eval::dataset;
+use marrowscope::image::{decode, preprocess};
+use marrowscope::model::cam;
+use marrowscope::{Classifier, Manifest};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -67,7 +71,7 @@ fn main() {
             let mut jpeg = Vec::new();
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop.image).unwrap();
             tick(7, &mut lap);
-            let _thumb = marrowscope::thumbnail::jpeg(&d.image).unwrap();
+            let _thumb = marrowscope::image::thumbnail::jpeg(&d.image).unwrap();
             tick(8, &mut lap);
             let _ = analysis;
         }

@@ -5,7 +5,9 @@
 //! `cargo run --release --example profile -- [--model public/model] [--n 50] [--unfused]`
 //! (the dev profile optimises tract as well: `cargo run --example profile` gives the same shares)
 
-use marrowscope::{dataset, decode, preprocess, Manifest};
+use marrowscope::eval::dataset;
+use marrowscope::image::{decode, preprocess};
+use marrowscope::Manifest;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,16 +32,16 @@ fn main() -> TractResult<()> {
     let (w, h) = (m.input.width as usize, m.input.height as usize);
     let mut outputs = vec![m.outputs.logits.clone()];
     outputs.extend(m.outputs.features.clone());
-    // The app's own loading (marrowscope::inference): the fast int8 weight reader, and the
+    // The app's own loading (marrowscope::model::inference): the fast int8 weight reader, and the
     // activations' QuantizeLinear → DequantizeLinear pairs fused (`--unfused`: tract's two ops).
-    let mut typed = marrowscope::dequantize::onnx()
+    let mut typed = marrowscope::model::dequantize::onnx()
         .model_for_path(model_dir.join(&m.onnx_file))?
         .with_input_fact(0, f32::fact([1, 3, h, w]).into())?
         .with_outputs_by_name(&outputs)?
         .into_typed()?;
     typed.declutter()?;
     if !unfused {
-        marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed)?;
+        marrowscope::model::fake_quant::fuse_quantize_dequantize(&mut typed)?;
     }
     typed.optimize()?;
     let plan = typed.into_runnable()?;

@@ -3,7 +3,7 @@
 
     python3 scripts/make-ood-images.py OUTDIR
 
-Marrowscope's "outside what this model knows" flag (src/ood.rs, issue 13) must fire on these.
+Marrowscope's "outside what this model knows" flag (src/uncertainty/ood.rs, issue 13) must fire on these.
 They are made at test time, never committed:
 
   noise-*       uniform, Gaussian, salt-and-pepper and smooth (blurred) colour noise

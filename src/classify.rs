@@ -1,14 +1,14 @@
 //! The whole path from file bytes to a result: decode → preprocess → infer → rank.
 
-use crate::cam::{self, FeatureMap};
-use crate::manifest::Manifest;
+use crate::model::cam::{self, FeatureMap};
+use crate::model::manifest::Manifest;
 #[cfg(feature = "engine")]
 use crate::{
-    decode::{decode, Decoded},
     error::Result,
-    inference::Model,
-    preprocess::to_tensor,
-    scores::{softmax, top_k},
+    image::decode::{decode, Decoded},
+    image::preprocess::to_tensor,
+    model::inference::Model,
+    model::scores::{softmax, top_k},
     taxonomy,
 };
 
@@ -31,10 +31,10 @@ pub struct Prediction {
     pub low_confidence: bool,
     /// The out-of-distribution flag, when the manifest has `ood` statistics and the model a
     /// feature map.
-    pub ood: Option<crate::ood::OodAssessment>,
+    pub ood: Option<crate::uncertainty::ood::OodAssessment>,
     /// The source (specimen) the image looks like, when the manifest's conformal calibration has
     /// a source model: its prediction sets use that source's calibration.
-    pub source: Option<crate::conformal::SourceGuess>,
+    pub source: Option<crate::uncertainty::conformal::SourceGuess>,
     pub features: Option<FeatureMap>,
     pub width: u32,
     pub height: u32,
@@ -47,7 +47,7 @@ impl Prediction {
     }
 
     /// The prediction set at `level`, when the manifest has a conformal calibration.
-    pub fn prediction_set(&self, manifest: &Manifest, level: crate::conformal::Level) -> Option<Vec<&Ranked>> {
+    pub fn prediction_set(&self, manifest: &Manifest, level: crate::uncertainty::conformal::Level) -> Option<Vec<&Ranked>> {
         let set = manifest.conformal.as_ref()?.set_for_ranked(&self.ranked, level, self.source.as_ref())?;
         Some(self.ranked.iter().take(set.size).collect())
     }
@@ -116,14 +116,15 @@ impl Classifier {
 
     /// Classifies a single-cell image as the app does: where the manifest gives the model's
     /// training scale (`input.cell_scale`), the central cell is found, measured and cut out at
-    /// that scale first ([`crate::fields::single_cell_crop`]), whatever the image's framing or
+    /// that scale first ([`crate::cells::fields::single_cell_crop`]), whatever the image's framing or
     /// resolution; the crop the model saw comes back with the prediction (`None`: the image was
     /// resized whole). Width, height and format are the original image's.
-    pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<crate::fields::SingleCrop>)> {
+    pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<crate::cells::fields::SingleCrop>)> {
         let Some(scale) = self.model.manifest.input.cell_scale else {
             return Ok((self.classify_decoded(decoded)?, None));
         };
-        let crop = crate::fields::single_cell_crop(&decoded.image, &scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
+        let crop =
+            crate::cells::fields::single_cell_crop(&decoded.image, &scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
         let tensor = to_tensor(&crop.image, &self.model.manifest.input);
         let mut p = self.classify_tensor(&tensor)?;
         (p.width, p.height, p.format) = (decoded.image.width(), decoded.image.height(), decoded.format);
@@ -158,7 +159,7 @@ impl Classifier {
             _ => None,
         };
         let source = match (m.conformal.as_ref().and_then(|c| c.source_model.as_ref()), &raw.features) {
-            (Some(sm), Some(f)) => crate::ood::pool(f).and_then(|pooled| sm.guess(&pooled)),
+            (Some(sm), Some(f)) => crate::uncertainty::ood::pool(f).and_then(|pooled| sm.guess(&pooled)),
             _ => None,
         };
         Ok(Prediction { probabilities, ranked, low_confidence, ood, source, features: raw.features, width: 0, height: 0, format: "tensor" })

@@ -20,7 +20,7 @@ fn open(path: PathBuf) -> image::RgbImage {
 /// WBC boxes (xmin, ymin, xmax, ymax) of a BCCD field.
 fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
     let xml = std::fs::read_to_string(data("BCCD_DATA", "bccd").join(format!("Annotations/{id}.xml"))).expect("annotation");
-    marrowscope::dataset::voc_wbc_boxes(&xml)
+    marrowscope::eval::dataset::voc_wbc_boxes(&xml)
 }
 
 /// (true positives, false positives, boxes): a detection counts when its centre lies inside a

@@ -1,14 +1,14 @@
 //! Single cell or field, on the real data (`../shared/data`, or `BCCD_DATA`, `MLL_DATA`,
 //! `PBC_DATA`, `PBC_SAMPLE_DATA`): MLL crops and PBC crops and originals are single cells, BCCD
 //! fields are fields; the white cells of BCCD test through the app's own path
-//! ([`marrowscope::fields::analyse`]); the crop scale constant against MLL train.
+//! ([`marrowscope::cells::fields::analyse`]); the crop scale constant against MLL train.
 //!
 //! ```sh
 //! cargo test --release --no-default-features --test fields -- --nocapture   # prints the figures
 //! ```
 
+use marrowscope::cells::fields::{analyse, cell_crop, Layout, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
 use marrowscope::cells::measure_central_cell;
-use marrowscope::fields::{analyse, cell_crop, Layout, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -51,7 +51,7 @@ fn bccd_ids(split: &str) -> Vec<String> {
 
 fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
     let xml = std::fs::read_to_string(data("BCCD_DATA", "bccd").join(format!("Annotations/{id}.xml"))).expect("annotation");
-    marrowscope::dataset::voc_wbc_boxes(&xml)
+    marrowscope::eval::dataset::voc_wbc_boxes(&xml)
 }
 
 fn quantile(v: &mut [f32], p: f32) -> f32 {
@@ -66,7 +66,7 @@ fn decide(paths: &[PathBuf], want: Layout, square: bool) -> usize {
         .filter(|p| {
             let mut img = open(p);
             if square {
-                img = marrowscope::preprocess::center_square(&img);
+                img = marrowscope::image::preprocess::center_square(&img);
             }
             analyse(&img).layout == want
         })
@@ -166,7 +166,7 @@ fn crop_scale_constant_matches_mll_train() {
 /// exponent 0.5.
 #[test]
 fn single_cell_crops_bring_blood_originals_and_marrow_crops_to_one_scale() {
-    use marrowscope::fields::{single_cell_crop, CellScale};
+    use marrowscope::cells::fields::{single_cell_crop, CellScale};
     let pbc = data("PBC_SAMPLE_DATA", "pbc-sample");
     let originals: Vec<PathBuf> = std::fs::read_to_string(pbc.join("labels.csv"))
         .expect("labels.csv")

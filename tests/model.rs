@@ -87,7 +87,7 @@ fn damaged_model_gives_clear_errors() {
         *b ^= 0x5a;
     }
     let mut m2 = m.clone();
-    m2.sha256 = marrowscope::manifest::sha256_hex(&bad);
+    m2.sha256 = marrowscope::model::manifest::sha256_hex(&bad);
     let err = Classifier::new(m2, &bad).unwrap_err();
     assert!(matches!(err, Error::ModelLoad(_)), "{err}");
     // Manifest that disagrees with the model's outputs.
@@ -104,7 +104,7 @@ fn damaged_model_gives_clear_errors() {
 #[test]
 fn foreign_images_do_not_crash() {
     let mut clf = common::classifier();
-    let items = marrowscope::dataset::from_dir(&common::pbc_sample_dir()).expect("pbc-sample present");
+    let items = marrowscope::eval::dataset::from_dir(&common::pbc_sample_dir()).expect("pbc-sample present");
     let mut n = 0;
     for item in items.iter().step_by(8) {
         let bytes = std::fs::read(&item.path).unwrap();
@@ -115,7 +115,7 @@ fn foreign_images_do_not_crash() {
     assert!(n >= 30);
 }
 
-/// `marrowscope::dequantize` computes the int8 weights' float values itself (fast); the plan it
+/// `marrowscope::model::dequantize` computes the int8 weights' float values itself (fast); the plan it
 /// gives must compute exactly what tract's own ONNX reader gives, bit for bit, on real cells
 /// of both sources.
 #[test]
@@ -134,7 +134,7 @@ fn fast_dequantize_gives_the_same_bits_as_tracts_reader() {
             .and_then(|model| model.into_runnable())
             .unwrap()
     };
-    let (tracts, ours) = (plan(tract_onnx::onnx()), plan(marrowscope::dequantize::onnx()));
+    let (tracts, ours) = (plan(tract_onnx::onnx()), plan(marrowscope::model::dequantize::onnx()));
     assert_same_bits_on_real_cells(&m, &tracts, &ours, outputs.len());
 }
 
@@ -153,9 +153,10 @@ fn assert_same_bits_on_real_cells(
     assert!(items.len() >= 20, "{} images", items.len());
     let bits = |v: &TValue| v.to_plain_array_view::<f32>().unwrap().iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
     for item in &items {
-        let image = marrowscope::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
-        let t: Tensor =
-            tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::preprocess::to_tensor(&image, &m.input)).unwrap().into();
+        let image = marrowscope::image::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap().image;
+        let t: Tensor = tract_ndarray::Array4::from_shape_vec((1, 3, h, w), marrowscope::image::preprocess::to_tensor(&image, &m.input))
+            .unwrap()
+            .into();
         let (x, y) = (a.run(tvec!(t.clone().into())).unwrap(), b.run(tvec!(t.into())).unwrap());
         assert_eq!(x.len(), outputs);
         for (x, y) in x.iter().zip(y.iter()) {
@@ -164,7 +165,7 @@ fn assert_same_bits_on_real_cells(
     }
 }
 
-/// `marrowscope::fake_quant` runs each activation's `QuantizeLinear → DequantizeLinear` pair as
+/// `marrowscope::model::fake_quant` runs each activation's `QuantizeLinear → DequantizeLinear` pair as
 /// one in-place pass; the plan must still compute exactly what tract's two operators compute,
 /// bit for bit, on real cells of both sources, and every pair of the shipped model is fused.
 #[test]
@@ -177,7 +178,7 @@ fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
     outputs.extend(m.outputs.features.clone());
     let count = |model: &TypedModel, name: &str| model.nodes().iter().filter(|n| n.op.name() == name).count();
     let plan = |fuse: bool| {
-        let mut typed = marrowscope::dequantize::onnx()
+        let mut typed = marrowscope::model::dequantize::onnx()
             .model_for_read(&mut std::io::Cursor::new(&bytes))
             .and_then(|model| model.with_input_fact(0, f32::fact([1, 3, h, w]).into()))
             .and_then(|model| model.with_outputs_by_name(&outputs))
@@ -186,7 +187,7 @@ fn fused_quantize_dequantize_gives_the_same_bits_as_tracts_pair() {
         typed.declutter().unwrap();
         if fuse {
             let pairs = count(&typed, "DequantizeLinearF32");
-            let fused = marrowscope::fake_quant::fuse_quantize_dequantize(&mut typed).unwrap();
+            let fused = marrowscope::model::fake_quant::fuse_quantize_dequantize(&mut typed).unwrap();
             // Every activation pair of the shipped model (onnxruntime's QDQ format) is fused.
             assert!(pairs >= 40, "{pairs} DequantizeLinear nodes");
             assert_eq!(fused, pairs);
@@ -213,7 +214,7 @@ fn a_model_read_before_its_digest_classifies_only_after_the_check() {
         Err(Error::ModelChecksum { expected, .. }) => assert_eq!(expected, m.sha256.to_ascii_lowercase()),
         other => panic!("expected a checksum error, got {:?}", other.map(|_| ())),
     }
-    let right = marrowscope::manifest::sha256_hex(&bytes);
+    let right = marrowscope::model::manifest::sha256_hex(&bytes);
     let mut c = Classifier::read_unchecked(m.clone(), &bytes, &mut |_| {}).unwrap().check(&right).expect("the right digest passes");
     let mut reference = Classifier::new(m.clone(), &bytes).unwrap();
     for item in common::test_sample(&m, 1) {

@@ -5,12 +5,12 @@
 
 mod common;
 
-use marrowscope::conformal::LEVELS;
+use marrowscope::cells::fields::{self, Layout};
 use marrowscope::count;
-use marrowscope::decode::decode;
-use marrowscope::fields::{self, Layout};
+use marrowscope::image::decode::decode;
 use marrowscope::session::record::{self, SessionMeta, StoredFieldInfo, StoredFieldRef};
 use marrowscope::session::{export, resume, StoredCell, StoredState};
+use marrowscope::uncertainty::conformal::LEVELS;
 use marrowscope::web::protocol::CellResult;
 
 fn bccd_field() -> std::path::PathBuf {
@@ -85,7 +85,7 @@ fn session_of_real_results() -> Vec<StoredCell> {
     for found in &analysis.cells {
         id += 1;
         let crop = fields::cell_crop_at(&decoded.image, found, &scale).unwrap();
-        let p = clf.classify_decoded(&marrowscope::decode::Decoded { image: crop, format: "field crop" }).unwrap();
+        let p = clf.classify_decoded(&marrowscope::image::decode::Decoded { image: crop, format: "field crop" }).unwrap();
         children.push(StoredCell {
             id,
             name: format!("BloodImage_00000.jpg · cell {}", id - field_id),
@@ -186,7 +186,7 @@ fn files_given_again_go_on_with_their_waiting_cell() {
 /// mean colour within a few levels).
 #[test]
 fn previews_are_small_and_faithful() {
-    use marrowscope::thumbnail;
+    use marrowscope::image::thumbnail;
     let m = common::classifier().manifest().clone();
     let mut paths: Vec<std::path::PathBuf> = common::sample_of(&common::split("test"), &m, 1).into_iter().map(|i| i.path).collect();
     paths.extend(common::sample_of(&common::blood_split("test"), &m, 1).into_iter().map(|i| i.path));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use marrowscope::conformal::LEVELS;
+use marrowscope::uncertainty::conformal::LEVELS;
 use std::process::Command;
 
 #[test]

@@ -54,8 +54,8 @@ mod browser {
 
     #[wasm_bindgen_test]
     fn softmax_and_top_k_match_native() {
-        let p = marrowscope::scores::softmax(&[1.0, 2.0, 3.0]);
-        assert_eq!(marrowscope::scores::top_k(&p, 2), vec![2, 1]);
+        let p = marrowscope::model::scores::softmax(&[1.0, 2.0, 3.0]);
+        assert_eq!(marrowscope::model::scores::top_k(&p, 2), vec![2, 1]);
         assert!((p[2] - 0.665_240_9).abs() < 1e-6);
     }
 

@@ -69,7 +69,7 @@ def run_model(onnx_path, paths, size, threads=2):
 # ----------------------------------------------------------------------------- conformal
 def sorted_scores(p, method, lam=0.0, k_reg=0):
     """order [N, K] (classes by probability, descending, ties by index) and the score of the
-    class at each rank [N, K] -- the same definitions as src/conformal.rs."""
+    class at each rank [N, K] -- the same definitions as src/uncertainty/conformal.rs."""
     order = np.argsort(-p, axis=1, kind="stable")
     ps = np.take_along_axis(p, order, 1)
     ranks = np.arange(1, p.shape[1] + 1)
@@ -98,7 +98,7 @@ def quantile(scores, level):
 
 def set_stats(p, y, q, *cfg):
     order, s = sorted_scores(p, *cfg)
-    size = (s <= q + 1e-7).sum(1)  # may be 0: no class reaches the level (see src/conformal.rs)
+    size = (s <= q + 1e-7).sum(1)  # may be 0: no class reaches the level (see src/uncertainty/conformal.rs)
     hit = np.argmax(order == y[:, None], axis=1) < size
     single = size == 1
     return {"coverage": round(float(hit.mean()), 4), "mean_size": round(float(size.mean()), 4),
@@ -139,7 +139,7 @@ def l2n(f):
 
 def fit_source_model(feats_by_source, iters=600, lr=0.5, wd=1e-3):
     """Multinomial logistic regression on the L2-normalised pooled features: which source an
-    image comes from (src/conformal.rs SourceModel). Features are scaled by sqrt(C) for the fit
+    image comes from (src/uncertainty/conformal.rs SourceModel). Features are scaled by sqrt(C) for the fit
     and the scale folded back into the weights. Sources weigh alike."""
     names = list(feats_by_source)
     X = np.concatenate([l2n(f) for f in feats_by_source.values()])
@@ -178,7 +178,7 @@ def fit_residual(train_feats, k):
 
 
 def residual_score(feats, mu, comps):
-    """The same score as src/ood.rs: length of the normalised, centred features outside the span
+    """The same score as src/uncertainty/ood.rs: length of the normalised, centred features outside the span
     of the main directions (2.0 for an all-zero feature vector)."""
     z = l2n(feats)
     x = z - mu

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marrowscope::manifest::{InputSpec, Manifest};
+use marrowscope::model::manifest::{InputSpec, Manifest};
 use std::sync::OnceLock;
 
 /// The shipped model's input contract, shrunk to 64×64 so each run is cheap.
@@ -16,8 +16,8 @@ fn spec() -> &'static InputSpec {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(d) = marrowscope::decode::decode(data) {
-        let t = marrowscope::preprocess::to_tensor(&d.image, spec());
+    if let Ok(d) = marrowscope::image::decode::decode(data) {
+        let t = marrowscope::image::preprocess::to_tensor(&d.image, spec());
         assert_eq!(t.len(), 3 * 64 * 64);
         assert!(t.iter().all(|v| v.is_finite()));
     }

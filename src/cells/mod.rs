@@ -6,10 +6,9 @@
 //! - [`find_cells`]: the nucleated (white) cells of a smear field
 //! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
 //!   it to a model's training scale
-//!
-//! The module is called `cells`, not `image`, so that the `image` crate keeps its plain name
-//! everywhere in this crate (a crate-root module `image` would make `use image::…` ambiguous).
+//! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
 
+pub mod fields;
 pub mod find_cells;
 pub mod measure;
 pub mod stain;

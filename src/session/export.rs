@@ -2,9 +2,9 @@
 //! session from stored ones; both go through [`record_of`], so an export is the same before
 //! and after a reload.
 
-use crate::conformal::Level;
 use crate::count::CellRecord;
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
+use crate::uncertainty::conformal::Level;
 use crate::web::protocol::CellResult;
 
 /// The codes of a result's prediction set at `level`, most probable first; `None` when the

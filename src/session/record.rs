@@ -1,7 +1,7 @@
 //! A cell and a session as they are stored in the browser. The format is JSON (one record per
 //! cell, images stored beside it as blobs), versioned by [`FORMAT`].
 
-use crate::conformal::Level;
+use crate::uncertainty::conformal::Level;
 use crate::web::protocol::CellResult;
 use serde::{Deserialize, Serialize};
 

@@ -79,7 +79,7 @@ fn simd_text(simd: &str) -> String {
 }
 
 /// How single-cell images are brought to the model's scale, in words.
-fn scale_text(s: &crate::fields::CellScale) -> String {
+fn scale_text(s: &crate::cells::fields::CellScale) -> String {
     let how = if s.size_exponent >= 0.999 {
         format!("scaled so that its nucleus is {:.0} px across", s.nucleus_diameter_px)
     } else if s.size_exponent <= 0.001 {
@@ -97,7 +97,7 @@ fn scale_text(s: &crate::fields::CellScale) -> String {
 }
 
 /// "; bone marrow: accuracy …; peripheral blood: …" from the manifest's per-source test metrics.
-fn per_source_text(m: &crate::manifest::Manifest) -> String {
+fn per_source_text(m: &crate::model::manifest::Manifest) -> String {
     let Some(per) = m.metrics.extra.get("per_source").and_then(|v| v.as_object()) else { return String::new() };
     per.iter()
         .filter_map(|(name, v)| {

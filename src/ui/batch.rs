@@ -5,10 +5,10 @@
 use super::engine;
 use super::state::{AppState, Cell, CellState};
 use super::uncertainty;
-use crate::conformal::Level;
 use crate::count::{self, CellRecord};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use crate::taxonomy;
+use crate::uncertainty::conformal::Level;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 

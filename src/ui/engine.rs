@@ -4,7 +4,7 @@
 //! worker that dies is replaced and the file it held is marked failed.
 
 use super::state::{AppState, CellState, FieldInfo, FieldRef, ModelState};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use crate::web::console;
 use crate::web::protocol::{FieldCell, Reply};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};

@@ -136,7 +136,7 @@ fn ThemeToggle() -> impl IntoView {
 fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
-    provide_context(uncertainty::Coverage(RwSignal::new(crate::conformal::Level::DEFAULT)));
+    provide_context(uncertainty::Coverage(RwSignal::new(crate::uncertainty::conformal::Level::DEFAULT)));
     provide_context(learn::LearnState::new());
     FATAL.with(|f| f.set(Some(state.fatal)));
     engine::init(state);

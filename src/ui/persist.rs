@@ -317,7 +317,7 @@ pub fn file_added(id: u32, file: &File) {
 pub enum Kind {
     /// The crop the model saw.
     Crop,
-    /// The list's preview (`crate::thumbnail`).
+    /// The list's preview (`crate::image::thumbnail`).
     Thumb,
 }
 

@@ -1,6 +1,6 @@
 //! The page's reactive state: the model, the batch of cells, the selection.
 
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use crate::web::protocol::CellResult;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub struct Cell {
     pub name: String,
     /// Object URL of the file for display (revoked when the cell is removed).
     pub url: String,
-    /// Object URL of the list's preview (`crate::thumbnail`, made by the worker; revoked with
+    /// Object URL of the list's preview (`crate::image::thumbnail`, made by the worker; revoked with
     /// the cell). Empty until the worker has read the file: the list never shows the original.
     pub thumb: String,
     pub state: CellState,

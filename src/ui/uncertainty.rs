@@ -1,10 +1,11 @@
 //! Prediction sets and the out-of-distribution flag on the page: the coverage level the person
 //! chose (context), its selector, and the views the result panel and the batch list share. The
-//! logic is in the core (`crate::conformal`, `crate::ood`); this is a thin layer over it.
+//! logic is in the core (`crate::uncertainty::conformal`, `crate::uncertainty::ood`); this is a
+//! thin layer over it.
 
-use crate::conformal::{Level, PredictionSet, LEVELS};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use crate::taxonomy;
+use crate::uncertainty::conformal::{Level, PredictionSet, LEVELS};
 use crate::web::protocol::CellResult;
 use leptos::prelude::*;
 

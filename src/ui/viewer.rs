@@ -3,7 +3,7 @@
 
 use super::engine;
 use super::state::{AppState, Cell, CellState, CropView};
-use crate::cam::Heatmap;
+use crate::model::cam::Heatmap;
 use leptos::prelude::*;
 use wasm_bindgen::Clamped;
 use wasm_bindgen::JsCast;

@@ -18,11 +18,11 @@ pub struct CellResult {
     pub ms: f64,
     /// The out-of-distribution flag (absent when the manifest has no `ood` statistics).
     #[serde(default)]
-    pub ood: Option<crate::ood::OodAssessment>,
+    pub ood: Option<crate::uncertainty::ood::OodAssessment>,
     /// The source (specimen) the image looks like; its prediction sets use its calibration.
     #[serde(default)]
-    pub source: Option<crate::conformal::SourceGuess>,
-    /// Why the image was taken as a single cell (`crate::fields::Analysis::explain`); absent for
+    pub source: Option<crate::uncertainty::conformal::SourceGuess>,
+    /// Why the image was taken as a single cell (`crate::cells::fields::Analysis::explain`); absent for
     /// the cells of a field.
     #[serde(default)]
     pub layout: Option<String>,
@@ -73,7 +73,7 @@ pub struct FieldCell {
     /// Added by the person (a click), not found by detection.
     pub added: bool,
     pub crop_jpeg: Vec<u8>,
-    /// The list's preview of the crop (`crate::thumbnail`, JPEG).
+    /// The list's preview of the crop (`crate::image::thumbnail`, JPEG).
     #[serde(default)]
     pub thumb: Option<Vec<u8>>,
     pub result: CellResult,
@@ -95,7 +95,7 @@ pub struct FieldResult {
     /// The worker's WebAssembly memory after this field (MB; it never shrinks, so this is the
     /// high-water mark so far).
     pub memory_mb: f64,
-    /// The list's preview of the whole field (`crate::thumbnail`, JPEG).
+    /// The list's preview of the whole field (`crate::image::thumbnail`, JPEG).
     #[serde(default)]
     pub thumb: Option<Vec<u8>>,
     /// In detection order (best first).
@@ -124,7 +124,7 @@ pub enum Reply {
         /// `input.cell_scale`); absent when the image was resized whole.
         #[serde(default)]
         crop: Option<ModelCrop>,
-        /// The list's preview of the image (`crate::thumbnail`, JPEG): the list never decodes
+        /// The list's preview of the image (`crate::image::thumbnail`, JPEG): the list never decodes
         /// the original file.
         #[serde(default)]
         thumb: Option<Vec<u8>>,

@@ -10,10 +10,10 @@
 
 use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply};
 use super::{console, marks};
+use crate::cells::fields::{self, Layout};
 use crate::classify::Classifier;
-use crate::decode::{decode, Decoded};
-use crate::fields::{self, Layout};
-use crate::manifest::{sha256_hex, Manifest};
+use crate::image::decode::{decode, Decoded};
+use crate::model::manifest::{sha256_hex, Manifest};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -144,7 +144,7 @@ fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cell
     Ok(FieldCell {
         bbox: fields::bbox(cell),
         added,
-        thumb: crate::thumbnail::jpeg(&crop.image).ok(),
+        thumb: crate::image::thumbnail::jpeg(&crop.image).ok(),
         crop_jpeg: jpeg,
         result: CellResult::from_prediction(c.manifest(), &p, now() - t0, None),
     })
@@ -191,7 +191,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
             return match c.classify_single(&decoded) {
                 Ok((p, crop)) => {
                     let crop = crop.and_then(|k| model_crop(&k, &decoded.image, c.manifest().input.cell_scale.unwrap_or_default()));
-                    let thumb = crate::thumbnail::jpeg(&decoded.image).ok();
+                    let thumb = crate::image::thumbnail::jpeg(&decoded.image).ok();
                     Reply::Done {
                         id,
                         result: CellResult::from_prediction(c.manifest(), &p, now() - t0, Some(analysis.explain())),
@@ -233,7 +233,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
                 detect_ms,
                 ms,
                 memory_mb: memory_mb(),
-                thumb: crate::thumbnail::jpeg(&decoded.image).ok(),
+                thumb: crate::image::thumbnail::jpeg(&decoded.image).ok(),
                 cells,
             },
         }
@@ -267,8 +267,8 @@ fn bench(id: u32, bytes: &[u8], n: usize) -> Reply {
             return Reply::Failed { id, message: "The model is not loaded yet.".into() };
         };
         let t0 = now();
-        let tensor = match crate::decode::decode(bytes) {
-            Ok(d) => crate::preprocess::to_tensor(&d.image, &c.manifest().input),
+        let tensor = match crate::image::decode::decode(bytes) {
+            Ok(d) => crate::image::preprocess::to_tensor(&d.image, &c.manifest().input),
             Err(e) => return Reply::Failed { id, message: e.to_string() },
         };
         let preprocess_ms = now() - t0;

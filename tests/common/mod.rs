@@ -1,7 +1,7 @@
 //! Shared helpers for the native integration tests: real data, the shipped model.
 #![allow(dead_code)]
 
-use marrowscope::dataset::{self, Item};
+use marrowscope::eval::dataset::{self, Item};
 use marrowscope::{Classifier, Manifest};
 use std::path::PathBuf;
 

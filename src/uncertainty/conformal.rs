@@ -276,7 +276,7 @@ impl ConformalSpec {
 
     /// The score of class `label` (manifest index) for probabilities in manifest order.
     pub fn score(&self, probabilities: &[f32], label: usize) -> Option<f64> {
-        let order = crate::scores::top_k(probabilities, probabilities.len());
+        let order = crate::model::scores::top_k(probabilities, probabilities.len());
         let rank = order.iter().position(|&i| i == label)?;
         let sorted: Vec<f32> = order.iter().map(|&i| probabilities[i]).collect();
         Some(self.score_at_rank(&sorted, rank))
@@ -290,7 +290,7 @@ impl ConformalSpec {
 
     /// The set of manifest indices, most probable first, for probabilities in manifest order.
     pub fn set_indices(&self, probabilities: &[f32], qhat: f64) -> Vec<usize> {
-        let order = crate::scores::top_k(probabilities, probabilities.len());
+        let order = crate::model::scores::top_k(probabilities, probabilities.len());
         let sorted: Vec<f32> = order.iter().map(|&i| probabilities[i]).collect();
         let n = self.set_size(&sorted, qhat);
         order.into_iter().take(n).collect()

@@ -1,7 +1,7 @@
 //! Class activation maps (Zhou et al. 2016): which parts of the image drove a
 //! class score, from the last feature map and the classifier's weights.
 
-use crate::manifest::CamSpec;
+use crate::model::manifest::CamSpec;
 
 /// The model's last feature map before global pooling, `[channels, height, width]`.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@
 //! same source is flagged with probability at most `1 − level` (2 % for level 0.98).
 //! The statistics live in the manifest's `ood` section, written by `training/calibrate.py`.
 
-use crate::cam::FeatureMap;
+use crate::model::cam::FeatureMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

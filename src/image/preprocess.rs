@@ -1,6 +1,6 @@
 //! Turns a decoded cell image into the model's input tensor, as the manifest says.
 
-use crate::manifest::InputSpec;
+use crate::model::manifest::InputSpec;
 use image::{imageops, imageops::FilterType, RgbImage};
 
 /// Crops the largest centred square (MLL crops are square and centred on the cell).

@@ -2,10 +2,10 @@
 //! from `manifest.json` beside the ONNX file. Nothing about the model is
 //! hard-coded in the UI.
 
-use crate::conformal::ConformalSpec;
 use crate::error::{Error, Result};
-use crate::ood::OodSpec;
 use crate::taxonomy;
+use crate::uncertainty::conformal::ConformalSpec;
+use crate::uncertainty::ood::OodSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub struct InputSpec {
     /// cells of a field are. Absent (older models, models trained on whole crops): a single-cell
     /// image is resized whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cell_scale: Option<crate::fields::CellScale>,
+    pub cell_scale: Option<crate::cells::fields::CellScale>,
 }
 
 fn default_channels() -> String {
@@ -319,7 +319,7 @@ mod tests {
         let mut m = sample();
         m.classes.push("PLT".into());
         m.cam = None;
-        m.input.cell_scale = Some(crate::fields::CellScale::default());
+        m.input.cell_scale = Some(crate::cells::fields::CellScale::default());
         m.class_sources = [("NGS", vec!["marrow", "blood"]), ("LYT", vec!["marrow"]), ("PLT", vec!["blood"])]
             .into_iter()
             .map(|(c, s)| (c.to_string(), s.into_iter().map(String::from).collect()))
@@ -334,8 +334,12 @@ mod tests {
         bad.class_sources.insert("BLA".into(), vec!["marrow".into()]);
         assert!(bad.validate().unwrap_err().to_string().contains("BLA"));
         let mut bad = m.clone();
-        bad.input.cell_scale =
-            Some(crate::fields::CellScale { nucleus_diameter_px: 400.0, crop_side: 250, size_exponent: 1.0, nucleus_range_px: None });
+        bad.input.cell_scale = Some(crate::cells::fields::CellScale {
+            nucleus_diameter_px: 400.0,
+            crop_side: 250,
+            size_exponent: 1.0,
+            nucleus_range_px: None,
+        });
         assert!(bad.validate().is_err());
         // Older manifests have neither: whole-image resizing, no sources.
         let old = Manifest::from_json(&serde_json::to_string(&sample()).unwrap()).unwrap();

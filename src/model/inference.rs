@@ -2,7 +2,7 @@
 //! then run many images through one reusable plan and state.
 
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 use std::io::Cursor;
 use tract_onnx::prelude::*;
 
@@ -14,7 +14,7 @@ pub struct RawOutput {
     pub features: Option<FeatureMap>,
 }
 
-use crate::cam::FeatureMap;
+use crate::model::cam::FeatureMap;
 
 /// An optimised, runnable model with its manifest.
 pub struct Model {
@@ -68,7 +68,7 @@ impl Model {
         if let Some(f) = &manifest.outputs.features {
             outputs.push(f.clone());
         }
-        let model = crate::dequantize::onnx()
+        let model = crate::model::dequantize::onnx()
             .model_for_read(&mut Cursor::new(onnx))
             .map_err(|e| Error::ModelLoad(format!("the file is not a readable ONNX model ({e})")))?
             .with_input_fact(0, f32::fact([1, 3, h, w]).into())
@@ -79,7 +79,7 @@ impl Model {
         let mut typed = model.into_typed().map_err(load_err)?;
         phase("typed");
         typed.declutter().map_err(load_err)?;
-        crate::fake_quant::fuse_quantize_dequantize(&mut typed).map_err(load_err)?;
+        crate::model::fake_quant::fuse_quantize_dequantize(&mut typed).map_err(load_err)?;
         phase("decluttered");
         typed.optimize().map_err(load_err)?;
         phase("optimised");
