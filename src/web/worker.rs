@@ -102,7 +102,7 @@ async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures:
                 None => None,
             }
             .unwrap_or_else(|| sha256_hex(model));
-            m.verify_model_digest(&hex).and_then(|()| read).and_then(|c| c.check(&hex))
+            m.verify_model_digest(&hex).and(read).and_then(|c| c.check(&hex))
         }
     };
     match result {
