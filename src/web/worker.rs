@@ -92,19 +92,22 @@ fn start_browser_sha256(buffer: &JsValue) -> Option<wasm_bindgen_futures::JsFutu
 async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures::JsFuture>) -> Reply {
     marks::mark("worker-load-start");
     let t0 = now();
-    let result = match Manifest::from_json(manifest) {
-        Err(e) => Err(e),
-        Ok(m) => {
-            marks::mark("worker-manifest-parsed");
-            let read = Classifier::read_unchecked(m.clone(), model, &mut |phase| marks::mark(&format!("worker-{phase}")));
-            let hex = match digest {
-                Some(f) => f.await.ok().map(|hash| Uint8Array::new(&hash).to_vec().iter().map(|b| format!("{b:02x}")).collect::<String>()),
-                None => None,
-            }
-            .unwrap_or_else(|| sha256_hex(model));
-            m.verify_model_digest(&hex).and(read).and_then(|c| c.check(&hex))
+    let result: crate::error::Result<Classifier> = async {
+        let m = Manifest::from_json(manifest)?;
+        marks::mark("worker-manifest-parsed");
+        let read = Classifier::read_unchecked(m.clone(), model, &mut |phase| marks::mark(&format!("worker-{phase}")));
+        let hex = match digest {
+            Some(f) => f.await.ok().map(|hash| hex::encode(Uint8Array::new(&hash).to_vec())),
+            None => None,
         }
-    };
+        .unwrap_or_else(|| sha256_hex(model));
+        match read {
+            Ok(unchecked) => unchecked.check(&hex),
+            // A file that does not match its manifest says so, whatever its read gave.
+            Err(e) => m.verify_model_digest(&hex).and(Err(e)),
+        }
+    }
+    .await;
     match result {
         Ok(c) => {
             marks::mark("worker-checked");
