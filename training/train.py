@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the Marrowscope EfficientNet-Lite0 classifier (CPU).
+"""Train the Marrowscope EfficientNet-Lite0 classifier (CPU), or a larger Lite1/Lite2 teacher.
 
     nice -n 5 python training/train.py --data CROPS/marrow CROPS/blood \
         --out training/runs/final160 --size 160 --epochs 4 --seed 0
@@ -9,6 +9,12 @@ one per source; or any folder in the subset layout (splits.csv) or the full TCIA
 (bone_marrow_cell_dataset/<CLASS>/**/*.jpg, split made deterministically, see common.discover)).
 With several sources: stain transfer between them (--stain-transfer), validation macro-F1 per
 source, the checkpoint chosen on their mean, test metrics per source.
+
+Distillation: train a teacher with --backbone lite1|lite2, then the student (Lite0) with
+--teacher TEACHER/best.pt: its loss is (1 - a) * cross-entropy + a * T^2 * KL(teacher || student)
+at temperature T (--kd-weight a, --kd-temp T), the teacher run on the same augmented batch; with
+--kd-offline the teacher's logits are computed once per training image (un-augmented, by the
+contract) before training, which saves the teacher's forward pass at every step.
 
 Writes into --out: train.log, history.json, best.pt (best val macro-F1), metrics_test.json.
 Preprocessing for val/test follows the contract in common.py exactly; training augments.
@@ -177,6 +183,13 @@ def main():
                                    "differ: a convolutional net fine-tunes to a new resolution); "
                                    "the new run's schedule starts afresh")
     ap.add_argument("--skip-test", action="store_true")
+    ap.add_argument("--backbone", default="lite0", choices=common.BACKBONES,
+                    help="EfficientNet-Lite variant (the app ships lite0; lite1/lite2 are teachers)")
+    ap.add_argument("--teacher", help="distil from this checkpoint (same classes and size)")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
+    ap.add_argument("--kd-temp", type=float, default=2.0, help="softmax temperature of the distillation term")
+    ap.add_argument("--kd-offline", action="store_true",
+                    help="the teacher's logits once per un-augmented training image instead of per batch")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -211,7 +224,24 @@ def main():
     stats = [channel_stats(a) for a in Xtr] if len(sources) > 1 and args.stain_transfer > 0 else None
     by_source = {s: np.array([i for i, v in enumerate(str_) if v == s]) for s in sources}
 
-    model = common.build_model(len(classes), args.size, pretrained=True)
+    model = common.build_model(len(classes), args.size, pretrained=True, backbone=args.backbone)
+    teacher = None
+    if args.teacher:
+        teacher, ckt = common.load_checkpoint(args.teacher)
+        assert ckt["classes"] == classes, "the teacher has other classes"
+        assert ckt["size"] == args.size, "the teacher was trained at another size"
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        teacher = teacher.to(memory_format=torch.channels_last)
+        tv = predict(teacher, Xva).argmax(1)
+        log(f"teacher {args.teacher} ({ckt.get('backbone', 'lite0')}): val macro-F1 per source "
+            + json.dumps({k: round(m["macro_f1"], 4) for k, m in per_source_f1(yva, tv, sva, classes).items()}), fh)
+    t_train_logits = None
+    if teacher is not None and args.kd_offline:
+        t0 = time.time()
+        t_train_logits = torch.from_numpy(predict(teacher, [common.contract_uint8(Image.fromarray(a), args.size) for a in Xtr]))
+        teacher = None
+        log(f"teacher logits for {len(Xtr)} training images in {time.time() - t0:.0f}s", fh)
     prev_epochs = 0
     if args.init:
         ck0 = torch.load(args.init, map_location="cpu", weights_only=False)
@@ -272,6 +302,16 @@ def main():
                 g["lr"] = lr_at(step)
             logits, _ = model(x)
             loss = F.cross_entropy(logits, y, weight=cw, label_smoothing=args.label_smoothing)
+            if teacher is not None or t_train_logits is not None:
+                if t_train_logits is not None:
+                    t_logits = t_train_logits[torch.from_numpy(idx)]
+                else:
+                    with torch.no_grad():
+                        t_logits, _ = teacher(x)
+                T = args.kd_temp
+                kd = F.kl_div(F.log_softmax(logits / T, dim=1), F.softmax(t_logits / T, dim=1),
+                              reduction="batchmean") * (T * T)
+                loss = (1 - args.kd_weight) * loss + args.kd_weight * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -298,6 +338,7 @@ def main():
         if sel > best_f1:
             best_f1, best_epoch = sel, epoch
             torch.save({"state_dict": model.state_dict(), "classes": classes, "size": args.size,
+                        "backbone": args.backbone, "teacher": args.teacher,
                         "mean": common.MEAN, "std": common.STD, "epoch": epoch, "epochs": args.epochs,
                         "epochs_total": prev_epochs + args.epochs, "init": args.init,
                         "seed": args.seed, "val": mv, "args": vars(args),

@@ -1,0 +1,89 @@
+// Where the main thread's time goes in the task in which a batch of files is handed to the page
+// (issue 17, item 4): a V8 CPU profile of the page from just before `setInputFiles` until the
+// batch's first results, summed by function (self time) over the longest busy stretch, beside
+// the longest task the PerformanceObserver reports and the same files on a blank page.
+//
+//   node scripts/profile-handover.mjs [--dist dist] [--n 500] [--workers 2] [--top 25] [--runs 1]
+//
+// The page's WebAssembly is named only in a dev build (`bash scripts/build.sh --dev`); in a
+// release build its functions are `wasm-function[N]`, but the JavaScript it calls (wasm-bindgen's
+// `__wbg_*` glue, hence the Web APIs) keeps its names in both.
+import { startServer, launchBrowser, testImages } from '../tests/e2e/lib.mjs';
+import path from 'node:path';
+
+const o = { dist: 'dist', n: 500, workers: 2, top: 25, runs: 1 };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  const v = process.argv[++i];
+  if (a === '--dist') o.dist = v;
+  else if (a === '--n') o.n = Number(v);
+  else if (a === '--workers') o.workers = Number(v);
+  else if (a === '--top') o.top = Number(v);
+  else if (a === '--runs') o.runs = Number(v);
+  else {
+    console.error('usage: node scripts/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N]');
+    process.exit(2);
+  }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Self time per function within the longest stretch of samples that are not idle. */
+function longestBusyStretch(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const idle = (n) => n.callFrame.functionName === '(idle)';
+  let best = { ms: 0, from: 0, to: 0 };
+  let start = null;
+  let t = 0;
+  let startT = 0;
+  const times = [];
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] / 1000;
+    times.push(t);
+    const n = byId.get(profile.samples[i]);
+    if (!idle(n)) {
+      if (start === null) { start = i; startT = t; }
+      if (t - startT > best.ms) best = { ms: t - startT, from: start, to: i };
+    } else start = null;
+  }
+  const self = new Map();
+  for (let i = best.from + 1; i <= best.to; i++) {
+    const n = byId.get(profile.samples[i]);
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'}  ${f.url ? path.basename(f.url) : ''}`;
+    self.set(key, (self.get(key) || 0) + (times[i] - times[i - 1]));
+  }
+  return { ms: best.ms, self: [...self.entries()].sort((a, b) => b[1] - a[1]) };
+}
+
+const files = testImages(null, o.n).map((t) => t.path ?? t);
+const server = await startServer({ dist: path.resolve(o.dist) });
+const browser = await launchBrowser();
+try {
+  for (let r = 0; r < o.runs; r++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}?workers=${o.workers}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 300_000, state: 'attached' });
+    await sleep(1000);
+    await page.evaluate(() => {
+      window.__lt = [];
+      window.__t0 = performance.now();
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__lt.push({ at: e.startTime - window.__t0, ms: e.duration }); }).observe({ type: 'longtask' });
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+    await page.setInputFiles('#file-input', files);
+    await sleep(1500);
+    const { profile } = await cdp.send('Profiler.stop');
+    const lt = await page.evaluate(() => window.__lt);
+    const busy = longestBusyStretch(profile);
+    console.log(`run ${r + 1}: long tasks (observer, ms after setInputFiles: duration) ${lt.map((t) => `${Math.round(t.at)}: ${Math.round(t.ms)}`).join(', ') || 'none'}; longest busy stretch in the profile ${busy.ms.toFixed(0)} ms; self time by function:`);
+    for (const [k, ms] of busy.self.slice(0, o.top)) console.log(`  ${ms.toFixed(1).padStart(7)} ms  ${k}`);
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
