@@ -302,9 +302,9 @@ def main():
                 g["lr"] = lr_at(step)
             logits, _ = model(x)
             loss = F.cross_entropy(logits, y, weight=cw, label_smoothing=args.label_smoothing)
-            if teacher is not None or t_train_logits is not None:
-                if t_train_logits is not None:
-                    t_logits = t_train_logits[torch.from_numpy(idx)]
+            if args.teacher:
+                if args.kd_offline:
+                    t_logits = t_train_logits[idx]
                 else:
                     with torch.no_grad():
                         t_logits, _ = teacher(x)
