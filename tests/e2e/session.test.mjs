@@ -1,11 +1,13 @@
 // Issue 16: the session survives reloads, crashes and refusals. Every change is stored in the
 // browser (IndexedDB) and restored on load: 20 cells with 3 reassigned come back after a reload
 // with the same list, count, selection and exports; a reload in the middle of a batch keeps what
-// was classified and goes on with the rest; a worker that runs out of memory costs one file;
+// was classified and goes on with the rest; files the session could not store are asked for
+// after a reload and, dropped again, go on in their own entries; a worker that runs out of memory costs one file;
 // storage refused gives a clear message and the app works in memory; two tabs keep their own
 // sessions; a new session asks first and the previous one can be reopened or deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { withApp, waitForCellsSettled, waitForModelReady, readCells, downloadVia, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
 import { mixedTestImages, waitForAppReady, selectCell, readManifest, crashOneFileMidBatch, waitForSaved } from './flows.mjs';
 
@@ -103,6 +105,55 @@ test('a reload in the middle of a batch keeps every cell classified so far and g
     const cells = await waitForCellsSettled(page, { count: N });
     assert.equal(cells.filter((c) => c.state === 'done').length, N, JSON.stringify(cells.filter((c) => c.state !== 'done')));
     assert.equal(new Set(cells.map((c) => c.file)).size, N, 'no file twice');
+    assert.deepEqual(app.pageErrors, [], 'page errors');
+  });
+});
+
+test('files that were not stored: after a reload the page asks for them, and dropped again they go on in their own entries', { timeout: T }, async () => {
+  const N = 120;
+  const images = mixedTestImages(N).map((r) => r.path);
+  const byName = new Map(images.map((p) => [path.basename(p), p]));
+  await withApp('session-files-again', async (app) => {
+    const { page } = app;
+    await waitForAppReady(page);
+    await page.waitForSelector('[data-testid=session][data-state=saved]');
+    await page.setInputFiles('#file-input', images);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell][data-state=done]').length >= 4, null, { timeout: CLASSIFY_TIMEOUT });
+    // As if the browser had not kept the files (too large to store, say): once every file is
+    // stored, the test removes them from the session's storage, then reloads at once.
+    const removed = await page.evaluate(async (n) => {
+      const req = (r) => new Promise((ok, no) => { r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+      const db = await req(indexedDB.open('marrowscope'));
+      const fileKeys = async () => (await req(db.transaction('blobs').objectStore('blobs').getAllKeys())).filter((k) => k[2] === 'file');
+      for (let i = 0; i < 300 && (await fileKeys()).length < n; i++) await new Promise((r) => setTimeout(r, 50));
+      const keys = await fileKeys();
+      const tx = db.transaction('blobs', 'readwrite');
+      for (const k of keys) tx.objectStore('blobs').delete(k);
+      await new Promise((ok, no) => { tx.oncomplete = ok; tx.onerror = () => no(tx.error); });
+      db.close();
+      return keys.length;
+    }, N);
+    assert.equal(removed, N, 'every file was stored before the reload');
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await waitForModelReady(page);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cell]').length === n, N, { timeout: 30_000 });
+    const waiting = (await readCells(page)).filter((c) => c.state === 'waiting');
+    // More than one task's worth of entries (16, src/ui/engine.rs PUBLISH_CHUNK) get their files back.
+    assert.ok(waiting.length > 16, `${waiting.length} files were still waiting`);
+    const asked = page.locator('[data-testid=waiting-files]');
+    assert.equal(await asked.getAttribute('data-count'), String(waiting.length), await asked.textContent());
+    await app.screenshot('files-again-asked');
+    // Dropped again: each file goes on in its waiting entry, no new entry.
+    await page.setInputFiles('#file-input', waiting.map((c) => byName.get(c.file)));
+    const cells = await waitForCellsSettled(page, { count: N });
+    assert.equal(cells.length, N, 'no entry added');
+    assert.equal(cells.filter((c) => c.state === 'done').length, N, JSON.stringify(cells.filter((c) => c.state !== 'done')));
+    assert.equal(await asked.count(), 0, 'nothing asked for any more');
+    // The last entry given its file again shows that file beside the crop the model saw.
+    await selectCell(page, waiting[waiting.length - 1].file);
+    const original = await page.waitForFunction(() => document.querySelector('[data-testid=model-crop] svg image')?.getAttribute('href'), null, { timeout: 10_000 });
+    assert.match(await original.jsonValue(), /^blob:/);
+    await app.screenshot('files-again-done');
     assert.deepEqual(app.pageErrors, [], 'page errors');
   });
 });
