@@ -4,7 +4,10 @@
 // task the PerformanceObserver reports in that time. Chromium's own share shows as `(program)`;
 // `scripts/bench.mjs` measures the same handover on a blank page (its floor).
 //
-//   node scripts/profile-handover.mjs [--dist dist] [--n 500] [--workers 2] [--top 25] [--runs 1]
+//   node scripts/profile-handover.mjs [--dist dist] [--n 500] [--workers 2] [--top 25] [--runs 1] [--whole-batch]
+//
+// --whole-batch profiles from the hand-over to the last result instead, and sums self time over
+// every busy sample of the main thread: where the page's own time per image goes in a batch.
 //
 // The page's WebAssembly is named only in a dev build (`bash scripts/build.sh --dev`); in a
 // release build its functions are `wasm-function[N]`, but the JavaScript it calls (wasm-bindgen's
@@ -12,9 +15,10 @@
 import { startServer, launchBrowser, testImages } from '../tests/e2e/lib.mjs';
 import path from 'node:path';
 
-const o = { dist: 'dist', n: 500, workers: 2, top: 25, runs: 1 };
+const o = { dist: 'dist', n: 500, workers: 2, top: 25, runs: 1, whole: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
+  if (a === '--whole-batch') { o.whole = true; continue; }
   const v = process.argv[++i];
   if (a === '--dist') o.dist = v;
   else if (a === '--n') o.n = Number(v);
@@ -22,7 +26,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--top') o.top = Number(v);
   else if (a === '--runs') o.runs = Number(v);
   else {
-    console.error('usage: node scripts/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N]');
+    console.error('usage: node scripts/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]');
     process.exit(2);
   }
 }
@@ -46,14 +50,29 @@ function longestBusyStretch(profile) {
       if (t - startT > best.ms) best = { ms: t - startT, from: start, to: i };
     } else start = null;
   }
+  return selfTimes(profile, byId, times, best.from + 1, best.to, best.ms);
+}
+
+/** Self time per function over every busy sample (not idle, not garbage collection's own). */
+function wholeProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let t = 0;
+  const times = profile.timeDeltas.map((d) => (t += d / 1000));
+  const r = selfTimes(profile, byId, times, 1, profile.samples.length - 1, 0);
+  r.ms = r.self.reduce((a, [k, ms]) => a + (k.startsWith('(idle)') ? 0 : ms), 0);
+  r.self = r.self.filter(([k]) => !k.startsWith('(idle)'));
+  return r;
+}
+
+function selfTimes(profile, byId, times, from, to, ms) {
   const self = new Map();
-  for (let i = best.from + 1; i <= best.to; i++) {
+  for (let i = from; i <= to; i++) {
     const n = byId.get(profile.samples[i]);
     const f = n.callFrame;
     const key = `${f.functionName || '(anonymous)'}  ${f.url ? path.basename(f.url) : ''}`;
     self.set(key, (self.get(key) || 0) + (times[i] - times[i - 1]));
   }
-  return { ms: best.ms, self: [...self.entries()].sort((a, b) => b[1] - a[1]) };
+  return { ms, self: [...self.entries()].sort((a, b) => b[1] - a[1]) };
 }
 
 const files = testImages(null, o.n).map((t) => t.path);
@@ -75,10 +94,21 @@ try {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
+    const t0 = Date.now();
     await page.setInputFiles('#file-input', files);
-    await sleep(1500);
+    if (o.whole) {
+      await page.waitForFunction((n) => Number(document.querySelector('[data-testid=progress]')?.getAttribute('data-done')) >= n, o.n, { timeout: 1_800_000, polling: 100 });
+    } else await sleep(1500);
+    const wall = Date.now() - t0;
     const { profile } = await cdp.send('Profiler.stop');
     const lt = await page.evaluate(() => window.__lt);
+    if (o.whole) {
+      const all = wholeProfile(profile);
+      console.log(`run ${r + 1}: ${o.n} images in ${wall} ms (${(wall / o.n).toFixed(1)} ms per image); the main thread busy ${all.ms.toFixed(0)} ms (${(all.ms / o.n).toFixed(2)} ms per image); long tasks ${lt.map((t) => `${Math.round(t.at)}: ${Math.round(t.ms)}`).join(', ') || 'none'}; self time by function:`);
+      for (const [k, ms] of all.self.slice(0, o.top)) console.log(`  ${ms.toFixed(1).padStart(7)} ms  ${(ms / o.n).toFixed(3).padStart(6)} ms/image  ${k}`);
+      await context.close();
+      continue;
+    }
     const busy = longestBusyStretch(profile);
     console.log(`run ${r + 1}: long tasks (observer, ms after setInputFiles: duration) ${lt.map((t) => `${Math.round(t.at)}: ${Math.round(t.ms)}`).join(', ') || 'none'}; longest busy stretch in the profile ${busy.ms.toFixed(0)} ms; self time by function:`);
     for (const [k, ms] of busy.self.slice(0, o.top)) console.log(`  ${ms.toFixed(1).padStart(7)} ms  ${k}`);

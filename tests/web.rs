@@ -59,6 +59,38 @@ mod browser {
         assert!((p[2] - 0.665_240_9).abs() < 1e-6);
     }
 
+    /// A result as the worker posts it: the crop and the preview travel as `Uint8Array`s (one
+    /// copy each, not one JS number per byte), and the page reads back exactly what was sent.
+    #[wasm_bindgen_test]
+    fn a_result_message_carries_its_jpegs_as_byte_arrays() {
+        use js_sys::{Reflect, Uint8Array};
+        use marrowscope::web::protocol::{CellResult, ModelCrop, Reply};
+        use wasm_bindgen::{JsCast, JsValue};
+        let mut clf = classifier();
+        let m = clf.manifest().clone();
+        let decoded = marrowscope::image::decode::decode(NGS).unwrap();
+        let p = clf.classify_decoded(&decoded).unwrap();
+        let thumb = marrowscope::image::thumbnail::jpeg(&decoded.image).unwrap();
+        let reply = Reply::Done {
+            id: 7,
+            result: CellResult::from_prediction(&m, &p, 1.0, None),
+            crop: Some(ModelCrop { jpeg: NGS.to_vec(), bbox: Some([1, 2, 3, 4]), nucleus_px: Some(40.0), scale: 1.0 }),
+            thumb: Some(thumb.clone()),
+        };
+        let v = serde_wasm_bindgen::to_value(&reply).unwrap();
+        let field = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).unwrap();
+        let t = field(&v, "thumb").dyn_into::<Uint8Array>().expect("thumb is a Uint8Array");
+        assert_eq!(t.to_vec(), thumb);
+        let j = field(&field(&v, "crop"), "jpeg").dyn_into::<Uint8Array>().expect("crop jpeg is a Uint8Array");
+        assert_eq!(j.length() as usize, NGS.len());
+        let back: Reply = serde_wasm_bindgen::from_value(v).unwrap();
+        assert_eq!(back, reply);
+        // A result without a preview still reads (older workers, fields).
+        let none = Reply::Done { id: 8, result: CellResult::from_prediction(&m, &p, 1.0, None), crop: None, thumb: None };
+        let back: Reply = serde_wasm_bindgen::from_value(serde_wasm_bindgen::to_value(&none).unwrap()).unwrap();
+        assert_eq!(back, none);
+    }
+
     /// The wasm build of the patched tract-data rounds with `f32.nearest` (vendor/README.md); it
     /// must agree bit for bit with tract 0.23.9's own rounding, and QuantizeLinear must still
     /// round ties to even.

@@ -54,6 +54,8 @@ impl CellResult {
 /// (`fields::single_cell_crop`), as a JPEG, and how it was cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCrop {
+    /// Bytes travel as one `Uint8Array` (`serde_bytes`), not as an array of numbers.
+    #[serde(with = "serde_bytes")]
     pub jpeg: Vec<u8>,
     /// `[x, y, w, h]` of the measured cell in the original image's pixels; `None` when no
     /// nucleus was found near the centre and the central square was used whole.
@@ -72,9 +74,10 @@ pub struct FieldCell {
     pub bbox: [u32; 4],
     /// Added by the person (a click), not found by detection.
     pub added: bool,
+    #[serde(with = "serde_bytes")]
     pub crop_jpeg: Vec<u8>,
     /// The list's preview of the crop (`crate::image::thumbnail`, JPEG).
-    #[serde(default)]
+    #[serde(default, with = "serde_bytes")]
     pub thumb: Option<Vec<u8>>,
     pub result: CellResult,
 }
@@ -96,7 +99,7 @@ pub struct FieldResult {
     /// high-water mark so far).
     pub memory_mb: f64,
     /// The list's preview of the whole field (`crate::image::thumbnail`, JPEG).
-    #[serde(default)]
+    #[serde(default, with = "serde_bytes")]
     pub thumb: Option<Vec<u8>>,
     /// In detection order (best first).
     pub cells: Vec<FieldCell>,
@@ -126,7 +129,7 @@ pub enum Reply {
         crop: Option<ModelCrop>,
         /// The list's preview of the image (`crate::image::thumbnail`, JPEG): the list never decodes
         /// the original file.
-        #[serde(default)]
+        #[serde(default, with = "serde_bytes")]
         thumb: Option<Vec<u8>>,
     },
     /// A field: its white cells, each classified (replaces `Done` for that file).
