@@ -6,7 +6,7 @@
 use super::state::{AppState, CellState, FieldInfo, FieldRef, ModelState};
 use crate::model::manifest::Manifest;
 use crate::web::console;
-use crate::web::protocol::{FieldCell, Reply};
+use crate::web::protocol::{FieldCell, Reply, BLOBS};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -708,14 +708,36 @@ fn pump_one() -> bool {
 }
 
 fn on_reply(key: u32, data: JsValue) {
+    // The JPEGs the worker sent as Blobs (`protocol::BLOBS`) are taken out before the rest is read.
+    let blobs = Reflect::get(&data, &JsValue::from_str(BLOBS)).unwrap_or(JsValue::UNDEFINED);
+    if !blobs.is_undefined() {
+        if let Some(o) = data.dyn_ref::<Object>() {
+            let _ = Reflect::delete_property(o, &JsValue::from_str(BLOBS));
+        }
+    }
     match serde_wasm_bindgen::from_value::<Reply>(data) {
-        Ok(r) => on_reply_value(key, r),
+        Ok(r) => on_reply_with(key, r, &blobs),
         Err(e) => console::error("worker", &format!("unreadable message: {e}")),
     }
 }
 
-/// A message from worker `key`.
+/// The JPEG `name` of a reply: the Blob the worker made, else one made here from `bytes`
+/// (none for no bytes).
+fn given_jpeg(blobs: &JsValue, name: &str, bytes: Option<&[u8]>) -> Option<web_sys::Blob> {
+    let sent = if blobs.is_undefined() { None } else { Reflect::get(blobs, &JsValue::from_str(name)).ok() };
+    match sent.and_then(|b| b.dyn_into::<web_sys::Blob>().ok()) {
+        Some(b) => Some(b),
+        None => bytes.filter(|b| !b.is_empty()).and_then(jpeg_blob),
+    }
+}
+
+/// A message from worker `key` that carries no Blobs.
 fn on_reply_value(key: u32, reply: Reply) {
+    on_reply_with(key, reply, &JsValue::UNDEFINED);
+}
+
+/// A message from worker `key`; `blobs`: its JPEGs as Blobs, where the worker sent them so.
+fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
     let Some(state) = with(|e| e.state) else { return };
     // A message from a worker that was stopped since (a new model, a smaller pool).
     if with(|e| !e.slots.iter().any(|s| s.key == key)) {
@@ -725,8 +747,11 @@ fn on_reply_value(key: u32, reply: Reply) {
     // The Learn tab's second opinion is not a cell of the batch.
     let reply = match reply {
         Reply::Done { id: OPINION_ID, result, crop, .. } => {
-            let crop_url =
-                crop.map(|k| jpeg_blob(&k.jpeg).and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok()).unwrap_or_default());
+            let crop_url = crop.map(|k| {
+                given_jpeg(blobs, "crop", Some(&k.jpeg))
+                    .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+                    .unwrap_or_default()
+            });
             return opinion_done(key, Ok(Opinion { result: Arc::new(result), crop_url }));
         }
         Reply::Field { id: OPINION_ID, .. } => {
@@ -811,9 +836,10 @@ fn on_reply_value(key: u32, reply: Reply) {
         Reply::Done { id, result, crop, thumb } => {
             free(key);
             let crop = crop.map(|k| {
-                Arc::new(super::state::CropView { url: jpeg_url(id, &k.jpeg), bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
+                let url = stored_url(id, given_jpeg(blobs, "crop", Some(&k.jpeg)), super::persist::Kind::Crop);
+                Arc::new(super::state::CropView { url, bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
             });
-            let thumb = thumb_url(id, thumb.as_deref());
+            let thumb = stored_url(id, given_jpeg(blobs, "thumb", thumb.as_deref()), super::persist::Kind::Thumb);
             state.update_cell(id, |c| {
                 c.state = CellState::Done;
                 c.progress = None;
@@ -882,7 +908,12 @@ fn jpeg_blob(jpeg: &[u8]) -> Option<web_sys::Blob> {
 }
 
 fn stored_jpeg_url(id: u32, jpeg: &[u8], kind: super::persist::Kind) -> String {
-    let Some(blob) = jpeg_blob(jpeg) else { return String::new() };
+    stored_url(id, jpeg_blob(jpeg), kind)
+}
+
+/// Object URL of a JPEG Blob of entry `id`, which the session stores; empty without one.
+fn stored_url(id: u32, blob: Option<web_sys::Blob>, kind: super::persist::Kind) -> String {
+    let Some(blob) = blob else { return String::new() };
     super::persist::blob_made(id, kind, &blob);
     web_sys::Url::create_object_url_with_blob(&blob).unwrap_or_default()
 }

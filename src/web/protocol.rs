@@ -105,6 +105,12 @@ pub struct FieldResult {
     pub cells: Vec<FieldCell>,
 }
 
+/// Property of a `done` message that holds its JPEGs as browser `Blob`s made in the worker,
+/// `{crop?: Blob, thumb?: Blob}`, so that the page's thread neither copies their bytes nor makes
+/// the Blobs (it only makes their URLs). A JPEG sent this way is left out of the serialised
+/// reply: `ModelCrop::jpeg` is empty and `thumb` absent.
+pub const BLOBS: &str = "blobs";
+
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

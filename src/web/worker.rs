@@ -8,7 +8,7 @@
 //! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`),
 //! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
-use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply};
+use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOBS};
 use super::{console, marks};
 use crate::cells::fields::{self, Layout};
 use crate::classify::Classifier;
@@ -49,6 +49,41 @@ fn post(reply: &Reply) {
         }
         Err(e) => console::error("worker", &format!("could not encode a message: {e}")),
     }
+}
+
+/// Posts a reply; a single cell's crop and preview go as Blobs made here (`protocol::BLOBS`).
+fn post_reply(mut reply: Reply) {
+    let blobs = js_sys::Object::new();
+    if let Reply::Done { crop, thumb, .. } = &mut reply {
+        if let Some(k) = crop {
+            if let Some(b) = jpeg_blob(&k.jpeg) {
+                let _ = Reflect::set(&blobs, &JsValue::from_str("crop"), &b);
+                k.jpeg = Vec::new();
+            }
+        }
+        if let Some(b) = thumb.as_deref().and_then(jpeg_blob) {
+            let _ = Reflect::set(&blobs, &JsValue::from_str("thumb"), &b);
+            *thumb = None;
+        }
+    }
+    match serde_wasm_bindgen::to_value(&reply) {
+        Ok(v) => {
+            if js_sys::Object::keys(&blobs).length() > 0 {
+                let _ = Reflect::set(&v, &JsValue::from_str(BLOBS), &blobs);
+            }
+            if let Err(e) = scope().post_message(&v) {
+                console::error("worker", &format!("could not post a message: {e:?}"));
+            }
+        }
+        Err(e) => console::error("worker", &format!("could not encode a message: {e}")),
+    }
+}
+
+/// JPEG bytes as a browser Blob.
+fn jpeg_blob(jpeg: &[u8]) -> Option<web_sys::Blob> {
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("image/jpeg");
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&Uint8Array::from(jpeg)), &opts).ok()
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -346,7 +381,7 @@ fn on_message(ev: MessageEvent) {
             return;
         }
     };
-    post(&reply);
+    post_reply(reply);
 }
 
 /// Entry point of the worker bundle.
