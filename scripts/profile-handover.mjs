@@ -53,7 +53,7 @@ function longestBusyStretch(profile) {
   return selfTimes(profile, byId, times, best.from + 1, best.to, best.ms);
 }
 
-/** Self time per function over every busy sample (not idle, not garbage collection's own). */
+/** Self time per function over every sample that is not idle. */
 function wholeProfile(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   let t = 0;

@@ -727,7 +727,7 @@ fn given_jpeg(blobs: &JsValue, name: &str, bytes: Option<&[u8]>) -> Option<web_s
     let sent = if blobs.is_undefined() { None } else { Reflect::get(blobs, &JsValue::from_str(name)).ok() };
     match sent.and_then(|b| b.dyn_into::<web_sys::Blob>().ok()) {
         Some(b) => Some(b),
-        None => bytes.filter(|b| !b.is_empty()).and_then(jpeg_blob),
+        None => bytes.filter(|b| !b.is_empty()).and_then(crate::web::blob::jpeg),
     }
 }
 
@@ -899,16 +899,8 @@ fn thumb_url(id: u32, jpeg: Option<&[u8]>) -> String {
     jpeg.map(|j| stored_jpeg_url(id, j, super::persist::Kind::Thumb)).unwrap_or_default()
 }
 
-/// JPEG bytes from the worker as a browser Blob.
-fn jpeg_blob(jpeg: &[u8]) -> Option<web_sys::Blob> {
-    let bytes = Uint8Array::from(jpeg);
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("image/jpeg");
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&Array::of1(&bytes), &opts).ok()
-}
-
 fn stored_jpeg_url(id: u32, jpeg: &[u8], kind: super::persist::Kind) -> String {
-    stored_url(id, jpeg_blob(jpeg), kind)
+    stored_url(id, crate::web::blob::jpeg(jpeg), kind)
 }
 
 /// Object URL of a JPEG Blob of entry `id`, which the session stores; empty without one.

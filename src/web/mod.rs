@@ -2,6 +2,8 @@
 //! natively; the rest is wasm only.
 
 #[cfg(target_arch = "wasm32")]
+pub mod blob;
+#[cfg(target_arch = "wasm32")]
 pub mod console;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;

@@ -41,8 +41,16 @@ fn scope() -> DedicatedWorkerGlobalScope {
 }
 
 fn post(reply: &Reply) {
+    post_with(reply, None);
+}
+
+/// Posts `reply`, with `blobs` under `protocol::BLOBS` when given.
+fn post_with(reply: &Reply, blobs: Option<&js_sys::Object>) {
     match serde_wasm_bindgen::to_value(reply) {
         Ok(v) => {
+            if let Some(b) = blobs {
+                let _ = Reflect::set(&v, &JsValue::from_str(BLOBS), b);
+            }
             if let Err(e) = scope().post_message(&v) {
                 console::error("worker", &format!("could not post a message: {e:?}"));
             }
@@ -53,37 +61,19 @@ fn post(reply: &Reply) {
 
 /// Posts a reply; a single cell's crop and preview go as Blobs made here (`protocol::BLOBS`).
 fn post_reply(mut reply: Reply) {
+    let Reply::Done { crop, thumb, .. } = &mut reply else { return post(&reply) };
     let blobs = js_sys::Object::new();
-    if let Reply::Done { crop, thumb, .. } = &mut reply {
-        if let Some(k) = crop {
-            if let Some(b) = jpeg_blob(&k.jpeg) {
-                let _ = Reflect::set(&blobs, &JsValue::from_str("crop"), &b);
-                k.jpeg = Vec::new();
-            }
-        }
-        if let Some(b) = thumb.as_deref().and_then(jpeg_blob) {
-            let _ = Reflect::set(&blobs, &JsValue::from_str("thumb"), &b);
-            *thumb = None;
+    if let Some(k) = crop {
+        if let Some(b) = super::blob::jpeg(&k.jpeg) {
+            let _ = Reflect::set(&blobs, &JsValue::from_str("crop"), &b);
+            k.jpeg = Vec::new();
         }
     }
-    match serde_wasm_bindgen::to_value(&reply) {
-        Ok(v) => {
-            if js_sys::Object::keys(&blobs).length() > 0 {
-                let _ = Reflect::set(&v, &JsValue::from_str(BLOBS), &blobs);
-            }
-            if let Err(e) = scope().post_message(&v) {
-                console::error("worker", &format!("could not post a message: {e:?}"));
-            }
-        }
-        Err(e) => console::error("worker", &format!("could not encode a message: {e}")),
+    if let Some(b) = thumb.as_deref().and_then(super::blob::jpeg) {
+        let _ = Reflect::set(&blobs, &JsValue::from_str("thumb"), &b);
+        *thumb = None;
     }
-}
-
-/// JPEG bytes as a browser Blob.
-fn jpeg_blob(jpeg: &[u8]) -> Option<web_sys::Blob> {
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("image/jpeg");
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&Uint8Array::from(jpeg)), &opts).ok()
+    post_with(&reply, Some(&blobs));
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
