@@ -54,13 +54,26 @@ struct Slot {
     sent: bool,
     /// Has the model.
     ready: bool,
-    /// The job it works on (a cell id, or the Learn tab's opinion).
-    busy: Option<u32>,
-    /// The file of that job (kept: a field's file serves later clicks on it).
-    busy_file: Option<File>,
+    /// The jobs it was given, oldest (the one it works on) first; at most [`JOBS_PER_WORKER`].
+    jobs: VecDeque<Job>,
     /// Takes no new work and stops once idle (the pool was made smaller).
     retiring: bool,
 }
+
+/// A file given to a worker: a cell id (or the Learn tab's opinion), its file and, for a click
+/// on a field, where.
+struct Job {
+    id: u32,
+    /// Kept: a field's file serves later clicks on it, and a stopped worker's jobs go back to
+    /// the queue with theirs.
+    file: Option<File>,
+    point: Option<(f32, f32, Option<f32>)>,
+}
+
+/// How many files a worker holds at once. The second waits in the worker's own message queue
+/// and starts the moment the first is answered: with one, the worker sat idle while its
+/// answer crossed to the page and the page read and sent the next file.
+const JOBS_PER_WORKER: usize = 2;
 
 #[derive(Default)]
 struct Engine {
@@ -242,7 +255,7 @@ pub fn set_pool_size(n: usize) {
 /// Stops the retiring workers that are idle.
 fn retire_idle(e: &mut Engine) {
     e.slots.retain(|s| {
-        let stop = s.retiring && s.busy.is_none();
+        let stop = s.retiring && s.jobs.is_empty();
         if stop {
             s.worker.terminate();
         }
@@ -275,7 +288,7 @@ fn fill_pool(e: &mut Engine) -> Result<(), String> {
 impl Slot {
     /// A worker that has just started: not yet alive, no model, no job.
     fn new(key: u32, worker: Worker) -> Slot {
-        Slot { key, worker, alive: false, sent: false, ready: false, busy: None, busy_file: None, retiring: false }
+        Slot { key, worker, alive: false, sent: false, ready: false, jobs: VecDeque::new(), retiring: false }
     }
 }
 
@@ -285,16 +298,37 @@ fn slot_mut(e: &mut Engine, key: u32) -> Option<&mut Slot> {
 
 /// Whether any worker holds a job.
 fn any_busy(e: &Engine) -> bool {
-    e.slots.iter().any(|s| s.busy.is_some())
+    e.slots.iter().any(|s| !s.jobs.is_empty())
 }
 
-/// Frees worker `key` after its job; returns the job's file.
-fn free(key: u32) -> Option<File> {
-    with(|e| {
+/// Frees worker `key` of job `id` after its answer; returns the job's file. The worker's next
+/// job, which it starts now, is shown as running.
+fn free(key: u32, id: u32) -> Option<File> {
+    let (file, next) = with(|e| {
         let slot = slot_mut(e, key)?;
-        slot.busy = None;
-        slot.busy_file.take()
-    })
+        let pos = slot.jobs.iter().position(|j| j.id == id)?;
+        let file = slot.jobs.remove(pos).and_then(|j| j.file);
+        Some((file, slot.jobs.front().map(|j| j.id).filter(|id| *id != OPINION_ID)))
+    })?;
+    if let (Some(next), Some(state)) = (next, with(|e| e.state)) {
+        state.update_cell(next, |c| c.state = CellState::Running);
+    }
+    file
+}
+
+/// Puts jobs taken from stopped workers back at the front of the queue, in id order (the
+/// Learn tab's opinion is not a queued file).
+fn unhold(e: &mut Engine, mut held: Vec<Job>) {
+    held.sort_unstable_by_key(|j| j.id);
+    for job in held.into_iter().rev() {
+        if let (true, Some(f)) = (job.id != OPINION_ID, job.file) {
+            e.files.insert(job.id, f);
+            if let Some(p) = job.point {
+                e.points.insert(job.id, p);
+            }
+            e.queue.push_front(job.id);
+        }
+    }
 }
 
 /// Sends a model (manifest text + ONNX bytes) to a fresh worker. `source` is shown to the user.
@@ -316,14 +350,9 @@ pub fn load_model(manifest_text: String, model: Uint8Array, source: String) {
     };
     state.model.set(ModelState::Loading(format!("Preparing model {}…", manifest.model_id)));
     let result = with(|e| {
-        // A job in a stopped worker goes back to the front of the queue.
-        let held: Vec<(u32, Option<File>)> = e.slots.iter_mut().filter_map(|s| Some((s.busy.take()?, s.busy_file.take()))).collect();
-        for (id, file) in held.into_iter().rev() {
-            if let (true, Some(f)) = (id != OPINION_ID, file) {
-                e.files.insert(id, f);
-                e.queue.push_front(id);
-            }
-        }
+        // The jobs of a stopped worker go back to the front of the queue.
+        let held: Vec<Job> = e.slots.iter_mut().flat_map(|s| s.jobs.drain(..)).collect();
+        unhold(e, held);
         // Workers that hold another model stop; fresh ones (started with the page) get this one.
         e.slots.retain(|s| {
             if s.sent {
@@ -372,7 +401,7 @@ fn send_model(e: &mut Engine, key: u32) -> Result<(), String> {
 /// blocks the page; classification starts with the first chunk.
 pub fn enqueue(files: Vec<File>) -> Vec<u32> {
     let Some(state) = with(|e| e.state) else { return vec![] };
-    // Queued cells are exactly the queue's ids and the running one is `busy`.
+    // Queued cells are exactly the queue's ids and the jobs the workers hold.
     if with(|e| e.queue.is_empty() && !any_busy(e)) {
         state.batch_started.set(js_sys::Date::now());
     }
@@ -573,7 +602,7 @@ fn fail_queue(message: &str) {
 fn drop_queue(busy: bool, new_state: CellState, error: Option<&str>) -> usize {
     let Some(state) = with(|e| e.state) else { return 0 };
     let dropped: std::collections::HashSet<u32> = with(|e| {
-        let held: Vec<u32> = if busy { e.slots.iter_mut().filter_map(|s| s.busy.take()).collect() } else { Vec::new() };
+        let held: Vec<u32> = if busy { e.slots.iter_mut().flat_map(|s| s.jobs.drain(..)).map(|j| j.id).collect() } else { Vec::new() };
         let ids: std::collections::HashSet<u32> = e.queue.drain(..).chain(held).collect();
         for id in &ids {
             e.files.remove(id);
@@ -602,9 +631,9 @@ pub fn ask_opinion(image: web_sys::Blob, sink: RwSignal<Option<Result<Opinion, S
     pump();
 }
 
-/// An idle worker that has the model and takes work, if any.
+/// A worker that has the model and room for a job, the one with the fewest first, if any.
 fn idle_slot(e: &Engine) -> Option<u32> {
-    e.slots.iter().find(|s| s.ready && !s.retiring && s.busy.is_none()).map(|s| s.key)
+    e.slots.iter().filter(|s| s.ready && !s.retiring && s.jobs.len() < JOBS_PER_WORKER).min_by_key(|s| s.jobs.len()).map(|s| s.key)
 }
 
 /// Sends `buf` (the bytes of job `id`) to worker `key`; false when it could not be sent.
@@ -618,7 +647,7 @@ fn pump_opinion() -> bool {
         let key = idle_slot(e)?;
         let blob = e.opinion_job.take()?;
         let slot = slot_mut(e, key)?;
-        slot.busy = Some(OPINION_ID);
+        slot.jobs.push_back(Job { id: OPINION_ID, file: None, point: None });
         Some((key, blob))
     });
     let Some((key, blob)) = job else { return false };
@@ -640,7 +669,7 @@ fn pump_opinion() -> bool {
 
 /// Delivers the answer to an opinion request and frees its worker for the batch.
 fn opinion_done(key: u32, answer: Result<Opinion, String>) {
-    free(key);
+    free(key, OPINION_ID);
     opinion_deliver(answer);
     pump();
 }
@@ -671,16 +700,18 @@ fn pump_one() -> bool {
         let id = e.queue.pop_front()?;
         let file = e.files.remove(&id)?;
         let crash = std::mem::take(&mut e.crash_next);
+        let point = e.points.remove(&id);
         let slot = slot_mut(e, key)?;
-        slot.busy = Some(id);
-        slot.busy_file = Some(file.clone());
+        let first = slot.jobs.is_empty();
+        slot.jobs.push_back(Job { id, file: Some(file.clone()), point });
         if crash {
             let _ = slot.worker.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
         }
-        Some((key, id, file, e.points.remove(&id), e.state?))
+        Some((key, id, file, point, first, e.state?))
     });
-    let Some((key, id, file, point, state)) = next else { return false };
-    state.update_cell(id, |c| c.state = CellState::Running);
+    let Some((key, id, file, point, first, state)) = next else { return false };
+    // Queued behind another job, it runs once that one is answered ([`free`]).
+    state.update_cell(id, |c| c.state = if first { CellState::Running } else { CellState::Queued });
     leptos::task::spawn_local(async move {
         let sent = match JsFuture::from(file.array_buffer()).await {
             Ok(buf) => {
@@ -743,7 +774,7 @@ fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
     if with(|e| !e.slots.iter().any(|s| s.key == key)) {
         return;
     }
-    let holds_opinion = with(|e| e.slots.iter().any(|s| s.key == key && s.busy == Some(OPINION_ID)));
+    let holds_opinion = with(|e| e.slots.iter().any(|s| s.key == key && s.jobs.iter().any(|j| j.id == OPINION_ID)));
     // The Learn tab's second opinion is not a cell of the batch.
     let reply = match reply {
         Reply::Done { id: OPINION_ID, result, crop, .. } => {
@@ -811,14 +842,14 @@ fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
             state.update_cell(id, |c| c.progress = Some(text));
         }
         Reply::Field { id, field } => {
-            if let Some(f) = free(key) {
+            if let Some(f) = free(key, id) {
                 with(|e| e.field_files.insert(id, f));
             }
             field_done(state, id, field);
             pump();
         }
         Reply::Added { id, cell } => {
-            free(key);
+            free(key, id);
             let url = crop_url(id, &cell);
             let thumb = thumb_url(id, cell.thumb.as_deref());
             state.update_cell(id, |c| {
@@ -834,7 +865,7 @@ fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
             pump();
         }
         Reply::Done { id, result, crop, thumb } => {
-            free(key);
+            free(key, id);
             let crop = crop.map(|k| {
                 let url = stored_url(id, given_jpeg(blobs, "crop", Some(&k.jpeg)), super::persist::Kind::Crop);
                 Arc::new(super::state::CropView { url, bbox: k.bbox, nucleus_px: k.nucleus_px, scale: k.scale })
@@ -853,7 +884,7 @@ fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
             pump();
         }
         Reply::Failed { id, message } => {
-            free(key);
+            free(key, id);
             console::warn("file", &message);
             state.update_cell(id, |c| {
                 c.state = CellState::Error;
@@ -863,12 +894,16 @@ fn on_reply_with(key: u32, reply: Reply, blobs: &JsValue) {
         }
         Reply::Crashed { message } => {
             console::error("worker", &message);
-            // The worker is replaced; the file it held is marked failed (an opinion was answered above).
+            // The worker is replaced; the file it worked on is marked failed (an opinion was
+            // answered above) and the one waiting behind it goes back to the queue.
             let busy = with(|e| {
                 let pos = e.slots.iter().position(|s| s.key == key)?;
-                let slot = e.slots.remove(pos);
+                let mut slot = e.slots.remove(pos);
                 slot.worker.terminate();
-                slot.busy.filter(|id| *id != OPINION_ID)
+                let running = slot.jobs.pop_front()?;
+                let waiting: Vec<Job> = slot.jobs.drain(..).collect();
+                unhold(e, waiting);
+                Some(running.id).filter(|id| *id != OPINION_ID)
             });
             if let Some(id) = busy {
                 state.update_cell(id, |c| {
