@@ -157,3 +157,39 @@ fn a_pbc_original_rescaled_to_mll_scale_measures_near_the_mll_median() {
     assert!(b > 0.0);
     assert!((a - mll_median).abs() < 0.15 * mll_median, "after rescaling {a:.0} px, MLL median {mll_median:.0} px");
 }
+
+/// The masks the cell finder opens and closes, on real images of every source (marrow crops,
+/// blood crops and originals, smear fields): `cells::morphology` gives imageproc's results for
+/// the Euclidean norm, pixel for pixel, at the radii the finder uses and beyond.
+#[test]
+fn morphology_is_imageprocs_on_real_stain_masks() {
+    use imageproc::distance_transform::Norm;
+    use marrowscope::cells::{morphology, StainModel};
+    let mut images: Vec<PathBuf> = Vec::new();
+    for (var, dir) in [("MLL_DATA", "mll-subset"), ("PBC_DATA", "pbc"), ("PBC_SAMPLE_DATA", "pbc-sample"), ("BCCD_DATA", "bccd")] {
+        let items = marrowscope::eval::dataset::from_dir(&data(var, dir)).unwrap_or_default();
+        let mut paths: Vec<PathBuf> = items.into_iter().map(|i| i.path).collect();
+        if paths.is_empty() {
+            paths = std::fs::read_dir(data(var, dir).join("JPEGImages")).expect("images").filter_map(|e| Some(e.ok()?.path())).collect();
+        }
+        paths.sort();
+        let step = (paths.len() / 6).max(1);
+        images.extend(paths.into_iter().step_by(step).take(6));
+    }
+    assert!(images.len() >= 20, "only {} images", images.len());
+    for path in images {
+        let img = open(path.clone());
+        let model = StainModel::estimate(&img);
+        let maps = model.maps(&img);
+        let (w, h) = (maps.width, maps.height);
+        let nuclear: Vec<u8> = maps.azure.iter().map(|&a| if a > model.azure_threshold { 255 } else { 0 }).collect();
+        let dense: Vec<u8> = maps.density.iter().map(|&d| if d > model.cytoplasm_density() { 255 } else { 0 }).collect();
+        for mask in [nuclear, dense] {
+            let mask = image::GrayImage::from_raw(w, h, mask).expect("mask");
+            for k in [1u8, 2, 4, 9, 10, 25] {
+                assert_eq!(morphology::open(&mask, k), imageproc::morphology::open(&mask, Norm::L2, k), "{} open {k}", path.display());
+                assert_eq!(morphology::close(&mask, k), imageproc::morphology::close(&mask, Norm::L2, k), "{} close {k}", path.display());
+            }
+        }
+    }
+}

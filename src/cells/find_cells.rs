@@ -18,11 +18,10 @@
 //!    ([`super::measure::cell_extent`]) and the box is mapped back to original pixels.
 
 use super::measure::{cell_extent, Region};
+use super::morphology::{close, open, squared_distance};
 use super::stain::{StainMaps, StainModel};
 use super::{downscale, FoundCell};
 use image::{GrayImage, Luma, RgbImage};
-use imageproc::distance_transform::{euclidean_squared_distance_transform, Norm};
-use imageproc::morphology::{close, open};
 use imageproc::region_labelling::{connected_components, Connectivity};
 
 /// Settings of [`find_cells`]; the defaults were chosen on BCCD train/val.
@@ -95,17 +94,13 @@ pub fn typical_radius(mask: &GrayImage) -> Option<f32> {
 
 /// Euclidean distance of each mask pixel to the nearest non-mask pixel (0 outside the mask).
 pub(crate) fn inside_distance(mask: &GrayImage) -> Vec<f32> {
-    // imageproc measures the distance to the nearest *foreground* pixel: invert the mask.
-    let mut inv = mask.clone();
-    for p in inv.pixels_mut() {
-        p[0] = if p[0] > 0 { 0 } else { 255 };
-    }
-    if inv.pixels().all(|p| p[0] == 0) {
+    let (w, h) = mask.dimensions();
+    let px = mask.as_raw();
+    if px.iter().all(|&v| v > 0) {
         // No background at all: every pixel is as far as the image allows.
-        let (w, h) = mask.dimensions();
         return vec![w.max(h) as f32; (w * h) as usize];
     }
-    euclidean_squared_distance_transform(&inv).pixels().map(|p| (p[0] as f32).sqrt()).collect()
+    squared_distance(w as usize, h as usize, |i| px[i] == 0).into_iter().map(|d| (d as f32).sqrt()).collect()
 }
 
 /// Fills the holes of a binary mask: background components that do not touch the border.
@@ -154,7 +149,7 @@ pub fn field_cell_radius(image: &RgbImage, model: &StainModel) -> Option<f32> {
     // Cells against glass, with a low cut (red cells are pale in the middle), lightly closed.
     let cut = model.cytoplasm_density();
     let cells = mask_of(maps.width, maps.height, &maps.density, |d| d > cut);
-    let cells = close(&open(&cells, Norm::L2, 1), Norm::L2, 2);
+    let cells = close(&open(&cells, 1), 2);
     typical_radius(&cells)
 }
 
@@ -194,9 +189,9 @@ pub fn find_cells(image: &RgbImage, opts: &FindOptions) -> Vec<FoundCell> {
 pub(crate) fn find_nuclei(maps: &StainMaps, model: &StainModel, r: f32, opts: &FindOptions) -> Vec<Region> {
     let (w, h) = (maps.width, maps.height);
     let raw = mask_of(w, h, &maps.azure, |a| a > model.azure_threshold);
-    let opened = open(&raw, Norm::L2, 1);
+    let opened = open(&raw, 1);
     let join = (opts.join_radius * r).round().clamp(1.0, 255.0) as u8;
-    let closed = close(&opened, Norm::L2, join);
+    let closed = close(&opened, join);
     let labels = connected_components(&closed, Connectivity::Eight, Luma([0u8]));
     let n = labels.pixels().map(|p| p[0]).max().unwrap_or(0) as usize;
     if n == 0 {
@@ -212,7 +207,7 @@ pub(crate) fn find_nuclei(maps: &StainMaps, model: &StainModel, r: f32, opts: &F
     // Nuclear bodies: the stain joined only across small gaps. Two large bodies far apart
     // inside one joined component are the nuclei of two touching cells.
     let small_join = (0.35 * r).round().clamp(1.0, 255.0) as u8;
-    let bodies = connected_components(&close(&opened, Norm::L2, small_join), Connectivity::Eight, Luma([0u8]));
+    let bodies = connected_components(&close(&opened, small_join), Connectivity::Eight, Luma([0u8]));
     let nb = bodies.pixels().map(|p| p[0]).max().unwrap_or(0) as usize;
     let mut body_stats = vec![(0f32, 0f32, 0f32); nb + 1];
     for (i, l) in bodies.pixels().enumerate() {

@@ -7,10 +7,13 @@
 //! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
 //!   it to a model's training scale
 //! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
+//! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
+//!   Euclidean norm, computed faster)
 
 pub mod fields;
 pub mod find_cells;
 pub mod measure;
+pub mod morphology;
 pub mod stain;
 
 pub use find_cells::{find_cells, FindOptions};
