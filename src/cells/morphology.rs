@@ -25,37 +25,15 @@ pub fn squared_distance(w: usize, h: usize, source: impl Fn(usize) -> bool) -> V
     if w == 0 || h == 0 {
         return Vec::new();
     }
-    let inf = far(w, h);
     // Phase 1: vertical distance to the nearest source in the same column.
-    let mut g = vec![inf; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let i = y * w + x;
-            g[i] = if source(i) {
-                0
-            } else if y > 0 {
-                (g[i - w] + 1).min(inf)
-            } else {
-                inf
-            };
-        }
-    }
-    for y in (0..h.saturating_sub(1)).rev() {
-        for x in 0..w {
-            let i = y * w + x;
-            let below = g[i + w] + 1;
-            if below < g[i] {
-                g[i] = below;
-            }
-        }
-    }
+    let g = column_distance(w, h, source, far(w, h) as u32);
     // Phase 2: per row, the lower envelope of the parabolas (x − u)² + g(u)².
     let mut out = vec![0i64; w * h];
     let mut s = vec![0usize; w];
     let mut t = vec![0i64; w];
     for y in 0..h {
         let row = &g[y * w..(y + 1) * w];
-        let f = |x: i64, u: usize| (x - u as i64).pow(2) + row[u] * row[u];
+        let f = |x: i64, u: usize| (x - u as i64).pow(2) + (row[u] as i64).pow(2);
         let mut q: isize = 0;
         s[0] = 0;
         t[0] = 0;
@@ -70,7 +48,7 @@ pub fn squared_distance(w: usize, h: usize, source: impl Fn(usize) -> bool) -> V
                 let i = s[q as usize];
                 let (ui, uu) = (i as i64, u as i64);
                 // The first x at which u is nearer than i.
-                let num = uu * uu - ui * ui + row[u] * row[u] - row[i] * row[i];
+                let num = uu * uu - ui * ui + (row[u] as i64).pow(2) - (row[i] as i64).pow(2);
                 let first = 1 + num.div_euclid(2 * (uu - ui));
                 if first < w as i64 {
                     q += 1;
@@ -87,6 +65,19 @@ pub fn squared_distance(w: usize, h: usize, source: impl Fn(usize) -> bool) -> V
         }
     }
     out
+}
+
+/// Per pixel (`w`×`h`, row-major, both > 0), the vertical distance to the nearest pixel of
+/// its column where `source` holds, at most `cap`.
+fn column_distance(w: usize, h: usize, source: impl Fn(usize) -> bool, cap: u32) -> Vec<u32> {
+    let mut g: Vec<u32> = (0..w * h).map(|i| if source(i) { 0 } else { cap }).collect();
+    for i in w..w * h {
+        g[i] = g[i].min(g[i - w] + 1);
+    }
+    for i in (0..w * (h - 1)).rev() {
+        g[i] = g[i].min(g[i + w] + 1);
+    }
+    g
 }
 
 /// The integer square root: the largest `r` with `r² ≤ v` (`v ≥ 0`).
@@ -119,16 +110,8 @@ fn within(mask: &GrayImage, k: u8, source: impl Fn(u8) -> bool, inside: u8) -> G
     if w == 0 || h == 0 {
         return GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
     }
-    let k16 = k as u16;
-    let far = k16 + 1;
-    // Vertical distance to the nearest source in the column, capped at k + 1 ("too far").
-    let mut g: Vec<u16> = px.iter().map(|&v| if source(v) { 0 } else { far }).collect();
-    for i in w..w * h {
-        g[i] = g[i].min(g[i - w] + 1);
-    }
-    for i in (0..w * (h - 1)).rev() {
-        g[i] = g[i].min(g[i + w] + 1);
-    }
+    // Vertical distance to the nearest source in the column, k + 1 meaning "too far".
+    let g = column_distance(w, h, |i| source(px[i]), k as u32 + 1);
     let k2 = k as i32 * k as i32;
     let half: Vec<i32> = (0..=k as i32).map(|d| isqrt(k2 - d * d)).collect();
     // reach[s]: the furthest right end of the intervals that start at s.
@@ -137,7 +120,7 @@ fn within(mask: &GrayImage, k: u8, source: impl Fn(u8) -> bool, inside: u8) -> G
         let row = &g[y * w..(y + 1) * w];
         reach.fill(-1);
         for (x, &d) in row.iter().enumerate() {
-            if d <= k16 {
+            if d <= k as u32 {
                 let r = half[d as usize];
                 let start = (x as i32 - r).max(0) as usize;
                 reach[start] = reach[start].max(x as i32 + r);
