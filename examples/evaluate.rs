@@ -9,15 +9,18 @@
 //! for (e.g. the peripheral-blood sample): it reports how many are flagged "not sure".
 //! `--groups` adds a report over the eight groups of Acevedo et al. (2020) (neutrophils and
 //! immature granulocytes pooled), for peripheral-blood images such as pbc-sample, whose
-//! `ig` images are of unspecified stage. Every image goes the app's way: where the manifest gives
-//! the model's scale (`input.cell_scale`), the central cell is found and cut out at that scale
-//! first (`fields::single_cell_crop`).
+//! `ig` images are of unspecified stage. Every image goes the app's way, through the core's
+//! [`marrowscope::pipeline::read_file`]: where the manifest gives the model's scale
+//! (`input.cell_scale`), the central cell is found and cut out at that scale first
+//! (`fields::single_cell_crop`); an image the app reads as a field is counted as an error.
 //! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
 //! `--json` also lists every classified image (`path`, `label`, tract's `probabilities` in the
 //! manifest's class order): `training/calibrate.py --engine tract` calibrates the prediction sets
 //! on exactly the numbers the app computes.
 
+use marrowscope::cells::fields::Layout;
 use marrowscope::eval::{dataset, metrics};
+use marrowscope::pipeline;
 use marrowscope::{Classifier, Manifest};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -154,26 +157,21 @@ fn run() -> Result<(), String> {
             }
         };
         let t = Instant::now();
-        let decoded = marrowscope::image::decode::decode(&bytes);
-        let result = decoded.and_then(|d| {
-            // The app's path for a single-cell image (Classifier::classify_single), written out
-            // here to dump the very tensor the model got.
-            let image = match &m.input.cell_scale {
-                Some(scale) => {
-                    marrowscope::cells::fields::single_cell_crop(&d.image, scale)
-                        .map_err(|e| marrowscope::Error::Inference(e.to_string()))?
-                        .image
-                }
-                None => d.image,
-            };
-            let tensor = marrowscope::image::preprocess::to_tensor(&image, &m.input);
-            let p = clf.classify_tensor(&tensor)?;
-            if let Some(d) = dump.as_mut() {
-                let _ = d.push(&tensor, &p.probabilities);
+        // The app's path (pipeline::read_file): an image it reads as a field is not a single
+        // cell, and is reported as an error rather than scored.
+        let result = pipeline::read_file(&mut clf, &bytes, &mut |_| {}).and_then(|outcome| {
+            let n = outcome.cells.len() + outcome.skipped.len();
+            match (outcome.layout, outcome.cells.into_iter().next()) {
+                (Layout::Single, Some(cell)) => Ok(cell),
+                _ => Err(marrowscope::Error::Inference(format!("read as a field of {n} white cells, not a single cell"))),
             }
-            Ok(p)
         });
         times.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let (Some(d), Ok(cell)) = (dump.as_mut(), &result) {
+            // The very tensor the model got: the crop it saw, preprocessed again.
+            let _ = d.push(&marrowscope::image::preprocess::to_tensor(&cell.crop, &m.input), &cell.prediction.probabilities);
+        }
+        let result = result.map(|cell| cell.prediction);
         match result {
             Ok(p) => {
                 flagged += p.low_confidence as usize;

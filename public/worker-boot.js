@@ -1,6 +1,6 @@
 // Starts the first classification worker while the page's own code is still downloading
 // (issue 17, cold start): its WebAssembly downloads and compiles in parallel with the page's.
-// The page adopts it when it starts (src/ui/engine.rs, `adopt_boot_worker`): it replays the
+// The page adopts it when it starts (src/ui/workers.rs, `take_boot_worker`): it replays the
 // messages the worker sent before then, and starts the other workers of the pool itself. If the
 // page starts first, this does nothing.
 (function () {

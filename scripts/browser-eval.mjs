@@ -1,6 +1,8 @@
 // Evaluates the built site in Chromium as a user would use it: drops every image of a labelled
 // folder into the page (in batches), waits for every result and scores the top class shown
-// (`data-predicted`) against the label. Prints accuracy, macro-F1 and per-class figures, and for
+// (`data-predicted`) against the label. What it evaluates is the core's `pipeline::read_file`
+// (src/pipeline.rs) as the browser runs it, in the worker's wasm: the same function
+// `cargo run --example evaluate` runs natively (tests/e2e/pipeline.test.mjs checks the two agree). Prints accuracy, macro-F1 and per-class figures, and for
 // peripheral-blood images the eight groups of Acevedo et al. (2020) (neutrophils and immature
 // granulocytes pooled: pbc-sample's `ig` images are of unspecified stage).
 //

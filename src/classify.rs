@@ -2,6 +2,7 @@
 
 use crate::model::cam::{self, FeatureMap};
 use crate::model::manifest::Manifest;
+pub use crate::model::scores::Ranked;
 #[cfg(feature = "engine")]
 use crate::{
     error::Result,
@@ -11,14 +12,6 @@ use crate::{
     model::scores::{softmax, top_k},
     taxonomy,
 };
-
-/// One ranked class of a prediction.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Ranked {
-    pub code: String,
-    pub name: String,
-    pub probability: f32,
-}
 
 /// The model's answer for one image.
 #[derive(Debug, Clone)]

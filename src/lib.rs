@@ -19,8 +19,11 @@
 //! 4. [`uncertainty`] — prediction sets with guaranteed coverage ([`uncertainty::conformal`])
 //!    and the "outside what this model knows" flag from the model's own features
 //!    ([`uncertainty::ood`])
-//! 5. [`classify`] — the whole path, bytes → ranked prediction: runs the stages above in order
-//! 6. [`count`] — the differential count and its export
+//! 5. [`classify`] — one image → ranked prediction: runs the stages above in order
+//! 6. [`pipeline`] — one file → its outcome, as the worker, the native tools and the tests all
+//!    read it: single cell or field and why, and per cell its box, how its crop was cut, the crop
+//!    the model saw and the prediction (feature `engine`)
+//! 7. [`count`] — the differential count and its export
 //!
 //! Around the path:
 //!
@@ -31,6 +34,8 @@
 //!   onnxruntime parity ([`eval::dump`])
 //! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
+//! - [`pool`] — the pool of classification workers as a plain state machine (queue, two files per
+//!   worker, crash replacement, resizing, cancel); the page's `ui::engine` carries out its commands
 
 pub mod cells;
 pub mod classify;
@@ -40,6 +45,9 @@ pub mod eval;
 pub mod image;
 pub mod learn;
 pub mod model;
+#[cfg(feature = "engine")]
+pub mod pipeline;
+pub mod pool;
 pub mod taxonomy;
 pub mod uncertainty;
 

@@ -66,7 +66,7 @@ fn decide(paths: &[PathBuf], want: Layout, square: bool) -> usize {
         .filter(|p| {
             let mut img = open(p);
             if square {
-                img = marrowscope::image::preprocess::center_square(&img);
+                img = marrowscope::image::frame::center_square(&img);
             }
             analyse(&img).layout == want
         })

@@ -38,8 +38,8 @@ fn classifies_real_test_cells() {
         assert!(sample.len() >= 16 * classes - 2);
         let mut correct = 0;
         for item in sample.iter() {
-            let bytes = std::fs::read(&item.path).unwrap();
-            let p = clf.classify_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", item.path.display()));
+            // The app's path: the file read as a single cell, cut at the model's scale.
+            let p = common::read_single(&mut clf, &item.path).prediction;
             assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
             assert_eq!(p.ranked.len(), m.classes.len());
             assert!(p.ranked.windows(2).all(|w| w[0].probability >= w[1].probability));
@@ -107,8 +107,7 @@ fn foreign_images_do_not_crash() {
     let items = marrowscope::eval::dataset::from_dir(&common::pbc_sample_dir()).expect("pbc-sample present");
     let mut n = 0;
     for item in items.iter().step_by(8) {
-        let bytes = std::fs::read(&item.path).unwrap();
-        let p = clf.classify_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", item.path.display()));
+        let p = common::read_single(&mut clf, &item.path).prediction;
         assert!(p.top().probability > 0.0);
         n += 1;
     }

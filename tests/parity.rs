@@ -25,15 +25,11 @@ fn tract_matches_onnxruntime_on_the_whole_test_split() {
     let file = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
     let mut writer = marrowscope::eval::dump::DumpWriter::new(file, items.len(), &m.input, m.classes.len()).unwrap();
     for item in &items {
-        let d = marrowscope::image::decode::decode(&std::fs::read(&item.path).unwrap()).unwrap();
-        // The app's path: the cell brought to the model's scale first (Classifier::classify_single).
-        let image = match &m.input.cell_scale {
-            Some(scale) => marrowscope::cells::fields::single_cell_crop(&d.image, scale).unwrap().image,
-            None => d.image,
-        };
-        let t = marrowscope::image::preprocess::to_tensor(&image, &m.input);
-        let p = clf.classify_tensor(&t).unwrap();
-        writer.push(&t, &p.probabilities).unwrap();
+        // The app's path (pipeline::read_file): the cell brought to the model's scale first; the
+        // tensor is the crop the model saw, preprocessed again.
+        let cell = common::read_single(&mut clf, &item.path);
+        let t = marrowscope::image::preprocess::to_tensor(&cell.crop, &m.input);
+        writer.push(&t, &cell.prediction.probabilities).unwrap();
     }
     writer.finish().unwrap();
     let out = Command::new(common::python())

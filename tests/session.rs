@@ -5,9 +5,10 @@
 
 mod common;
 
-use marrowscope::cells::fields::{self, Layout};
+use marrowscope::cells::fields::Layout;
 use marrowscope::count;
 use marrowscope::image::decode::decode;
+use marrowscope::pipeline;
 use marrowscope::session::record::{self, SessionMeta, StoredFieldInfo, StoredFieldRef};
 use marrowscope::session::{export, resume, StoredCell, StoredState};
 use marrowscope::uncertainty::conformal::LEVELS;
@@ -29,9 +30,8 @@ fn session_of_real_results() -> Vec<StoredCell> {
     let mut id = 0u32;
     for item in &items {
         id += 1;
-        let decoded = decode(&std::fs::read(&item.path).unwrap()).unwrap();
-        let (p, crop) = clf.classify_single(&decoded).unwrap();
-        let result = CellResult::from_prediction(&m, &p, 21.5, Some("single".into()));
+        let cell = common::read_single(&mut clf, &item.path);
+        let result = CellResult::from_prediction(&m, &cell.prediction, 21.5, Some("single".into()));
         cells.push(StoredCell {
             id,
             name: item.path.file_name().unwrap().to_string_lossy().into_owned(),
@@ -42,11 +42,7 @@ fn session_of_real_results() -> Vec<StoredCell> {
             error: None,
             field: None,
             field_info: None,
-            crop: crop.map(|k| record::StoredCrop {
-                bbox: k.cell.as_ref().map(fields::bbox),
-                nucleus_px: k.cell.map(|c| c.nucleus_diameter_px),
-                scale: 1.0,
-            }),
+            crop: cell.geometry.map(|g| record::StoredCrop { bbox: cell.bbox, nucleus_px: g.nucleus_px, scale: 1.0 }),
         });
     }
     id += 1;
@@ -73,33 +69,38 @@ fn session_of_real_results() -> Vec<StoredCell> {
         field_info: None,
         crop: None,
     });
-    // A smear field: its entry, then each white cell cut at the model's scale and classified.
+    // A smear field: its entry, then each white cell cut at the model's scale and classified
+    // (the app's path, pipeline::read_file).
     let path = bccd_field();
-    let decoded = decode(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
-    let analysis = fields::analyse(&decoded.image);
-    assert_eq!(analysis.layout, Layout::Field, "{}", analysis.explain());
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let field = pipeline::read_file(&mut clf, &bytes, &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(field.layout, Layout::Field, "{}", field.explain);
+    assert!(field.skipped.is_empty(), "{:?}", field.skipped);
     id += 1;
     let field_id = id;
-    let scale = m.input.cell_scale.unwrap_or_default();
     let mut children = Vec::new();
-    for found in &analysis.cells {
+    for found in &field.cells {
         id += 1;
-        let crop = fields::cell_crop_at(&decoded.image, found, &scale).unwrap();
-        let p = clf.classify_decoded(&marrowscope::image::decode::Decoded { image: crop, format: "field crop" }).unwrap();
+        let p = &found.prediction;
         children.push(StoredCell {
             id,
             name: format!("BloodImage_00000.jpg · cell {}", id - field_id),
             state: StoredState::Done,
-            result: Some(CellResult::from_prediction(&m, &p, 30.0, None)),
+            result: Some(CellResult::from_prediction(&m, p, 30.0, None)),
             final_class: None,
             error: None,
-            field: Some(StoredFieldRef { field_id, field_name: "BloodImage_00000.jpg".into(), bbox: fields::bbox(found), added: false }),
+            field: Some(StoredFieldRef {
+                field_id,
+                field_name: "BloodImage_00000.jpg".into(),
+                bbox: found.bbox.expect("a field's cell has its box"),
+                added: false,
+            }),
             field_info: None,
             crop: None,
         });
     }
     assert!(!children.is_empty(), "the field has white cells");
-    let (width, height) = decoded.image.dimensions();
+    let (width, height) = (field.width, field.height);
     cells.push(StoredCell {
         id: field_id,
         name: "BloodImage_00000.jpg".into(),
@@ -112,8 +113,8 @@ fn session_of_real_results() -> Vec<StoredCell> {
             width,
             height,
             format: "JPEG".into(),
-            layout: analysis.explain(),
-            typical_nucleus_px: analysis.cells.first().map(|c| c.nucleus_diameter_px),
+            layout: field.explain.clone(),
+            typical_nucleus_px: field.typical_nucleus_px,
             detect_ms: 80.0,
             ms: 300.0,
             memory_mb: 40.0,

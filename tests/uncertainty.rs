@@ -26,8 +26,8 @@ fn sets_cover_and_the_flag_spares_test_cells() {
     let m = clf.manifest().clone();
     let spec = m.conformal.clone().expect("conformal calibration");
     let mut failures = Vec::new();
-    // Every source the model was calibrated on, through the app's path (classify_bytes: the cell
-    // cut out at the model's scale) and the threshold the app uses (the estimated source's q-hat
+    // Every source the model was calibrated on, through the app's path (pipeline::read_file: the
+    // cell cut out at the model's scale) and the threshold the app uses (the estimated source's q-hat
     // when sure, else the largest).
     for source in spec.sources.keys() {
         let items: Vec<_> = match source.as_str() {
@@ -42,7 +42,7 @@ fn sets_cover_and_the_flag_spares_test_cells() {
         let mut right_source = 0usize;
         let mut flagged = 0usize;
         for item in &items {
-            let p = clf.classify_bytes(&std::fs::read(&item.path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", item.path.display()));
+            let p = common::read_single(&mut clf, &item.path).prediction;
             let y = m.classes.iter().position(|c| *c == item.label).unwrap();
             flagged += p.ood.expect("the shipped model gives an ood assessment").flagged as usize;
             right_source += p.source.as_ref().is_some_and(|g| &g.source == source) as usize;

@@ -294,7 +294,7 @@ pub fn single_cell_crop(image: &RgbImage, scale: &CellScale) -> Result<SingleCro
             return Ok(SingleCrop { image: crop, cell: Some(cell) });
         }
     }
-    let square = crate::image::preprocess::center_square(image);
+    let square = crate::image::frame::center_square(image);
     let side = scale.crop_side;
     let crop =
         if square.width() == side { square } else { image::imageops::resize(&square, side, side, image::imageops::FilterType::Triangle) };

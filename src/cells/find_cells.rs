@@ -15,9 +15,9 @@
 //!    stain joined across small gaps only) farther apart than one nucleus could span is split
 //!    between them.
 //! 6. Each nucleus's whole cell (nucleus and cytoplasm) is measured with rays
-//!    ([`super::measure::cell_extent`]) and the box is mapped back to original pixels.
+//!    ([`super::extent::cell_extent`]) and the box is mapped back to original pixels.
 
-use super::measure::{cell_extent, Region};
+use super::extent::{cell_extent, Region};
 use super::morphology::{close, open, squared_distance};
 use super::stain::{StainMaps, StainModel};
 use super::{downscale, FoundCell};

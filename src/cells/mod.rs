@@ -4,12 +4,14 @@
 //! - [`stain`]: the per-image colour model of a Romanowsky stain (what is nuclear, what is a
 //!   red cell, what is glass, all measured on the image itself)
 //! - [`find_cells`]: the nucleated (white) cells of a smear field
+//! - [`extent`]: a nucleus region and the whole cell around it (rays out to the glass)
 //! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
 //!   it to a model's training scale
 //! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
 //! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
 //!   Euclidean norm, computed faster)
 
+pub mod extent;
 pub mod fields;
 pub mod find_cells;
 pub mod measure;

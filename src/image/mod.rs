@@ -1,11 +1,13 @@
 //! The file as pixels: bytes → RGB image with size and memory limits ([`decode`]), an image
 //! (a cell or a cell's crop) → the model's input tensor as the manifest says ([`preprocess`]),
-//! and the batch list's small previews made from the decoded pixels ([`thumbnail`]).
+//! the largest centred square of an image ([`frame`]), and the batch list's small previews made
+//! from the decoded pixels ([`thumbnail`]).
 //!
 //! This module shares its name with the `image` crate. Outside the crate root, `use image::…`
 //! still means the crate (a module's own names come first, and none imports this module by the
 //! name `image`); this stage is always written `crate::image::…`.
 
 pub mod decode;
+pub mod frame;
 pub mod preprocess;
 pub mod thumbnail;

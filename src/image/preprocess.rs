@@ -1,16 +1,38 @@
 //! Turns a decoded cell image into the model's input tensor, as the manifest says.
 
-use crate::model::manifest::InputSpec;
+use super::frame::center_square;
 use image::{imageops, imageops::FilterType, RgbImage};
+use serde::{Deserialize, Serialize};
 
-/// Crops the largest centred square (MLL crops are square and centred on the cell).
-pub fn center_square(image: &RgbImage) -> RgbImage {
-    let (w, h) = image.dimensions();
-    if w == h {
-        return image.clone();
-    }
-    let s = w.min(h);
-    imageops::crop_imm(image, (w - s) / 2, (h - s) / 2, s, s).to_image()
+/// The model's input, as the manifest's `input` says (this stage owns its description; the
+/// manifest assembles it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub layout: String,
+    #[serde(default = "default_channels")]
+    pub channels: String,
+    /// Pixel values are divided by this before mean/std (255 for 0..1).
+    pub scale: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    #[serde(default = "default_resize")]
+    pub resize: String,
+    /// The scale the model was trained at. Present: every single-cell image is brought to it
+    /// first (`fields::single_cell_crop`: the central cell found, measured and cut out), as the
+    /// cells of a field are. Absent (older models, models trained on whole crops): a single-cell
+    /// image is resized whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_scale: Option<crate::cells::fields::CellScale>,
+}
+
+fn default_channels() -> String {
+    "RGB".into()
+}
+fn default_resize() -> String {
+    "bilinear".into()
 }
 
 /// Resizes to the model's input size (bilinear with antialiasing, like PIL's BILINEAR).

@@ -1,7 +1,18 @@
 //! Class activation maps (Zhou et al. 2016): which parts of the image drove a
 //! class score, from the last feature map and the classifier's weights.
 
-use crate::model::manifest::CamSpec;
+use serde::{Deserialize, Serialize};
+
+/// What a class activation map needs: the classifier's weights over the
+/// feature-map channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CamSpec {
+    pub features_output: String,
+    pub channels: usize,
+    pub weights: Vec<Vec<f32>>,
+    #[serde(default)]
+    pub bias: Vec<f32>,
+}
 
 /// The model's last feature map before global pooling, `[channels, height, width]`.
 #[derive(Debug, Clone)]

@@ -2,6 +2,11 @@
 //! from `manifest.json` beside the ONNX file. Nothing about the model is
 //! hard-coded in the UI.
 
+// Each stage owns the description of what it needs (its "spec"): the manifest only assembles
+// them, so the stages never import the manifest and the manifest sits above them.
+pub use crate::image::preprocess::InputSpec;
+pub use crate::model::cam::CamSpec;
+
 use crate::error::{Error, Result};
 use crate::taxonomy;
 use crate::uncertainty::conformal::ConformalSpec;
@@ -13,50 +18,10 @@ use std::collections::BTreeMap;
 pub const SCHEMA: &str = "marrowscope-manifest/1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InputSpec {
-    pub name: String,
-    pub width: u32,
-    pub height: u32,
-    pub layout: String,
-    #[serde(default = "default_channels")]
-    pub channels: String,
-    /// Pixel values are divided by this before mean/std (255 for 0..1).
-    pub scale: f32,
-    pub mean: [f32; 3],
-    pub std: [f32; 3],
-    #[serde(default = "default_resize")]
-    pub resize: String,
-    /// The scale the model was trained at. Present: every single-cell image is brought to it
-    /// first (`fields::single_cell_crop`: the central cell found, measured and cut out), as the
-    /// cells of a field are. Absent (older models, models trained on whole crops): a single-cell
-    /// image is resized whole.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cell_scale: Option<crate::cells::fields::CellScale>,
-}
-
-fn default_channels() -> String {
-    "RGB".into()
-}
-fn default_resize() -> String {
-    "bilinear".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputSpec {
     pub logits: String,
     #[serde(default)]
     pub features: Option<String>,
-}
-
-/// What a class activation map needs: the classifier's weights over the
-/// feature-map channels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CamSpec {
-    pub features_output: String,
-    pub channels: usize,
-    pub weights: Vec<Vec<f32>>,
-    #[serde(default)]
-    pub bias: Vec<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,13 @@
 //! Turning logits into probabilities and ranked classes.
 
+/// One ranked class of a prediction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ranked {
+    pub code: String,
+    pub name: String,
+    pub probability: f32,
+}
+
 /// Numerically stable softmax.
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);

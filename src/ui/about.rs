@@ -116,7 +116,7 @@ fn per_source_text(m: &crate::model::manifest::Manifest) -> String {
 #[component]
 fn Workers() -> impl IntoView {
     let size = RwSignal::new(engine::pool_size());
-    let cores = engine::cores();
+    let cores = super::workers::cores();
     view! {
         <h3>"This computer"</h3>
         <p>

@@ -5,8 +5,9 @@
 //! Progress (score, streak, accuracy per class, the student's own confusions) is kept in this
 //! browser (localStorage) and can be reset and exported. The logic is in `crate::learn`.
 
-use super::engine::{self, Opinion};
+use super::engine;
 use super::fetch;
+use super::opinion::Opinion;
 use super::state::{label_name, AppState, Tab};
 use super::uncertainty;
 use crate::learn::progress::{Answer, Progress};

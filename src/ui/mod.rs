@@ -5,16 +5,22 @@ pub mod about;
 pub mod atlas;
 pub mod batch;
 pub mod engine;
+pub mod entries;
 pub mod fetch;
 pub mod in_view;
 pub mod input;
 pub mod learn;
+pub mod model_status;
+pub mod opinion;
+pub mod outbox;
 pub mod persist;
+pub mod replies;
 pub mod result;
 pub mod sessions;
 pub mod state;
 pub mod uncertainty;
 pub mod viewer;
+pub mod workers;
 
 use crate::web::console;
 use leptos::prelude::*;
@@ -37,7 +43,7 @@ async fn load_bundled_model(state: AppState) {
         Err(e) => {
             console::error("model", &e);
             state.model.set(ModelState::Failed(format!("The model could not be loaded: {e}")));
-            engine::model_settled();
+            model_status::settled();
         }
     }
 }

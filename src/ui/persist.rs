@@ -11,8 +11,14 @@
 //! A tab owns its session: it answers "who has session X?" on a `BroadcastChannel`, and a tab
 //! that opens never takes a session another tab answers for. Storage refused or full: the
 //! state says so in words and the app goes on in memory.
+//!
+//! The direction between this and the engine: this module sits above `engine` and drives it
+//! when a session is restored, switched or resumed (`engine::adopt`, `engine::clear`,
+//! `engine::requeue`); the engine never imports this one. The files, crops and previews the
+//! engine makes for an entry wait in `outbox` until a flush takes them.
 
 use super::engine;
+use super::outbox;
 use super::state::{AppState, Cell, CellState, CropView, FieldRef, StorageState};
 use super::uncertainty;
 use crate::session::record::{self, SessionMeta, StoredCell, StoredCrop, StoredFieldRef, StoredState};
@@ -31,8 +37,6 @@ const DB_VERSION: u32 = 1;
 const SESSIONS: &str = "sessions";
 const CELLS: &str = "cells";
 const BLOBS: &str = "blobs";
-/// Files larger than this are not copied into storage (a reload asks for them again).
-const MAX_STORED_FILE: f64 = 32.0 * 1024.0 * 1024.0;
 /// This tab's session id (sessionStorage survives a reload of the same tab).
 const TAB_KEY: &str = "marrowscope-session";
 const CHANNEL: &str = "marrowscope-sessions";
@@ -49,9 +53,6 @@ struct Store {
     state: Option<AppState>,
     /// Revision of each entry as last stored.
     saved: HashMap<u32, u32>,
-    /// Files, crops and previews not yet stored, by entry id.
-    files: HashMap<u32, File>,
-    made: HashMap<(u32, Kind), Blob>,
     /// Restored waiting entries whose file is stored: they go on when the person asks.
     resumable: Vec<(u32, File)>,
     scheduled: bool,
@@ -305,36 +306,6 @@ async fn delete_from_db(db: &IdbDatabase, sid: &str) -> Result<(), String> {
     idb::committed(&tx).await
 }
 
-/// Files to store with an entry (called as it is added to the list).
-pub fn file_added(id: u32, file: &File) {
-    if file.size() <= MAX_STORED_FILE {
-        with(|s| s.files.insert(id, file.clone()));
-    }
-}
-
-/// What the worker made for an entry and the session stores beside it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// The crop the model saw.
-    Crop,
-    /// The list's preview (`crate::image::thumbnail`).
-    Thumb,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Crop => "crop",
-            Kind::Thumb => "thumb",
-        }
-    }
-}
-
-/// A crop or preview the worker made for an entry, to store with it.
-pub fn blob_made(id: u32, kind: Kind, blob: &Blob) {
-    with(|s| s.made.insert((id, kind), blob.clone()));
-}
-
 /// Stores what changed since the last flush, a moment from now.
 fn schedule() {
     if let Some(state) = with(|s| s.db.as_ref().and(s.state)) {
@@ -392,11 +363,6 @@ async fn flush() {
     }
 }
 
-fn take_present<T>(map: &mut HashMap<u32, T>, present: &HashSet<u32>) -> Vec<(u32, T)> {
-    let ids: Vec<u32> = map.keys().filter(|id| present.contains(id)).copied().collect();
-    ids.into_iter().filter_map(|id| map.remove(&id).map(|v| (id, v))).collect()
-}
-
 async fn flush_once(state: AppState) -> Result<(), String> {
     let (Some(db), Some(mut meta)) = (with(|s| s.db.clone()), state.session.get_untracked()) else { return Ok(()) };
     let level = uncertainty::coverage().get_untracked();
@@ -417,11 +383,7 @@ async fn flush_once(state: AppState) -> Result<(), String> {
     });
     let deletes: Vec<u32> = with(|s| s.saved.keys().filter(|id| !present.contains(id)).copied().collect());
     // Files, crops and previews of entries on the list (those of entries not yet shown wait).
-    let files: Vec<(u32, File)> = with(|s| take_present(&mut s.files, &present));
-    let made: Vec<((u32, Kind), Blob)> = with(|s| {
-        let keys: Vec<(u32, Kind)> = s.made.keys().filter(|(id, _)| present.contains(id)).copied().collect();
-        keys.into_iter().filter_map(|k| s.made.remove(&k).map(|b| (k, b))).collect()
-    });
+    let (files, made) = outbox::take(&present);
     let selected = state.selected.get_untracked();
     let changed = !puts.is_empty() || !deletes.is_empty() || meta.selected != selected || meta.coverage_percent != Some(level.percent());
     if !changed && files.is_empty() && made.is_empty() {
@@ -627,11 +589,8 @@ async fn adopt(state: AppState, db: &IdbDatabase, meta: SessionMeta) -> Result<(
     let (records, blobs) = load_session(db, &meta.id).await?;
     let restored = restore_cells(records, blobs);
     console::info("session", &format!("restored {} entries of session {}", restored.cells.len(), meta.name));
-    with(|s| {
-        s.saved = restored.cells.iter().map(|c| (c.id, c.rev)).collect();
-        s.files.clear();
-        s.made.clear();
-    });
+    with(|s| s.saved = restored.cells.iter().map(|c| (c.id, c.rev)).collect());
+    outbox::clear();
     if let Some(level) = meta.coverage() {
         uncertainty::coverage().set(level);
     }
@@ -654,11 +613,8 @@ async fn held_elsewhere(id: &str) -> bool {
 pub async fn new_session(state: AppState) {
     flush().await;
     engine::clear();
-    with(|s| {
-        s.saved.clear();
-        s.files.clear();
-        s.made.clear();
-    });
+    with(|s| s.saved.clear());
+    outbox::clear();
     state.resumable.set(Vec::new());
     with(|s| s.resumable.clear());
     match with(|s| s.db.clone()) {

@@ -122,6 +122,25 @@ impl FieldRef {
 pub type FieldInfo = crate::session::record::StoredFieldInfo;
 
 impl Cell {
+    /// A new entry named `name`: no image, result or error yet.
+    pub fn new(id: u32, name: String, state: CellState) -> Cell {
+        Cell {
+            id,
+            rev: 0,
+            name,
+            url: String::new(),
+            thumb: String::new(),
+            state,
+            result: None,
+            final_class: None,
+            error: None,
+            field: None,
+            field_info: None,
+            progress: None,
+            crop: None,
+        }
+    }
+
     /// Releases the object URLs this cell holds (its file, preview and crop); a field's cells
     /// share the field's URL only by reference, so nothing is released twice.
     pub fn release_urls(&self) {

@@ -24,7 +24,7 @@
 //! honest answer there, and the page says so and still shows the ranking. The calibration (method, parameters, `q̂` per level) is written into the
 //! manifest per source by `training/calibrate.py`; see [`ConformalSpec`].
 
-use crate::classify::Ranked;
+use crate::model::scores::Ranked;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Messages between the page and the classification worker.
 
-use crate::classify::Ranked;
+use crate::model::scores::Ranked;
 use serde::{Deserialize, Serialize};
 
 /// What the worker found for one image.

@@ -1,5 +1,6 @@
 //! The classification worker: owns the model, classifies one file per message,
-//! so the page never blocks on inference.
+//! so the page never blocks on inference. The path from a file's bytes to its outcome is the
+//! core's ([`crate::pipeline`]); this glue turns the outcome into protocol messages and Blobs.
 //!
 //! Page → worker messages are plain JS objects:
 //! `{kind: "load", manifest: string, model: ArrayBuffer}` and
@@ -10,10 +11,10 @@
 
 use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOBS};
 use super::{console, marks};
-use crate::cells::fields::{self, Layout};
+use crate::cells::fields::Layout;
 use crate::classify::Classifier;
-use crate::image::decode::{decode, Decoded};
 use crate::model::manifest::{sha256_hex, Manifest};
+use crate::pipeline::{self, CellOutcome, Step};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -160,40 +161,55 @@ fn progress(id: u32, stage: &str, done: usize, total: usize) {
     post(&Reply::Progress { id, stage: stage.to_string(), done: done as u32, total: total as u32 });
 }
 
-/// Crops one cell of a field at the training scale, classifies the crop, and encodes it (JPEG)
-/// for the page: the page shows exactly what the model saw.
-fn classify_cell(c: &mut Classifier, image: &image::RgbImage, cell: &crate::cells::FoundCell, added: bool) -> Result<FieldCell, String> {
-    let t0 = now();
-    let crop = fields::cell_crop_at(image, cell, &c.manifest().input.cell_scale.unwrap_or_default()).map_err(|e| e.to_string())?;
+/// A crop as the page shows it (JPEG, quality 90): the page shows exactly what the model saw.
+fn crop_jpeg(crop: &image::RgbImage) -> Result<Vec<u8>, String> {
     let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop).map_err(|e| e.to_string())?;
-    let crop = Decoded { image: crop, format: "field crop" };
-    let p = c.classify_decoded(&crop).map_err(|e| e.to_string())?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(crop).map_err(|e| e.to_string())?;
+    Ok(jpeg)
+}
+
+/// A field's cell (found, or `added` by a click) for the page; `ms`: the time it took.
+fn field_cell(c: &Classifier, cell: &CellOutcome, added: bool, ms: f64) -> Result<FieldCell, String> {
     Ok(FieldCell {
-        bbox: fields::bbox(cell),
+        // A field's cell always has its box (`pipeline::CellOutcome::bbox`).
+        bbox: cell.bbox.unwrap_or_default(),
         added,
-        thumb: crate::image::thumbnail::jpeg(&crop.image).ok(),
-        crop_jpeg: jpeg,
-        result: CellResult::from_prediction(c.manifest(), &p, now() - t0, None),
+        thumb: crate::image::thumbnail::jpeg(&cell.crop).ok(),
+        crop_jpeg: crop_jpeg(&cell.crop)?,
+        result: CellResult::from_prediction(c.manifest(), &cell.prediction, ms, None),
     })
 }
 
-/// The crop a single-cell image was brought to, for the page (JPEG) with how it was cut.
-fn model_crop(crop: &fields::SingleCrop, original: &image::RgbImage, scale: fields::CellScale) -> Option<ModelCrop> {
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&crop.image).ok()?;
-    let factor = match &crop.cell {
-        Some(cell) => scale.factor(cell.nucleus_diameter_px),
-        None => scale.crop_side as f32 / original.width().min(original.height()).max(1) as f32,
-    };
-    Some(ModelCrop {
-        jpeg,
-        bbox: crop.cell.as_ref().map(fields::bbox),
-        nucleus_px: crop.cell.as_ref().map(|c| c.nucleus_diameter_px),
-        scale: factor,
-    })
+/// The crop a single-cell image was brought to, for the page (JPEG) with how it was cut; `None`
+/// where the image went to the model whole (no training scale).
+fn model_crop(cell: &CellOutcome) -> Option<ModelCrop> {
+    let geometry = cell.geometry?;
+    Some(ModelCrop { jpeg: crop_jpeg(&cell.crop).ok()?, bbox: cell.bbox, nucleus_px: geometry.nucleus_px, scale: geometry.scale })
 }
 
+/// Times each cell of a field (or a clicked cell) between the core's steps: `ms[k]` from cell
+/// `k`'s start to its end.
+#[derive(Default)]
+struct CellClock {
+    started: f64,
+    ms: Vec<f64>,
+}
+
+impl CellClock {
+    fn step(&mut self, step: Step) {
+        match step {
+            Step::ClassifyingCell { .. } => self.started = now(),
+            Step::CellDone { k } => {
+                self.ms.resize(self.ms.len().max(k + 1), 0.0);
+                self.ms[k] = now() - self.started;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A dropped file, read by the core ([`pipeline::read_file`]): a single cell (`done`) or a field
+/// (`field`), with `progress` on the way for what takes long.
 fn classify(id: u32, bytes: &[u8]) -> Reply {
     let t0 = now();
     CLASSIFIER.with(|cell| {
@@ -201,47 +217,54 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
         let Some(c) = guard.as_mut() else {
             return Reply::Failed { id, message: "The model is not loaded yet.".into() };
         };
-        // Progress for what takes long: decoding a large file, then searching a large image.
-        if bytes.len() > 512 << 10 {
-            progress(id, "decoding", 0, 0);
-        }
-        let decoded = match decode(bytes) {
-            Ok(d) => d,
+        let (mut detect_started, mut detect_ms, mut clock) = (t0, 0.0, CellClock::default());
+        let mut observe = |step: Step| {
+            match step {
+                // Progress for what takes long: decoding a large file, then searching a large image.
+                Step::Decoding if bytes.len() > 512 << 10 => progress(id, "decoding", 0, 0),
+                Step::FindingCells { width, height } => {
+                    if width as u64 * height as u64 > 4_000_000 {
+                        progress(id, "finding cells", 0, 0);
+                    }
+                    detect_started = now();
+                }
+                Step::Found { .. } => detect_ms = now() - detect_started,
+                Step::ClassifyingCell { k, n } => progress(id, "classifying cells", k, n),
+                _ => {}
+            }
+            clock.step(step);
+        };
+        let outcome = match pipeline::read_file(c, bytes, &mut observe) {
+            Ok(o) => o,
             Err(e) => return Reply::Failed { id, message: e.to_string() },
         };
-        if decoded.image.width() as u64 * decoded.image.height() as u64 > 4_000_000 {
-            progress(id, "finding cells", 0, 0);
-        }
-        let t1 = now();
-        let analysis = fields::analyse(&decoded.image);
-        let detect_ms = now() - t1;
-        if analysis.layout == Layout::Single {
-            return match c.classify_single(&decoded) {
-                Ok((p, crop)) => {
-                    let crop = crop.and_then(|k| model_crop(&k, &decoded.image, c.manifest().input.cell_scale.unwrap_or_default()));
-                    let thumb = crate::image::thumbnail::jpeg(&decoded.image).ok();
-                    Reply::Done {
-                        id,
-                        result: CellResult::from_prediction(c.manifest(), &p, now() - t0, Some(analysis.explain())),
-                        crop,
-                        thumb,
-                    }
-                }
-                Err(e) => Reply::Failed { id, message: e.to_string() },
+        if outcome.layout == Layout::Single {
+            let Some(cell) = outcome.cells.first() else {
+                return Reply::Failed { id, message: "The image could not be classified.".into() };
+            };
+            let crop = model_crop(cell);
+            let thumb = crate::image::thumbnail::jpeg(&outcome.image).ok();
+            return Reply::Done {
+                id,
+                result: CellResult::from_prediction(c.manifest(), &cell.prediction, now() - t0, Some(outcome.explain)),
+                crop,
+                thumb,
             };
         }
-        let n = analysis.cells.len();
-        let mut cells = Vec::with_capacity(n);
-        for (k, found) in analysis.cells.iter().enumerate() {
-            progress(id, "classifying cells", k, n);
-            match classify_cell(c, &decoded.image, found, false) {
+        for s in &outcome.skipped {
+            console::warn("field", &format!("cell {} of a field was skipped: {}", s.index, s.error));
+        }
+        let n = outcome.cells.len() + outcome.skipped.len();
+        let mut cells = Vec::with_capacity(outcome.cells.len());
+        // The cells kept, in detection order: their places among all found skip the skipped ones.
+        let kept = (0..n).filter(|k| !outcome.skipped.iter().any(|s| s.index == *k));
+        for (cell, k) in outcome.cells.iter().zip(kept) {
+            match field_cell(c, cell, false, clock.ms.get(k).copied().unwrap_or(0.0)) {
                 Ok(fc) => cells.push(fc),
                 Err(e) => console::warn("field", &format!("cell {k} of a field was skipped: {e}")),
             }
         }
-        let mut nuclei: Vec<f32> = analysis.cells.iter().map(|c| c.nucleus_diameter_px).collect();
-        nuclei.sort_by(f32::total_cmp);
-        let (width, height) = decoded.image.dimensions();
+        let (width, height) = (outcome.width, outcome.height);
         let ms = now() - t0;
         console::info(
             "field",
@@ -255,32 +278,33 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
             field: FieldResult {
                 width,
                 height,
-                format: decoded.format.to_string(),
-                layout: analysis.explain(),
-                typical_nucleus_px: nuclei.get(nuclei.len() / 2).copied(),
+                format: outcome.format.to_string(),
+                layout: outcome.explain,
+                typical_nucleus_px: outcome.typical_nucleus_px,
                 detect_ms,
                 ms,
                 memory_mb: memory_mb(),
-                thumb: crate::image::thumbnail::jpeg(&decoded.image).ok(),
+                thumb: crate::image::thumbnail::jpeg(&outcome.image).ok(),
                 cells,
             },
         }
     })
 }
 
-/// A cell the person clicked on a field (`x`, `y` in the original image's pixels).
+/// A cell the person clicked on a field (`x`, `y` in the original image's pixels), read by the
+/// core ([`pipeline::cell_at`]).
 fn cell_at(id: u32, bytes: &[u8], x: f32, y: f32, typical_nucleus_px: Option<f32>) -> Reply {
     CLASSIFIER.with(|cell| {
         let mut guard = cell.borrow_mut();
         let Some(c) = guard.as_mut() else {
             return Reply::Failed { id, message: "The model is not loaded yet.".into() };
         };
-        let decoded = match decode(bytes) {
-            Ok(d) => d,
+        let mut clock = CellClock::default();
+        let found = match pipeline::cell_at(c, bytes, x, y, typical_nucleus_px, &mut |step| clock.step(step)) {
+            Ok(found) => found,
             Err(e) => return Reply::Failed { id, message: e.to_string() },
         };
-        let found = fields::cell_at(&decoded.image, x, y, typical_nucleus_px);
-        match classify_cell(c, &decoded.image, &found, true) {
+        match field_cell(c, &found, true, clock.ms.first().copied().unwrap_or(0.0)) {
             Ok(cell) => Reply::Added { id, cell },
             Err(message) => Reply::Failed { id, message },
         }

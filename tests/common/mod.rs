@@ -89,3 +89,13 @@ pub fn python() -> String {
         "python3".into()
     }
 }
+
+/// A single-cell image read the app's way ([`marrowscope::pipeline::read_file`]): its one cell
+/// (crop, geometry, prediction). Panics, naming the file, where the app would fail or read a
+/// field.
+pub fn read_single(clf: &mut Classifier, path: &std::path::Path) -> marrowscope::pipeline::CellOutcome {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let outcome = marrowscope::pipeline::read_file(clf, &bytes, &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(outcome.layout, marrowscope::cells::fields::Layout::Single, "{}: {}", path.display(), outcome.explain);
+    outcome.cells.into_iter().next().unwrap_or_else(|| panic!("{}: a single cell without its cell", path.display()))
+}

@@ -138,7 +138,7 @@ test('files that were not stored: after a reload the page asks for them, and dro
     await waitForModelReady(page);
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cell]').length === n, N, { timeout: 30_000 });
     const waiting = (await readCells(page)).filter((c) => c.state === 'waiting');
-    // More than one task's worth of entries (16, src/ui/engine.rs PUBLISH_CHUNK) get their files back.
+    // More than one task's worth of entries (16, src/ui/entries.rs PUBLISH_CHUNK) get their files back.
     assert.ok(waiting.length > 16, `${waiting.length} files were still waiting`);
     const asked = page.locator('[data-testid=waiting-files]');
     assert.equal(await asked.getAttribute('data-count'), String(waiting.length), await asked.textContent());

@@ -1,0 +1,197 @@
+//! Real Web Workers for the pool: starting one (or taking the one public/worker-boot.js started
+//! before the page's code ran), routing its messages, and posting it the model and files in the
+//! shape `src/web/worker.rs` reads. Workers are named by the pool's keys. What to start, send
+//! or stop is decided by `crate::pool`; `engine` calls these.
+
+use crate::pool::Point;
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, MessageEvent, Worker};
+
+/// Where the worker's loader script is, relative to the page.
+const WORKER_URL: &str = "./worker_loader.js";
+
+/// A worker's message (`key`: which worker) and a worker that stopped on an error.
+pub type OnMessage = fn(u32, JsValue);
+pub type OnError = fn(u32);
+
+#[derive(Default)]
+struct Workers {
+    running: HashMap<u32, Worker>,
+    /// The worker public/worker-boot.js started, with the messages it sent before the page
+    /// listened, until it takes the first key ([`start`]).
+    boot: Option<(Worker, Vec<JsValue>)>,
+    /// The boot worker's key and its early messages, until [`boot_messages`] takes them.
+    replay: Option<(u32, Vec<JsValue>)>,
+}
+
+thread_local! {
+    static WORKERS: RefCell<Workers> = RefCell::new(Workers::default());
+}
+
+fn with<R>(f: impl FnOnce(&mut Workers) -> R) -> R {
+    WORKERS.with(|w| f(&mut w.borrow_mut()))
+}
+
+fn get(key: u32) -> Option<Worker> {
+    with(|w| w.running.get(&key).cloned())
+}
+
+fn obj(pairs: &[(&str, &JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+/// The worker's URL. `?simd=baseline` (or `relaxed`) on the page's address is passed on to the
+/// loader: in a site built with `--relaxed-simd` it picks the relaxed-SIMD bundle wherever the
+/// browser supports it, unless `baseline` asks for the SIMD128 one (scripts/worker-variants.mjs).
+fn worker_url() -> String {
+    match page_param("simd").as_deref() {
+        Some(v @ ("baseline" | "relaxed")) => format!("{WORKER_URL}?simd={v}"),
+        _ => WORKER_URL.to_string(),
+    }
+}
+
+/// The value of `name=` in the page's address (`?simd=…`, `?workers=…`).
+fn page_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search.split(['?', '&']).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+}
+
+/// Starts worker `key` (the first takes the worker public/worker-boot.js started, if any).
+pub fn start(key: u32, on_message: OnMessage, on_error: OnError) -> Result<(), String> {
+    let worker = match with(|w| w.boot.take()) {
+        Some((worker, messages)) => {
+            with(|w| w.replay = Some((key, messages)));
+            worker
+        }
+        None => Worker::new(&worker_url()).map_err(|e| format!("the classification worker could not start ({e:?})"))?,
+    };
+    listen(key, &worker, on_message, on_error);
+    with(|w| w.running.insert(key, worker));
+    Ok(())
+}
+
+/// Stops worker `key`.
+pub fn stop(key: u32) {
+    if let Some(worker) = with(|w| w.running.remove(&key)) {
+        worker.terminate();
+    }
+}
+
+/// Routes worker `key`'s messages and errors.
+fn listen(key: u32, worker: &Worker, on_message: OnMessage, on_error: OnError) {
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| on_message(key, ev.data()));
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(move |_ev: web_sys::Event| on_error(key));
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    onerror.forget();
+}
+
+/// What the boot worker said before the page listened (its "alive", or a crash), with the key
+/// it took; once.
+pub fn boot_messages() -> Option<(u32, Vec<JsValue>)> {
+    with(|w| w.replay.take())
+}
+
+/// Takes the worker public/worker-boot.js started before the page's code ran, with the messages
+/// it sent since, for the pool's first key; one started for another address is stopped.
+pub fn take_boot_worker() {
+    let boot = (|| {
+        let window = web_sys::window()?;
+        let _ = Reflect::set(&window, &"__marrowscopeEngine".into(), &JsValue::TRUE);
+        let boot = Reflect::get(&window, &"__marrowscopeBoot".into()).ok().filter(|b| b.is_object())?;
+        let _ = Reflect::delete_property(&window, &"__marrowscopeBoot".into());
+        let worker: Worker = Reflect::get(&boot, &"worker".into()).ok()?.dyn_into().ok()?;
+        if Reflect::get(&boot, &"url".into()).ok()?.as_string() != Some(worker_url()) {
+            worker.terminate();
+            return None;
+        }
+        let messages: Array = Reflect::get(&boot, &"messages".into()).ok()?.dyn_into().ok()?;
+        Some((worker, messages.to_vec()))
+    })();
+    with(|w| w.boot = boot);
+}
+
+/// Sends worker `key` the model (manifest text + ONNX bytes, copied: the worker takes its copy).
+pub fn post_model(key: u32, manifest: &str, bytes: &Uint8Array) -> Result<(), String> {
+    crate::web::marks::mark("model-sent");
+    let Some(worker) = get(key) else { return Ok(()) };
+    let copy = bytes.slice(0, bytes.length());
+    let buffer = copy.buffer();
+    let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(manifest)), ("model", &buffer)]);
+    worker.post_message_with_transfer(&msg, &Array::of1(&buffer)).map_err(|e| format!("could not send the model to the worker ({e:?})"))
+}
+
+/// Test hook: worker `key` runs out of memory on the next file it is given.
+pub fn arm_crash(key: u32) {
+    if let Some(worker) = get(key) {
+        let _ = worker.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
+    }
+}
+
+/// Reads `image` and sends it to worker `key` as job `id` (a click on a field: `point`);
+/// `failed` runs when it could not be read or sent (or there is no such worker).
+pub fn send(key: u32, id: u32, image: Blob, point: Option<Point>, failed: impl FnOnce() + 'static) {
+    let worker = get(key);
+    leptos::task::spawn_local(async move {
+        let sent = match (worker, JsFuture::from(image.array_buffer()).await) {
+            (Some(worker), Ok(buf)) => {
+                let buf: ArrayBuffer = buf.unchecked_into();
+                let msg = match point {
+                    None => obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]),
+                    Some(p) => obj(&[
+                        ("kind", &"cell_at".into()),
+                        ("id", &JsValue::from(id)),
+                        ("bytes", &buf),
+                        ("x", &JsValue::from(p.x)),
+                        ("y", &JsValue::from(p.y)),
+                        ("nucleus", &p.nucleus.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)),
+                    ]),
+                };
+                worker.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok()
+            }
+            _ => false,
+        };
+        if !sent {
+            failed();
+        }
+    });
+}
+
+/// Where the chosen pool size is kept.
+const WORKERS_KEY: &str = "marrowscope-workers";
+
+/// The computer's logical cores, as the browser reports them.
+pub fn cores() -> usize {
+    web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(0)
+}
+
+/// How many workers to run until the person chooses: `?workers=N` on the page's address, else
+/// the person's earlier choice (localStorage), else one fewer than the computer's cores (the
+/// pool clamps it).
+pub fn default_count() -> usize {
+    let from_url = page_param("workers").and_then(|v| v.parse::<usize>().ok());
+    let stored = || {
+        web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(WORKERS_KEY).ok().flatten())
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    from_url.or_else(stored).unwrap_or_else(|| cores().max(2) - 1)
+}
+
+/// Keeps the person's choice of `n` workers for later visits.
+pub fn remember_count(n: usize) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(WORKERS_KEY, &n.to_string());
+    }
+}
