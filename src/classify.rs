@@ -1,4 +1,6 @@
-//! The whole path from file bytes to a result: decode → preprocess → infer → rank.
+//! One image (a cell, or a crop at the model's scale) → a ranked prediction: preprocess → infer → rank,
+//! with the prediction set, the outside-the-model flag and the class activation map. The whole
+//! path from a file's bytes (single cell or field) is [`crate::pipeline`].
 
 use crate::model::cam::{self, FeatureMap};
 use crate::model::manifest::Manifest;
