@@ -9,10 +9,11 @@
 //! for (e.g. the peripheral-blood sample): it reports how many are flagged "not sure".
 //! `--groups` adds a report over the eight groups of Acevedo et al. (2020) (neutrophils and
 //! immature granulocytes pooled), for peripheral-blood images such as pbc-sample, whose
-//! `ig` images are of unspecified stage. Every image goes the app's way, through the core's
-//! [`marrowscope::pipeline::read_file`]: where the manifest gives the model's scale
-//! (`input.cell_scale`), the central cell is found and cut out at that scale first
-//! (`fields::single_cell_crop`); an image the app reads as a field is counted as an error.
+//! `ig` images are of unspecified stage. Every image goes the app's single-cell way, through the
+//! core's [`marrowscope::pipeline::read_file_as`] given that it is one cell (a dataset's crop):
+//! where the manifest gives the model's scale (`input.cell_scale`), the central cell is found and
+//! cut out at that scale first (`fields::single_cell_crop`). Whether the app's own decision takes
+//! a crop for one cell is measured by `examples/field_shifts.rs`.
 //! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
 //! `--json` also lists every classified image (`path`, `label`, tract's `probabilities` in the
 //! manifest's class order): `training/calibrate.py --engine tract` calibrates the prediction sets
@@ -157,9 +158,10 @@ fn run() -> Result<(), String> {
             }
         };
         let t = Instant::now();
-        // The app's path (pipeline::read_file): an image it reads as a field is not a single
-        // cell, and is reported as an error rather than scored.
-        let result = pipeline::read_file(&mut clf, &bytes, &mut |_| {}).and_then(|outcome| {
+        // The app's single-cell path (pipeline::read_file_as): a dataset's crop is one cell, whatever
+        // its centre shows (the app's own decision is measured by examples/field_shifts.rs).
+        let single = Some(Layout::Single);
+        let result = pipeline::read_file_as(&mut clf, &bytes, &mut |_| {}, single).and_then(|outcome| {
             let n = outcome.cells.len() + outcome.skipped.len();
             match (outcome.layout, outcome.cells.into_iter().next()) {
                 (Layout::Single, Some(cell)) => Ok(cell),

@@ -1,5 +1,9 @@
 //! The differential count: one record per cell, corrections by the person,
 //! counts and percentages per class, and CSV/JSON export.
+//!
+//! A field's white cell too small to classify ([`CellRecord::too_small`]) is a record without a
+//! class: it is exported (class empty, flag `too_small`) and counted on its own
+//! ([`too_small_count`]), never in the percentages of the classified classes.
 
 use serde::Serialize;
 
@@ -22,6 +26,9 @@ pub struct CellRecord {
     pub field: Option<String>,
     /// Its box `[x, y, w, h]` in the field image's pixels.
     pub bbox: Option<[u32; 4]>,
+    /// A white cell of a field found but too small to classify: no class (`predicted_class` and
+    /// `final_class` empty, probability 0), not in the differential's classes.
+    pub too_small: bool,
 }
 
 impl CellRecord {
@@ -38,7 +45,13 @@ impl CellRecord {
             ood: None,
             field: None,
             bbox: None,
+            too_small: false,
         }
+    }
+
+    /// A white cell of the field `field` at `bbox`, found but too small to classify.
+    pub fn too_small(file_name: impl Into<String>, field: impl Into<String>, bbox: [u32; 4]) -> Self {
+        CellRecord { too_small: true, ..CellRecord::new(file_name, "", 0.0, false).in_field(field, bbox) }
     }
 
     /// Marks the record as a cell of the field `field` (file name) at `bbox` (`[x, y, w, h]`).
@@ -70,11 +83,13 @@ pub struct CountRow {
 }
 
 /// Counts per final class, in the given class order (classes with no cell included);
-/// classes that appear in records but not in `order` follow at the end.
+/// classes that appear in records but not in `order` follow at the end. White cells too small to
+/// classify are left out (see [`too_small_count`]).
 pub fn differential(records: &[CellRecord], order: &[String]) -> Vec<CountRow> {
+    let records: Vec<&CellRecord> = records.iter().filter(|r| !r.too_small).collect();
     let total = records.len();
     let mut codes: Vec<String> = order.to_vec();
-    for r in records {
+    for r in &records {
         if !codes.contains(&r.final_class) {
             codes.push(r.final_class.clone());
         }
@@ -89,6 +104,11 @@ pub fn differential(records: &[CellRecord], order: &[String]) -> Vec<CountRow> {
         .collect()
 }
 
+/// White cells found in fields but too small to classify (not in [`differential`]).
+pub fn too_small_count(records: &[CellRecord]) -> usize {
+    records.iter().filter(|r| r.too_small).count()
+}
+
 fn csv_field(s: &str) -> String {
     // Quote always; double inner quotes; neutralise spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
@@ -99,25 +119,28 @@ fn csv_field(s: &str) -> String {
 /// prediction set (codes, comma-separated, most probable first), its coverage level, and the
 /// out-of-distribution flag (`true`/`false`; these three empty when the model has no
 /// calibration for them); for a cell of a field, the field's file name and the cell's box in the
-/// field image's pixels (`box_x,box_y,box_w,box_h`; empty for single-cell images).
+/// field image's pixels (`box_x,box_y,box_w,box_h`; empty for single-cell images); last
+/// `too_small`: `true` for a field's white cell too small to classify (its classes and probability
+/// empty), else `false`.
 pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
     let mut out = String::from(
-        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h\n",
+        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small\n",
     );
     for r in records {
         let bbox = r.bbox.map(|b| b.map(|v| v.to_string()).join(",")).unwrap_or_else(|| ",,,".into());
         out += &format!(
-            "{},{},{:.4},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.file_name),
             csv_field(&r.predicted_class),
-            r.probability,
+            if r.too_small { String::new() } else { format!("{:.4}", r.probability) },
             csv_field(&r.final_class),
             csv_field(model_id),
             csv_field(&r.prediction_set.join(",")),
             r.coverage.map(|c| format!("{c:.2}")).unwrap_or_default(),
             r.ood.map(|o| o.to_string()).unwrap_or_default(),
             r.field.as_deref().map(csv_field).unwrap_or_default(),
-            bbox
+            bbox,
+            r.too_small
         );
     }
     out
@@ -128,13 +151,16 @@ struct JsonExport<'a> {
     model_id: &'a str,
     cells: Vec<JsonCell<'a>>,
     differential: Vec<CountRow>,
+    /// White cells found in fields but too small to classify (not in `differential`).
+    too_small: usize,
 }
 
 #[derive(Serialize)]
 struct JsonCell<'a> {
     file_name: &'a str,
     predicted_class: &'a str,
-    probability: f32,
+    /// `null` for a white cell too small to classify.
+    probability: Option<f32>,
     final_class: &'a str,
     model_id: &'a str,
     prediction_set: &'a [String],
@@ -143,9 +169,11 @@ struct JsonCell<'a> {
     field: Option<&'a str>,
     #[serde(rename = "box")]
     bbox: Option<[u32; 4]>,
+    too_small: bool,
 }
 
-/// JSON with every cell and the differential count.
+/// JSON with every cell (a white cell too small to classify with empty classes, probability
+/// `null` and `too_small: true`), the differential count and the number too small to classify.
 pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> String {
     let export = JsonExport {
         model_id,
@@ -154,7 +182,7 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
             .map(|r| JsonCell {
                 file_name: &r.file_name,
                 predicted_class: &r.predicted_class,
-                probability: r.probability,
+                probability: (!r.too_small).then_some(r.probability),
                 final_class: &r.final_class,
                 model_id,
                 prediction_set: &r.prediction_set,
@@ -162,9 +190,11 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
                 ood: r.ood,
                 field: r.field.as_deref(),
                 bbox: r.bbox,
+                too_small: r.too_small,
             })
             .collect(),
         differential: differential(records, order),
+        too_small: too_small_count(records),
     };
     serde_json::to_string_pretty(&export).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -201,12 +231,12 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h"
+            "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small"
         );
-        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false,,,,,");
+        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false,,,,,,false");
         assert!(lines[2].starts_with("\"'=cmd.jpg\""));
-        assert!(lines[2].ends_with(",\"\",,,,,,,"), "{}", lines[2]);
-        assert!(lines[3].ends_with(",\"f.jpg\",10,20,30,40"), "{}", lines[3]);
+        assert!(lines[2].ends_with(",\"\",,,,,,,,false"), "{}", lines[2]);
+        assert!(lines[3].ends_with(",\"f.jpg\",10,20,30,40,false"), "{}", lines[3]);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[in_field], "m1", &[])).unwrap();
         assert_eq!(v["cells"][0]["field"], "f.jpg");
         assert_eq!(v["cells"][0]["box"], serde_json::json!([10, 20, 30, 40]));
@@ -216,5 +246,28 @@ mod tests {
         assert_eq!(v["cells"][0]["coverage"], 0.9);
         assert_eq!(v["cells"][0]["ood"], false);
         assert_eq!(v["differential"][1]["code"], "BLA");
+    }
+
+    #[test]
+    fn cells_too_small_are_exported_without_a_class_and_not_in_the_percentages() {
+        let order = vec!["LYT".to_string(), "NGS".to_string()];
+        let recs = vec![
+            CellRecord::new("f.jpg · cell 1", "NGS", 0.8, false).in_field("f.jpg", [1, 2, 3, 4]),
+            CellRecord::too_small("f.jpg · white cell 2 (too small)", "f.jpg", [10, 20, 8, 8]),
+            CellRecord::too_small("f.jpg · white cell 3 (too small)", "f.jpg", [30, 40, 8, 8]),
+        ];
+        let d = differential(&recs, &order);
+        assert_eq!(d.iter().map(|r| (r.count, r.percent)).collect::<Vec<_>>(), vec![(0, 0.0), (1, 100.0)]);
+        assert_eq!(too_small_count(&recs), 2);
+        let csv = to_csv(&recs, "m1");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[2], "\"f.jpg · white cell 2 (too small)\",\"\",,\"\",\"m1\",\"\",,,\"f.jpg\",10,20,8,8,true");
+        let v: serde_json::Value = serde_json::from_str(&to_json(&recs, "m1", &order)).unwrap();
+        assert_eq!(v["too_small"], 2);
+        assert_eq!(v["cells"][1]["too_small"], true);
+        assert_eq!(v["cells"][1]["final_class"], "");
+        assert!(v["cells"][1]["probability"].is_null());
+        assert_eq!(v["cells"][0]["too_small"], false);
+        assert_eq!(v["differential"][1]["count"], 1);
     }
 }

@@ -8,6 +8,13 @@
 //! crop was cut, the crop the model saw and the prediction. Turning it into what the page shows
 //! (protocol messages, JPEGs, Blobs) is the worker's part (`src/web/worker.rs`).
 //!
+//! A field's white cell whose nucleus is smaller than [`fields::MIN_CLASSIFIABLE_NUCLEUS_PX`]
+//! (pixels of the original) is not cut out or classified: it is listed in
+//! [`Outcome::too_small`] (its box, found and counted as a white cell without a class) and the
+//! explanation says that a differential needs a higher magnification. A single-cell image is
+//! always classified, whatever its size (its crop is brought to the model's scale), and so is a
+//! cell added by a click ([`cell_at`]): the person asked for it.
+//!
 //! Nothing here reads a clock (`std::time::Instant` panics on `wasm32-unknown-unknown`): the
 //! caller is told each [`Step`] as it starts and measures what it wants between them (the worker
 //! posts progress and times detection and each cell).
@@ -69,6 +76,19 @@ pub struct Skipped {
     pub error: Error,
 }
 
+/// A field's white cell found but too small to classify: its nucleus is below
+/// [`fields::MIN_CLASSIFIABLE_NUCLEUS_PX`] (original pixels). It is still a white cell: boxed,
+/// listed and counted as one, without a class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TooSmall {
+    /// Its place among the cells found (detection order).
+    pub index: usize,
+    /// `[x, y, w, h]` of the cell in the original image's pixels.
+    pub bbox: [u32; 4],
+    /// The measured nucleus diameter (original pixels).
+    pub nucleus_px: f32,
+}
+
 /// What one file turned out to be, and every cell in it.
 #[derive(Clone)]
 pub struct Outcome {
@@ -88,6 +108,9 @@ pub struct Outcome {
     pub cells: Vec<CellOutcome>,
     /// A field's cells that could not be classified.
     pub skipped: Vec<Skipped>,
+    /// A field's white cells too small to classify (found, not cut out or classified), in
+    /// detection order; empty for a single cell.
+    pub too_small: Vec<TooSmall>,
     /// The decoded original (the page's preview is made from it).
     pub image: RgbImage,
 }
@@ -114,6 +137,7 @@ impl std::fmt::Debug for Outcome {
             .field("typical_nucleus_px", &self.typical_nucleus_px)
             .field("cells", &self.cells)
             .field("skipped", &self.skipped)
+            .field("too_small", &self.too_small)
             .finish_non_exhaustive()
     }
 }
@@ -129,10 +153,35 @@ fn field_scale(classifier: &Classifier) -> CellScale {
 /// the person at the microscope); a field's cell that cannot be classified is skipped and listed
 /// in [`Outcome::skipped`].
 pub fn read_file(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn FnMut(Step)) -> Result<Outcome> {
+    read_file_as(classifier, bytes, observe, None)
+}
+
+/// [`read_file`], with the layout given instead of decided when `layout` is `Some`: a file known
+/// to be a crop of one cell (a dataset's crop, whose centre may show no cell: an artefact, a cell
+/// at the border) is classified as one with `Some(Layout::Single)`, as the app decides for any
+/// image whose content says so. Evaluations of the model on crops use it, so that they measure
+/// the classifier, and `examples/field_shifts.rs` measures the decision.
+pub fn read_file_as(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn FnMut(Step), layout: Option<Layout>) -> Result<Outcome> {
     observe(Step::Decoding);
     let decoded = decode(bytes)?;
     let (width, height) = decoded.image.dimensions();
     observe(Step::FindingCells { width, height });
+    if layout == Some(Layout::Single) {
+        observe(Step::Found { layout: Layout::Single, cells: 0 });
+        let cell = classify_single(classifier, &decoded)?;
+        return Ok(Outcome {
+            width,
+            height,
+            format: decoded.format,
+            layout: Layout::Single,
+            explain: "Single cell (given as one: a crop of one cell)".to_string(),
+            typical_nucleus_px: None,
+            cells: vec![cell],
+            skipped: Vec::new(),
+            too_small: Vec::new(),
+            image: decoded.image,
+        });
+    }
     let analysis = fields::analyse(&decoded.image);
     observe(Step::Found { layout: analysis.layout, cells: analysis.cells.len() });
     let explain = analysis.explain();
@@ -147,12 +196,18 @@ pub fn read_file(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn Fn
             typical_nucleus_px: None,
             cells: vec![cell],
             skipped: Vec::new(),
+            too_small: Vec::new(),
             image: decoded.image,
         });
     }
     let n = analysis.cells.len();
-    let (mut cells, mut skipped) = (Vec::with_capacity(n), Vec::new());
+    let (mut cells, mut skipped, mut too_small) = (Vec::with_capacity(n), Vec::new(), Vec::new());
     for (k, found) in analysis.cells.iter().enumerate() {
+        if found.nucleus_diameter_px < fields::MIN_CLASSIFIABLE_NUCLEUS_PX {
+            too_small.push(TooSmall { index: k, bbox: fields::bbox(found), nucleus_px: found.nucleus_diameter_px });
+            observe(Step::CellDone { k });
+            continue;
+        }
         observe(Step::ClassifyingCell { k, n });
         match classify_cell(classifier, &decoded.image, found) {
             Ok(cell) => cells.push(cell),
@@ -162,6 +217,7 @@ pub fn read_file(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn Fn
     }
     let mut nuclei: Vec<f32> = analysis.cells.iter().map(|c| c.nucleus_diameter_px).collect();
     nuclei.sort_by(f32::total_cmp);
+    let explain = explain_too_small(explain, &too_small, n);
     Ok(Outcome {
         width,
         height,
@@ -171,8 +227,34 @@ pub fn read_file(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn Fn
         typical_nucleus_px: nuclei.get(nuclei.len() / 2).copied(),
         cells,
         skipped,
+        too_small,
         image: decoded.image,
     })
+}
+
+/// A field's explanation (`explain`, "Field: N white cells found …"), with what it says about
+/// the cells too small to classify, if any, of the `n` found: their typical nucleus, the size a
+/// differential needs, and what to do.
+pub fn explain_too_small(explain: String, too_small: &[TooSmall], n: usize) -> String {
+    if too_small.is_empty() {
+        return explain;
+    }
+    let mut nuclei: Vec<f32> = too_small.iter().map(|c| c.nucleus_px).collect();
+    nuclei.sort_by(f32::total_cmp);
+    let typical = nuclei[nuclei.len() / 2];
+    let which = if too_small.len() == n {
+        if n == 1 {
+            "it is too small to classify".to_string()
+        } else {
+            "all too small to classify".to_string()
+        }
+    } else {
+        format!("{} of them too small to classify", too_small.len())
+    };
+    format!(
+        "{explain}; {which} (nuclei about {typical:.0} px across; a differential needs at least {min:.0} px: take the picture at a higher magnification)",
+        min = fields::MIN_CLASSIFIABLE_NUCLEUS_PX
+    )
 }
 
 /// The cell a person pointed at on a field (`x`, `y` in the original image's pixels) that
@@ -218,8 +300,9 @@ fn classify_single(classifier: &mut Classifier, decoded: &Decoded) -> Result<Cel
 }
 
 /// One cell of a field (found or clicked): cut from `image` at the training scale and classified
-/// as it is (the prediction's size is the crop's, its format "field crop").
-fn classify_cell(classifier: &mut Classifier, image: &RgbImage, found: &FoundCell) -> Result<CellOutcome> {
+/// as it is (the prediction's size is the crop's, its format "field crop"). Public so that the
+/// tools measure exactly what a field's cell goes through (`examples/scale_limit.rs`).
+pub fn classify_cell(classifier: &mut Classifier, image: &RgbImage, found: &FoundCell) -> Result<CellOutcome> {
     let scale = field_scale(classifier);
     let crop = fields::cell_crop_at(image, found, &scale).map_err(|e| Error::Inference(e.to_string()))?;
     let crop = Decoded { image: crop, format: "field crop" };

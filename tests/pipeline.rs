@@ -187,3 +187,64 @@ fn a_file_that_is_not_an_image_is_a_readable_error() {
         assert!(e.to_string().contains(says), "{e}");
     }
 }
+
+/// A field photographed at too low a magnification (issue 31): a real BCCD test field reduced
+/// so that its white cell's nucleus is well below `fields::MIN_CLASSIFIABLE_NUCLEUS_PX` is still
+/// a field whose white cell is found and boxed, but not classified, and the explanation says
+/// that a differential needs a higher magnification; the same field at full size is classified.
+#[test]
+fn a_white_cell_too_small_to_classify_is_found_and_not_classified() {
+    use marrowscope::cells::fields::MIN_CLASSIFIABLE_NUCLEUS_PX;
+    let mut clf = common::classifier();
+    let (path, wbc) = bccd_test_fields().into_iter().next().expect("a BCCD test field");
+    let (full, _) = read(&mut clf, &path);
+    assert_eq!(full.layout, Layout::Field, "{}", full.explain);
+    assert!(full.too_small.is_empty(), "full size: {:?}", full.too_small);
+    assert!(!full.cells.is_empty() && full.cells.iter().all(|c| !c.prediction.ranked.is_empty()));
+    assert!(!full.explain.contains("too small"), "{}", full.explain);
+    let d = full.typical_nucleus_px.expect("a nucleus");
+    assert!(d >= MIN_CLASSIFIABLE_NUCLEUS_PX, "full size nucleus {d} px");
+
+    // Reduced (area averaging) so that the nucleus comes out at about half the threshold, but not
+    // below 20 px, the smallest the detector finds on these fields today.
+    let target = (0.5 * MIN_CLASSIFIABLE_NUCLEUS_PX).max(20.0);
+    let s = target / d;
+    let img = image::open(&path).unwrap().to_rgb8();
+    let (w, h) = img.dimensions();
+    let small = image::imageops::thumbnail(&img, (w as f32 * s).round() as u32, (h as f32 * s).round() as u32);
+    let mut bytes = Vec::new();
+    small.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+    let mut steps = Vec::new();
+    let o = pipeline::read_file(&mut clf, &bytes, &mut |st| steps.push(st)).expect("the reduced field");
+    println!("{} at {s:.3}× ({}×{}): {}; too small {:?}", path.display(), o.width, o.height, o.explain, o.too_small);
+    assert_eq!(o.layout, Layout::Field, "{}", o.explain);
+    assert!(o.cells.is_empty(), "nothing classified: {:?}", o.cells);
+    assert!(!o.too_small.is_empty());
+    for t in &o.too_small {
+        assert!(t.nucleus_px < MIN_CLASSIFIABLE_NUCLEUS_PX, "{t:?}");
+        let [x, y, bw, bh] = t.bbox;
+        assert!(x + bw <= o.width && y + bh <= o.height, "{t:?}");
+    }
+    // The annotated white cell, reduced likewise, is boxed.
+    let truth = wbc[0].map(|v| v * o.width as f32 / w as f32);
+    assert!(o.too_small.iter().any(|t| centre_in(t.bbox, &truth)), "{truth:?}: {:?}", o.too_small);
+    assert!(o.explain.starts_with("Field: "), "{}", o.explain);
+    assert!(o.explain.contains("too small to classify"), "{}", o.explain);
+    assert!(o.explain.contains("higher magnification"), "{}", o.explain);
+    assert!(o.explain.contains(&format!("at least {MIN_CLASSIFIABLE_NUCLEUS_PX:.0} px")), "{}", o.explain);
+    // No cell is cut out or classified: no ClassifyingCell step.
+    assert!(!steps.iter().any(|st| matches!(st, Step::ClassifyingCell { .. })), "{steps:?}");
+}
+
+#[test]
+fn the_explanation_of_cells_too_small_says_how_many_and_how_large() {
+    use marrowscope::pipeline::{explain_too_small, TooSmall};
+    let base = "Field: 3 white cells found (a 1.33:1 camera frame; cell crops are square)".to_string();
+    assert_eq!(explain_too_small(base.clone(), &[], 3), base);
+    let t = |index, nucleus_px| TooSmall { index, bbox: [0, 0, 10, 10], nucleus_px };
+    let some = explain_too_small(base.clone(), &[t(1, 11.0), t(2, 13.0)], 3);
+    assert!(some.starts_with(&base) && some.contains("; 2 of them too small to classify (nuclei about 13 px across"), "{some}");
+    let all = explain_too_small(base.clone(), &[t(0, 12.0), t(1, 12.4), t(2, 30.0)], 3);
+    assert!(all.contains("; all too small to classify (nuclei about 12 px across;"), "{all}");
+    assert!(all.ends_with("take the picture at a higher magnification)"), "{all}");
+}

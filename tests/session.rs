@@ -118,6 +118,7 @@ fn session_of_real_results() -> Vec<StoredCell> {
             detect_ms: 80.0,
             ms: 300.0,
             memory_mb: 40.0,
+            too_small: Vec::new(),
         }),
         crop: None,
     });

@@ -4,11 +4,11 @@
 //! crop centred on one cell) goes to the classifier as it is; a smear field goes through
 //! [`crate::cells::find_cells`] and each white cell found is cut out with [`cell_crop`] at the
 //! scale of the MLL training crops (nucleus diameter [`MLL_NUCLEUS_DIAMETER_PX`] in a
-//! [`CROP_SIDE`]-pixel square, measured on MLL train with the same code). The decision is
-//! explainable ([`Analysis::explain`]): the frame's shape (crops are square, camera frames are
-//! not) and how many nucleus diameters of the white cells found fit across it. None of it depends
-//! on the resolution (a crop upscaled to 6000×6000
-//! stays a crop).
+//! [`CROP_SIDE`]-pixel square, measured on MLL train with the same code). The decision comes from
+//! what the image holds ([`decide`], explained by [`Analysis::explain`]): whether its centre lies
+//! on a nucleus, how large the white cells are against the frame, how many there are; the shape
+//! is only a hint. None of it depends on the resolution (a crop upscaled to 6000×6000 stays a
+//! crop).
 //!
 //! Large images: detection runs on a copy of at most [`DETECT_MAX_SIDE`] pixels on its long
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
@@ -25,15 +25,44 @@ pub const CROP_SIDE: u32 = 250;
 /// per-class values). The nucleus, not the whole cell: the doc found it the steadier measure.
 pub const MLL_NUCLEUS_DIAMETER_PX: f32 = 120.0;
 
-/// A frame whose long side is at least this times its short side is a camera frame (4:3, 3:2),
-/// not a single-cell crop: the crops the models are trained on are square (MLL 250×250, PBC
-/// 360×363), and so are the crops that scanners such as CellaVision export.
-pub const FIELD_MIN_ASPECT: f32 = 1.15;
+/// The image's centre within this many nucleus diameters of the central nucleus's centre lies on
+/// that cell: a crop of it (MLL val: 93 % of crops, PBC val: 99.8 %; BCCD val fields cut to
+/// squares where a single-cell decision would miss a white cell: none; docs/finding-cells.md).
+pub const CENTRE_ON_NUCLEUS: f32 = 1.2;
 
-/// …unless it is too small to be a field: a frame must be at least this many nucleus diameters
-/// (of the white cells found in it) across its short side. BCCD train/val: 1st percentile 2.3; a
-/// 250×200 cut of a crop is about 1.8.
+/// A square frame whose centre is at least this blue-stained (0 glass, 1 the nuclear threshold,
+/// [`Content::central_stain`]) holds a cell there: MLL val 5th percentile 0.29, BCCD fields cut
+/// square with no white cell at the centre 95th percentile 0.06.
+pub const CENTRAL_STAIN_MIN: f32 = 0.1;
+
+/// A camera frame (not square) is one cell only when its central cell fills it as a crop's does:
+/// at most this many of its nuclei across the short side (MLL crops: median 2.1; BCCD 640×480
+/// fields with a white cell in the middle, val: 1st percentile 2.3).
+pub const WIDE_SINGLE_MAX_NUCLEI_ACROSS: f32 = 2.2;
+
+/// Another white cell whose nucleus is at least this fraction of the central one's makes a
+/// camera frame a field.
+pub const COMPARABLE_NUCLEUS: f32 = 0.7;
+
+/// Long side / short side from which a frame counts as a camera frame rather than a crop: a hint
+/// for [`decide`], never the rule.
+pub const FIELD_HINT_ASPECT: f32 = 1.15;
+
+/// Pixels darker than this fraction of the glass's brightest channel, in every channel, are
+/// outside the illuminated field ([`lit_field`]): nuclei keep at least twice that in their
+/// brightest (blue) channel.
+pub const DARK_SURROUND: f32 = 0.2;
+
+/// A frame with white cells is a field only when at least this many of their nucleus diameters
+/// (median) fit across its short side. BCCD train/val: 1st percentile 2.3; a 250×200 cut of a
+/// crop is about 1.8.
 pub const FIELD_MIN_NUCLEI_ACROSS: f32 = 2.1;
+
+/// A white cell whose nucleus is smaller than this (pixels of the original image) is found, boxed
+/// and counted as a white cell but not classified: below it a few blurred pixels carry too little
+/// for a differential (measured by `examples/scale_limit.rs` on the val splits: see
+/// docs/finding-cells.md, "Too small to classify").
+pub const MIN_CLASSIFIABLE_NUCLEUS_PX: f32 = 32.0;
 
 /// Detection runs on a copy whose long side is at most this (pixels); crops come from the full image.
 pub const DETECT_MAX_SIDE: u32 = 2048;
@@ -50,18 +79,38 @@ pub enum Layout {
     Field,
 }
 
+/// What the decision rests on: the white cells found, how large they are against the frame, and
+/// what lies at its centre.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Content {
+    /// White cells found by [`find_cells`].
+    pub found: usize,
+    /// Short side in nucleus diameters of the white cells found (median); 0 when none was found.
+    pub nuclei_across: f32,
+    /// Short side in nucleus diameters of the cell at the centre, measured as a single-cell
+    /// image's cell is ([`measure_central_cell`]); ∞ when no nucleus lies near the centre.
+    pub central_across: f32,
+    /// Distance of the image's centre from that nucleus's centre, in its diameters (∞: none).
+    pub central_offset: f32,
+    /// Blue stain at the centre of the frame: median azure of a central disc (a fifth of the short
+    /// side across), 0 at the glass's, 1 at the image's nuclear threshold. A single-cell crop
+    /// has a nucleus there, however pale; a field's centre is mostly red cells and plasma.
+    pub central_stain: f32,
+    /// White cells found away from the central one (all of them when there is none).
+    pub others: usize,
+    /// The largest nucleus among `others`, in nuclei of the central cell (0: none).
+    pub other_size: f32,
+    /// The frame is (nearly) square, as crops are; camera frames are 4:3 or 3:2.
+    pub square: bool,
+}
+
 /// The decision for one image and what it rests on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     pub layout: Layout,
-    /// Long side / short side.
+    /// Long side / short side (said in the explanation; the decision does not use it).
     pub aspect: f32,
-    /// Short side in nucleus diameters of the white cells found (median); 0 when none was found,
-    /// and for a square frame, where nothing is searched (its shape decides).
-    pub nuclei_across: f32,
-    /// Distance of the white cell nearest the centre from the centre, in short sides (∞: none,
-    /// or a square frame). For explanation; the decision does not use it.
-    pub central_offset: f32,
+    pub content: Content,
     /// The white cells found, boxes in pixels of the original image, best first (empty for a
     /// single cell: the image goes to the classifier as it is).
     pub cells: Vec<FoundCell>,
@@ -72,20 +121,27 @@ pub struct Analysis {
 impl Analysis {
     /// The decision in words, as the page shows it.
     pub fn explain(&self) -> String {
+        let c = &self.content;
         match self.layout {
+            Layout::Single if c.found == 0 => "Single image (no white cell found in it: classified whole)".to_string(),
+            Layout::Single if c.central_offset <= CENTRE_ON_NUCLEUS => {
+                format!("Single cell (a nucleus at the centre, {:.1} of its diameters across the frame)", c.central_across)
+            }
+            Layout::Single if c.square && c.central_stain >= CENTRAL_STAIN_MIN => {
+                "Single cell (stained material at the centre of a square crop)".to_string()
+            }
             Layout::Single => {
-                if self.aspect >= FIELD_MIN_ASPECT && self.nuclei_across == 0.0 {
-                    format!("Single image (a {:.2}:1 frame, but no white cell found in it: classified whole)", self.aspect)
-                } else if self.aspect >= FIELD_MIN_ASPECT {
-                    format!("Single cell (a {:.1}:1 frame, but only {:.1} nuclei across: a crop)", self.aspect, self.nuclei_across)
-                } else {
-                    "Single cell (a square image: a crop of one cell)".to_string()
-                }
+                format!("Single cell (only {:.1} nuclei across the frame: too small to be a field, a crop)", c.nuclei_across)
             }
             Layout::Field => {
                 let n = self.cells.len();
                 let cells = if n == 1 { "1 white cell".to_string() } else { format!("{n} white cells") };
-                format!("Field: {cells} found (a {:.2}:1 camera frame; cell crops are square)", self.aspect)
+                let why = if c.central_across.is_finite() && c.central_offset <= CENTRE_ON_NUCLEUS {
+                    "the cell at the centre does not fill the frame"
+                } else {
+                    "none at the centre"
+                };
+                format!("Field: {cells} found, {:.0} nuclei across the frame ({why})", c.nuclei_across)
             }
         }
     }
@@ -109,62 +165,151 @@ pub fn typical_cell_radius(image: &RgbImage) -> Option<f32> {
     if w < 16 || h < 16 {
         return None;
     }
-    let f = (w.max(h) as f32 / SURVEY_SIDE).max(1.0);
-    let survey = crate::cells::downscale(image, f);
-    let model = StainModel::estimate(&survey);
-    let r = crate::cells::find_cells::field_cell_radius(&survey, &model)?;
-    (r.is_finite() && r > 0.0).then(|| r * w as f32 / survey.width() as f32)
+    let (_, r) = crate::cells::find_cells::survey(image, SURVEY_SIDE as u32);
+    (r.is_finite() && r > 0.0).then_some(r)
 }
 
 /// Decides whether `image` is a single cell or a field and finds its white cells (on a copy of
-/// at most [`DETECT_MAX_SIDE`] pixels; boxes in pixels of `image`).
+/// at most [`DETECT_MAX_SIDE`] pixels; boxes in pixels of `image`). The decision rests on what
+/// is in the image (see [`decide`]), whatever its shape.
 pub fn analyse(image: &RgbImage) -> Analysis {
     let (iw, ih) = image.dimensions();
     let aspect = iw.max(ih).max(1) as f32 / iw.min(ih).max(1) as f32;
-    if aspect < FIELD_MIN_ASPECT {
-        // A square frame is a crop of one cell whatever it holds (see below): no search, which
-        // is most of the time around the model for a single-cell image (issue 17).
-        let nothing = Vec::new();
-        return Analysis {
-            layout: Layout::Single,
-            aspect,
-            nuclei_across: 0.0,
-            central_offset: f32::INFINITY,
-            cells: nothing,
-            detect_factor: 1.0,
-        };
-    }
     let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
+    // A photo through an eyepiece: the dark surround is not part of the smear.
+    let det = lit_field(det);
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;
-    let aspect = w.max(h) as f32 / short;
     let found = find_cells(&det, &FindOptions::default());
-    let central_offset =
-        found.iter().map(|c| (c.centre.0 - w as f32 / 2.0).hypot(c.centre.1 - h as f32 / 2.0) / short).fold(f32::INFINITY, f32::min);
     let mut nuclei: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).filter(|d| *d > 0.0).collect();
     nuclei.sort_by(f32::total_cmp);
     let nuclei_across = nuclei.get(nuclei.len() / 2).map(|d| short / d).unwrap_or(0.0);
-    let layout = if aspect >= FIELD_MIN_ASPECT {
-        // A frame without any white cell is classified whole: a field the detector found nothing
-        // in cannot be told from a picture of something else, and the classifier's
-        // out-of-distribution flag then says what it can.
-        if !found.is_empty() && nuclei_across >= FIELD_MIN_NUCLEI_ACROSS {
-            Layout::Field
-        } else {
-            Layout::Single
+    let central = measure_central_cell(&det);
+    let (central_across, central_offset) = match &central {
+        Some(c) => {
+            let d = c.nucleus_diameter_px.max(1.0);
+            (short / d, (c.centre.0 - w as f32 / 2.0).hypot(c.centre.1 - h as f32 / 2.0) / d)
         }
-    } else {
-        // Square: a crop. Bone-marrow crops are dense (find_cells finds up to 5 nucleated cells
-        // in 1 of 10 MLL crops), so the number of cells cannot tell a square field from a crop;
-        // a rule on count, size and centrality took 1.2 % of MLL test crops for fields and found
-        // only 0.5 % of BCCD fields cut square (docs/finding-cells.md).
-        Layout::Single
+        None => (f32::INFINITY, f32::INFINITY),
     };
+    // White cells other than the central one, and the largest of their nuclei against its nucleus.
+    let (others, other_size) = match &central {
+        Some(c) => {
+            let rest: Vec<&FoundCell> = found
+                .iter()
+                .filter(|f| {
+                    (f.centre.0 - c.centre.0).hypot(f.centre.1 - c.centre.1) > 0.6 * c.nucleus_diameter_px.max(f.nucleus_diameter_px)
+                })
+                .collect();
+            let size = rest.iter().map(|f| f.nucleus_diameter_px / c.nucleus_diameter_px.max(1.0)).fold(0.0, f32::max);
+            (rest.len(), size)
+        }
+        None => (found.len(), 0.0),
+    };
+    let content = Content {
+        found: found.len(),
+        nuclei_across,
+        central_across,
+        central_offset,
+        central_stain: central_stain(&det),
+        others,
+        other_size,
+        square: aspect < FIELD_HINT_ASPECT,
+    };
+    let layout = decide(&content);
     let cells = match layout {
         Layout::Single => Vec::new(),
         Layout::Field => found.iter().map(|c| scale_cell(c, factor, image.width(), image.height())).collect(),
     };
-    Analysis { layout, aspect, nuclei_across, central_offset, cells, detect_factor: factor }
+    Analysis { layout, aspect, content, cells, detect_factor: factor }
+}
+
+/// `image` with a dark surround (the black outside an eyepiece's round field of view, a
+/// vignetted corner) painted the colour of its glass, so that the stain model and the scale are
+/// read from the smear only. Unchanged where under 3 % of the image is that dark.
+pub fn lit_field(image: std::borrow::Cow<'_, RgbImage>) -> std::borrow::Cow<'_, RgbImage> {
+    let white: [u8; 3] = std::array::from_fn(|c| {
+        let mut v: Vec<u8> = image.pixels().step_by(7).map(|p| p[c]).collect();
+        if v.is_empty() {
+            return 255;
+        }
+        let k = (v.len() * 99 / 100).min(v.len() - 1);
+        *v.select_nth_unstable(k).1
+    });
+    let cut = (white.iter().copied().max().unwrap_or(255) as f32 * DARK_SURROUND) as u8;
+    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&v| v < cut);
+    let n = image.pixels().filter(|p| dark(p)).count();
+    if n * 100 < 3 * image.pixels().len() {
+        return image;
+    }
+    let mut out = image.into_owned();
+    for p in out.pixels_mut() {
+        if dark(p) {
+            p.0 = white;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Median blue stain of a central disc (a fifth of the short side across): 0 at the glass's
+/// azure, 1 at the image's nuclear threshold (see [`Content::central_stain`]).
+fn central_stain(image: &RgbImage) -> f32 {
+    let (w0, h0) = image.dimensions();
+    if w0 < 16 || h0 < 16 {
+        return 0.0;
+    }
+    let work = crate::cells::downscale(image, (w0.max(h0) as f32 / 256.0).max(1.0));
+    let model = StainModel::estimate(&work);
+    let maps = model.maps(&work);
+    let (w, h) = (maps.width as f32, maps.height as f32);
+    let r = 0.1 * w.min(h);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let span = (model.azure_threshold - model.glass_azure).max(1e-3);
+    let mut vals: Vec<f32> = Vec::new();
+    for y in (cy - r).max(0.0) as u32..((cy + r) as u32).min(maps.height) {
+        for x in (cx - r).max(0.0) as u32..((cx + r) as u32).min(maps.width) {
+            if (x as f32 + 0.5 - cx).hypot(y as f32 + 0.5 - cy) <= r {
+                vals.push((maps.azure[(y * maps.width + x) as usize] - model.glass_azure) / span);
+            }
+        }
+    }
+    if vals.is_empty() {
+        return 0.0;
+    }
+    let k = vals.len() / 2;
+    *vals.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
+/// Single cell or field, from what the image holds (thresholds chosen on the val splits of MLL,
+/// PBC and BCCD cut, rescaled and shifted by `examples/field_shifts.rs`; docs/finding-cells.md):
+/// - no white cell found: the image is classified whole (a field the detector found nothing in
+///   cannot be told from a picture of something else; the classifier's out-of-distribution flag
+///   then says what it can);
+/// - the image's centre lies on a nucleus (within [`CENTRE_ON_NUCLEUS`] of its diameters from
+///   it), or, in a square frame, the centre is blue-stained material (at least
+///   [`CENTRAL_STAIN_MIN`]: a pale nucleus the detector did not separate): a crop of that cell,
+///   whatever shows at its edges (bone-marrow crops are dense). A camera frame (not square, the
+///   only use of the shape) must also be filled by that cell (at most
+///   [`WIDE_SINGLE_MAX_NUCLEI_ACROSS`] of its nuclei across) with no other white cell of
+///   comparable size: a field photographed with a white cell in its middle stays a field;
+/// - white cells found, but the frame holds fewer than [`FIELD_MIN_NUCLEI_ACROSS`] of their
+///   nuclei across: too small to be a field, a crop;
+/// - otherwise a field: white cells off the centre, several of them, or small in the frame.
+pub fn decide(c: &Content) -> Layout {
+    if c.found == 0 {
+        return Layout::Single;
+    }
+    let on_centre = c.central_offset <= CENTRE_ON_NUCLEUS;
+    let single = if c.square {
+        on_centre || c.central_stain >= CENTRAL_STAIN_MIN
+    } else {
+        on_centre && c.central_across <= WIDE_SINGLE_MAX_NUCLEI_ACROSS && !(c.others > 0 && c.other_size >= COMPARABLE_NUCLEUS)
+    };
+    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS {
+        Layout::Single
+    } else {
+        Layout::Field
+    }
 }
 
 /// `cell` (pixels of a copy reduced by `factor`) in pixels of the `w`×`h` original.
@@ -389,6 +534,36 @@ mod tests {
         let crop = cell_crop(&img, &a.cells[0]).unwrap();
         assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
         assert_eq!(analyse(&crop).layout, Layout::Single);
+    }
+
+    #[test]
+    fn a_square_field_is_a_field_by_its_content() {
+        // Square, as object-detection exports are: white cells off the centre, red cells between.
+        let img = field(640, 640, &[(150.0, 150.0), (500.0, 470.0)]);
+        let a = analyse(&img);
+        assert_eq!(a.layout, Layout::Field, "{a:?}");
+        assert_eq!(a.cells.len(), 2, "{a:?}");
+        assert!(a.explain().contains("none at the centre"), "{}", a.explain());
+        // The same frame around one of them: the cell at the centre makes it a crop.
+        let crop = image::imageops::crop_imm(&img, 30, 30, 240, 240).to_image();
+        let a = analyse(&crop);
+        assert_eq!(a.layout, Layout::Single, "{a:?}");
+        assert!(a.explain().starts_with("Single cell (a nucleus at the centre"), "{}", a.explain());
+    }
+
+    #[test]
+    fn a_dark_eyepiece_surround_is_painted_as_glass() {
+        let mut img = field(400, 300, &[(200.0, 150.0)]);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if (x as f32 - 200.0).hypot(y as f32 - 150.0) > 140.0 {
+                *p = Rgb([10, 9, 12]);
+            }
+        }
+        let lit = lit_field(std::borrow::Cow::Borrowed(&img));
+        assert_eq!(lit.get_pixel(0, 0).0, [222, 222, 226]);
+        assert_eq!(lit.get_pixel(200, 150).0, [95, 70, 160]);
+        let plain = field(400, 300, &[]);
+        assert!(matches!(lit_field(std::borrow::Cow::Borrowed(&plain)), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!    ([`StainModel`]) and the scale: the typical radius of the cells in the field, read from the
 //!    distance transform of the cell mask (its ridge values are cell radii; red cells, the most
 //!    numerous, set it).
-//! 2. **Working copy**: the field is downscaled so that this radius becomes
-//!    [`FindOptions::work_cell_radius`] pixels; every size below is a multiple of it, so the
+//! 2. **Working copy**: the field is rescaled (down, or up for small cells) so that this radius
+//!    becomes [`FindOptions::work_cell_radius`] pixels; every size below is a multiple of it, so the
 //!    same code serves any magnification and camera.
 //! 3. **Nuclei**: pixels above the image's own azure threshold (blue-stained material), opened
 //!    (noise), closed (the lobes of one nucleus join), labelled.
@@ -23,6 +23,11 @@ use super::stain::{StainMaps, StainModel};
 use super::{downscale, FoundCell};
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::region_labelling::{connected_components, Connectivity};
+
+/// The most a field with small cells is enlarged for detection (see [`find_cells`], step 2).
+const MAX_UPSCALE: f32 = 4.0;
+/// …and the longest side it is enlarged to.
+const MAX_UPSCALED_SIDE: f32 = 1024.0;
 
 /// Settings of [`find_cells`]; the defaults were chosen on BCCD train/val.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +158,37 @@ pub fn field_cell_radius(image: &RgbImage, model: &StainModel) -> Option<f32> {
     typical_radius(&cells)
 }
 
+/// A survey copy is looked at again at a larger size (up to [`DETAILED_SURVEY_SIDE`]) when its
+/// cells are smaller than this radius (pixels of the copy): a photo of a low-magnification field
+/// with many small cells.
+const SMALL_SURVEY_RADIUS: f32 = 5.0;
+/// Long side of that second look.
+const DETAILED_SURVEY_SIDE: u32 = 1024;
+
+/// The stain model of `image` and its typical cell radius in pixels of `image`, measured on a
+/// copy of long side `side` (or larger where cells are small in it, see [`SMALL_SURVEY_RADIUS`]).
+pub fn survey(image: &RgbImage, side: u32) -> (StainModel, f32) {
+    let (w0, h0) = image.dimensions();
+    let long = w0.max(h0) as f32;
+    let look = |side: u32| {
+        let f = (long / side.max(16) as f32).max(1.0);
+        let copy = downscale(image, f);
+        let model = StainModel::estimate(&copy);
+        let r = field_cell_radius(&copy, &model);
+        (model, r, f, copy.width().max(copy.height()) as f32)
+    };
+    // A second look at a larger copy where the cells are small in the first.
+    let (model, r, f, copy_long) = look(side);
+    match r {
+        Some(r) if r < SMALL_SURVEY_RADIUS && f > 1.0 => {
+            let (m2, r2, f2, _) = look(DETAILED_SURVEY_SIDE.max(side));
+            (m2, r2.unwrap_or(r * f / f2) * f2)
+        }
+        Some(r) => (model, r * f),
+        None => (model, copy_long / 16.0 * f),
+    }
+}
+
 /// Finds the nucleated cells of a stained smear field. Boxes and sizes are in pixels of
 /// `image`; the result is sorted by score, best first. Never panics on image content; an
 /// image too small to hold a cell gives an empty list.
@@ -162,14 +198,21 @@ pub fn find_cells(image: &RgbImage, opts: &FindOptions) -> Vec<FoundCell> {
         return Vec::new();
     }
     // 1. Survey.
-    let survey_factor = (w0.max(h0) as f32 / opts.survey_side.max(16) as f32).max(1.0);
-    let survey = downscale(image, survey_factor);
-    let model = StainModel::estimate(&survey);
-    let radius_survey = field_cell_radius(&survey, &model).unwrap_or(survey.width().max(survey.height()) as f32 / 16.0);
-    let radius_full = radius_survey * survey_factor;
-    // 2. Working copy, where a typical cell has `work_cell_radius` pixels (never upscaled).
-    let factor = (radius_full / opts.work_cell_radius.max(2.0)).max(1.0);
-    let work = downscale(image, factor);
+    let (model, radius_full) = survey(image, opts.survey_side);
+    // 2. Working copy, where a typical cell has `work_cell_radius` pixels: downscaled, or
+    // upscaled (at most [`MAX_UPSCALE`]×, to at most [`MAX_UPSCALED_SIDE`] pixels) where cells are
+    // smaller, so that a nucleus of about 8 pixels still survives the opening that removes noise.
+    let mut factor = radius_full / opts.work_cell_radius.max(2.0);
+    if factor < 1.0 {
+        let most = (MAX_UPSCALED_SIDE / w0.max(h0) as f32).clamp(1.0, MAX_UPSCALE);
+        factor = factor.max(1.0 / most);
+    }
+    let work = if factor < 1.0 {
+        let (nw, nh) = (((w0 as f32 / factor).round() as u32).max(1), ((h0 as f32 / factor).round() as u32).max(1));
+        image::imageops::resize(image, nw, nh, image::imageops::FilterType::Triangle)
+    } else {
+        downscale(image, factor)
+    };
     let maps = model.maps(&work);
     let r = radius_full / factor;
     let regions = find_nuclei(&maps, &model, r, opts);

@@ -40,13 +40,33 @@ pub fn record_of(
     Some(rec)
 }
 
-/// The export records of stored cells (those with a result), in list order.
-pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
-    cells
+/// The export records of a field's white cells too small to classify (`boxes`, in detection
+/// order), named `FIELD · white cell K (too small)`: no class, flagged `too_small`.
+pub fn too_small_records(field_name: &str, boxes: &[[u32; 4]]) -> Vec<CellRecord> {
+    boxes
         .iter()
-        .filter_map(|c| {
-            let r = c.result.as_ref()?;
-            record_of(&c.name, r, c.final_class.as_deref(), c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)), manifest, level)
-        })
+        .enumerate()
+        .map(|(k, b)| CellRecord::too_small(format!("{field_name} · white cell {} (too small)", k + 1), field_name, *b))
         .collect()
+}
+
+/// The export records of stored cells (those with a result, and a field's white cells too small
+/// to classify, at the field's place), in list order.
+pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
+    let mut out = Vec::new();
+    for c in cells {
+        if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
+            out.extend(too_small_records(&c.name, &info.too_small));
+        }
+        let Some(r) = c.result.as_ref() else { continue };
+        out.extend(record_of(
+            &c.name,
+            r,
+            c.final_class.as_deref(),
+            c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
+            manifest,
+            level,
+        ));
+    }
+    out
 }

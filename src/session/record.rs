@@ -41,6 +41,11 @@ pub struct StoredFieldInfo {
     pub detect_ms: f64,
     pub ms: f64,
     pub memory_mb: f64,
+    /// Boxes `[x, y, w, h]` (pixels of the field image) of the white cells found but too small to
+    /// classify (`crate::pipeline::TooSmall`): counted as white cells without a class. Absent in
+    /// sessions stored before it existed (read as none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub too_small: Vec<[u32; 4]>,
 }
 
 /// How the crop the model saw was cut (its JPEG is stored beside the record).
@@ -160,4 +165,24 @@ impl SessionMeta {
 /// Sessions, most recently changed first.
 pub fn newest_first(sessions: &mut [SessionMeta]) {
     sessions.sort_by(|a, b| b.updated_ms.total_cmp(&a.updated_ms));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_keeps_its_cells_too_small_and_an_older_field_record_still_loads() {
+        // Stored before white cells too small to classify existed: no `too_small`.
+        let old = r#"{"id":3,"name":"f.jpg","state":"done","field_info":{"width":640,"height":480,"format":"JPEG","layout":"Field: 1 white cell found","typical_nucleus_px":50.0,"detect_ms":80.0,"ms":300.0,"memory_mb":40.0}}"#;
+        let mut cell = StoredCell::from_json(old).expect("an older field record loads");
+        assert_eq!(cell.field_info.as_ref().map(|i| i.too_small.len()), Some(0));
+        cell.field_info.as_mut().unwrap().too_small = vec![[1, 2, 10, 12], [30, 40, 9, 9]];
+        let again = StoredCell::from_json(&cell.to_json()).expect("round trip");
+        assert_eq!(again, cell);
+        let recs = crate::session::export::records(&[again], None, Level::DEFAULT);
+        assert_eq!(recs.len(), 2);
+        assert!(recs.iter().all(|r| r.too_small && r.final_class.is_empty() && r.field.as_deref() == Some("f.jpg")));
+        assert_eq!(recs[1].bbox, Some([30, 40, 9, 9]));
+    }
 }

@@ -12,21 +12,25 @@ use crate::uncertainty::conformal::Level;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// The export records of the list: every cell with a result, and a field's white cells too small
+/// to classify at the field's place (as `crate::session::export::records` makes them from storage).
 fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
-    cells
-        .iter()
-        .filter_map(|c| {
-            let r = c.result.as_ref()?;
-            crate::session::export::record_of(
-                &c.name,
-                r,
-                c.final_class.as_deref(),
-                c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
-                manifest,
-                level,
-            )
-        })
-        .collect()
+    let mut out = Vec::new();
+    for c in cells {
+        if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
+            out.extend(crate::session::export::too_small_records(&c.name, &info.too_small));
+        }
+        let Some(r) = c.result.as_ref() else { continue };
+        out.extend(crate::session::export::record_of(
+            &c.name,
+            r,
+            c.final_class.as_deref(),
+            c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
+            manifest,
+            level,
+        ));
+    }
+    out
 }
 
 /// Saves `text` as a file the browser downloads (exports of the count and of Learn).
@@ -258,11 +262,22 @@ pub fn CellList() -> impl IntoView {
                                             data-detect-ms=c.field_info.as_ref().map(|i| format!("{:.1}", i.detect_ms))
                                             data-field-ms=c.field_info.as_ref().map(|i| format!("{:.1}", i.ms))
                                             data-memory-mb=c.field_info.as_ref().map(|i| format!("{:.0}", i.memory_mb))>
-                                            {move || format!("Field: {} white cell(s)", field_cells().unwrap_or_default())}
+                                            {
+                                                let small = c.field_info.as_ref().map(|i| i.too_small.len()).unwrap_or(0);
+                                                move || {
+                                                    let n = field_cells().unwrap_or_default();
+                                                    if small > 0 {
+                                                        format!("Field: {n} white cell(s) classified, {small} too small to classify")
+                                                    } else {
+                                                        format!("Field: {n} white cell(s)")
+                                                    }
+                                                }
+                                            }
                                         </span>
                                     }.into_any(),
                                     (s, _) => view! { <span class="muted small">{c.progress.clone().unwrap_or_else(|| s.as_str().to_string())}</span> }.into_any(),
                                 }}
+                                {too_small_entries(&c)}
                             </li>
                         }
                     }
@@ -270,6 +285,25 @@ pub fn CellList() -> impl IntoView {
             </ul>
         </section>
     }
+}
+
+/// A field's white cells too small to classify, one entry each under the field's own entry
+/// (`[data-testid=too-small]` with `data-field` and `data-box`): found and counted as white
+/// cells, without a class (`crate::pipeline::TooSmall`).
+fn too_small_entries(c: &Cell) -> Option<impl IntoView> {
+    let info = c.field_info.as_ref().filter(|i| !i.too_small.is_empty())?;
+    let name = c.name.clone();
+    Some(view! {
+        <ul class="too-small-list" aria-label="White cells too small to classify">
+            {info.too_small.iter().enumerate().map(|(k, &[x, y, w, h])| view! {
+                <li class="too-small" data-testid="too-small" data-field=name.clone() data-box=format!("{x},{y},{w},{h}")
+                    title=format!("Box {x},{y},{w},{h}: too small to classify; take the picture at a higher magnification")>
+                    <span class="code">"WBC"</span>
+                    {format!(" White cell {} — too small to classify", k + 1)}
+                </li>
+            }).collect_view()}
+        </ul>
+    })
 }
 
 /// Keyboard reassignment as on manual counters: with a cell selected, a class's key
@@ -355,6 +389,9 @@ pub fn Differential() -> impl IntoView {
         })
     });
     let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
+    // White cells found in fields but too small to classify: a row of their own, outside the
+    // percentages of the classified classes.
+    let too_small = Memo::new(move |_| all.with(|recs| count::too_small_count(recs)));
     let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();
     let export_csv = move |_| {
         let m = state.manifest();
@@ -381,6 +418,17 @@ pub fn Differential() -> impl IntoView {
                             <td><kbd>{taxonomy::by_code(&r.code).map(|c| c.key.to_string()).unwrap_or_default()}</kbd></td>
                         </tr>
                     </For>
+                    {move || {
+                        let n = too_small.get();
+                        (n > 0).then(|| view! {
+                            <tr class="too-small-row" data-testid="count-row" data-code="WBC" data-count=n.to_string() data-too-small="true">
+                                <th scope="row"><span class="code">"WBC"</span>" White cells not classified (too small)"</th>
+                                <td>{n}</td>
+                                <td title="Not in the percentages: take the picture at a higher magnification">"—"</td>
+                                <td></td>
+                            </tr>
+                        })
+                    }}
                 </tbody>
                 <tfoot><tr><th scope="row">"Total"</th><td>{move || total.get()}</td><td>"100"</td><td></td></tr></tfoot>
             </table>
@@ -395,8 +443,8 @@ pub fn Differential() -> impl IntoView {
                 }}
             </p>
             <div class="export">
-                <button class="button" id="export-csv" on:click=export_csv disabled=move || total.get() == 0>"Export CSV"</button>
-                <button class="button" id="export-json" on:click=export_json disabled=move || total.get() == 0>"Export JSON"</button>
+                <button class="button" id="export-csv" on:click=export_csv disabled=move || total.get() + too_small.get() == 0>"Export CSV"</button>
+                <button class="button" id="export-json" on:click=export_json disabled=move || total.get() + too_small.get() == 0>"Export JSON"</button>
             </div>
             <p class="muted small">"Select a cell, then press its class key to reassign it (J/K move through the list). Percentages use the final classes."</p>
         </section>

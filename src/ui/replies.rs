@@ -160,6 +160,7 @@ pub fn field(state: AppState, id: u32, field: FieldResult, new_ids: impl FnOnce(
         detect_ms: field.detect_ms,
         ms: field.ms,
         memory_mb: field.memory_mb,
+        too_small: field.too_small,
     };
     state.cells.update(|cells| {
         if let Some(pos) = cells.iter().position(|c| c.id == id) {

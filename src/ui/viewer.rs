@@ -230,8 +230,9 @@ pub fn class_colour(code: Option<&str>) -> String {
     }
 }
 
-/// The field image with a box and class label per cell; click a box to select its cell, click
-/// elsewhere on the field to add a missed cell there.
+/// The field image with a box and class label per cell, and a dashed grey box labelled "white
+/// cell" per white cell too small to classify (`[data-testid=field-box-too-small]`, `data-box`);
+/// click a box to select its cell, click elsewhere on the field to add a missed cell there.
 fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -> impl IntoView {
     let fid = field.id;
     let (w, h) = field.field_info.as_ref().map(|i| (i.width, i.height)).unwrap_or((1, 1));
@@ -247,6 +248,7 @@ fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -
                 .collect::<Vec<_>>()
         })
     });
+    let too_small = field.field_info.as_ref().map(|i| i.too_small.clone()).unwrap_or_default();
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let (sx, sy) = down_at.get_value();
@@ -271,6 +273,16 @@ fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -
             viewBox=format!("0 0 {w} {h}") preserveAspectRatio="xMidYMid meet" role="img"
             aria-label=format!("Field {} with a box per white cell", field.name) on:click=on_click>
             <image id="field-image" href=field.url.clone() x="0" y="0" width=w.to_string() height=h.to_string()></image>
+            {too_small.into_iter().map(|[x, y, bw, bh]| view! {
+                // Not a cell of the list: a click on it neither selects nor adds one.
+                <g class="field-box too-small" data-testid="field-box-too-small" data-box=format!("{x},{y},{bw},{bh}")
+                    on:click=move |ev: leptos::ev::MouseEvent| ev.stop_propagation()>
+                    <title>"White cell — too small to classify"</title>
+                    <rect x=x.to_string() y=y.to_string() width=bw.to_string() height=bh.to_string() fill="transparent"
+                        stroke="hsl(0, 0%, 45%)" stroke-width=stroke.to_string() stroke-dasharray=format!("{:.1} {:.1}", 3.0 * stroke, 2.0 * stroke)></rect>
+                    <text x=x.to_string() y=(y as f64 - stroke * 1.5).max(font * 0.8).to_string() fill="hsl(0, 0%, 30%)" font-size=(font * 0.8).to_string()>"white cell"</text>
+                </g>
+            }).collect_view()}
             <For each=move || boxes.get() key=|b| (b.0, b.1) let:b>
                 {
                     let (id, _, [x, y, bw, bh], code, cell_state) = b;

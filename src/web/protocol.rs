@@ -103,6 +103,10 @@ pub struct FieldResult {
     pub thumb: Option<Vec<u8>>,
     /// In detection order (best first).
     pub cells: Vec<FieldCell>,
+    /// Boxes `[x, y, w, h]` (original pixels) of the white cells found but too small to classify
+    /// (`crate::pipeline::Outcome::too_small`), in detection order: no crop, no result.
+    #[serde(default)]
+    pub too_small: Vec<[u32; 4]>,
 }
 
 /// Property of a `done` message that holds its JPEGs as browser `Blob`s made in the worker,

@@ -254,10 +254,11 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
         for s in &outcome.skipped {
             console::warn("field", &format!("cell {} of a field was skipped: {}", s.index, s.error));
         }
-        let n = outcome.cells.len() + outcome.skipped.len();
+        let n = outcome.cells.len() + outcome.skipped.len() + outcome.too_small.len();
         let mut cells = Vec::with_capacity(outcome.cells.len());
-        // The cells kept, in detection order: their places among all found skip the skipped ones.
-        let kept = (0..n).filter(|k| !outcome.skipped.iter().any(|s| s.index == *k));
+        // The cells kept, in detection order: their places among all found skip the skipped ones
+        // and those too small to classify (sent as boxes only).
+        let kept = (0..n).filter(|k| !outcome.skipped.iter().any(|s| s.index == *k) && !outcome.too_small.iter().any(|s| s.index == *k));
         for (cell, k) in outcome.cells.iter().zip(kept) {
             match field_cell(c, cell, false, clock.ms.get(k).copied().unwrap_or(0.0)) {
                 Ok(fc) => cells.push(fc),
@@ -286,6 +287,7 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
                 memory_mb: memory_mb(),
                 thumb: crate::image::thumbnail::jpeg(&outcome.image).ok(),
                 cells,
+                too_small: outcome.too_small.iter().map(|t| t.bbox).collect(),
             },
         }
     })

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DIST, ROOT, ARTIFACTS, readSplits, safeName, waitForModelReady, waitForCellsSettled, CLASSIFY_TIMEOUT } from './lib.mjs';
+import { DIST, ROOT, ARTIFACTS, readSplits, singleCellTestRows, safeName, waitForModelReady, waitForCellsSettled, CLASSIFY_TIMEOUT } from './lib.mjs';
 
 export const SW_TIMEOUT = Number(process.env.E2E_SW_TIMEOUT || 120_000);
 
@@ -42,8 +42,7 @@ export function taxonomyKeys() {
  */
 export function mixedTestImages(n, { skip = 0, onlyClasses = null } = {}) {
   const byLabel = new Map();
-  for (const r of readSplits()) {
-    if (r.split !== 'test') continue;
+  for (const r of singleCellTestRows()) {
     if (onlyClasses && !onlyClasses.includes(r.label)) continue;
     if (!byLabel.has(r.label)) byLabel.set(r.label, []);
     byLabel.get(r.label).push(r);

@@ -336,9 +336,22 @@ export function readSplits(dataDir = MLL_DATA) {
   });
 }
 
+/** MLL test crops the app reads as fields (tests/e2e/field-like-crops.txt), as absolute paths. */
+export function fieldLikeCrops(dataDir = MLL_DATA) {
+  const list = path.join(ROOT, 'tests', 'e2e', 'field-like-crops.txt');
+  return new Set(fs.readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+    .map((l) => path.join(dataDir, l)));
+}
+
+/** Test-split rows that are single-cell crops for the app (not in `fieldLikeCrops`). */
+export function singleCellTestRows(dataDir = MLL_DATA) {
+  const skip = fieldLikeCrops(dataDir);
+  return readSplits(dataDir).filter((r) => r.split === 'test' && !skip.has(r.path));
+}
+
 /** First `n` rows of the test split with the given label (or any label when null), in file order. */
 export function testImages(label, n = 1, dataDir = MLL_DATA) {
-  const rows = readSplits(dataDir).filter((r) => r.split === 'test' && (label == null || r.label === label));
+  const rows = singleCellTestRows(dataDir).filter((r) => label == null || r.label === label);
   if (rows.length < n) throw new Error(`only ${rows.length} test images of ${label} in ${dataDir}`);
   return rows.slice(0, n);
 }
@@ -346,8 +359,8 @@ export function testImages(label, n = 1, dataDir = MLL_DATA) {
 /** One test image of each of `n` different classes (first test row of each class, sorted by class). */
 export function testImagesOfDistinctClasses(n, dataDir = MLL_DATA) {
   const byLabel = new Map();
-  for (const r of readSplits(dataDir)) {
-    if (r.split === 'test' && !byLabel.has(r.label)) byLabel.set(r.label, r);
+  for (const r of singleCellTestRows(dataDir)) {
+    if (!byLabel.has(r.label)) byLabel.set(r.label, r);
   }
   const rows = [...byLabel.keys()].sort().map((k) => byLabel.get(k));
   if (rows.length < n) throw new Error(`only ${rows.length} classes in the test split`);
