@@ -166,28 +166,10 @@ pub fn read_file_as(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn
     let decoded = decode(bytes)?;
     let (width, height) = decoded.image.dimensions();
     observe(Step::FindingCells { width, height });
-    if layout == Some(Layout::Single) {
-        observe(Step::Found { layout: Layout::Single, cells: 0 });
+    // The whole image classified as one cell, explained in `explain`.
+    let single = |classifier: &mut Classifier, decoded: Decoded, explain: String| -> Result<Outcome> {
         let cell = classify_single(classifier, &decoded)?;
-        return Ok(Outcome {
-            width,
-            height,
-            format: decoded.format,
-            layout: Layout::Single,
-            explain: "Single cell (given as one: a crop of one cell)".to_string(),
-            typical_nucleus_px: None,
-            cells: vec![cell],
-            skipped: Vec::new(),
-            too_small: Vec::new(),
-            image: decoded.image,
-        });
-    }
-    let analysis = fields::analyse(&decoded.image);
-    observe(Step::Found { layout: analysis.layout, cells: analysis.cells.len() });
-    let explain = analysis.explain();
-    if analysis.layout == Layout::Single {
-        let cell = classify_single(classifier, &decoded)?;
-        return Ok(Outcome {
+        Ok(Outcome {
             width,
             height,
             format: decoded.format,
@@ -198,7 +180,17 @@ pub fn read_file_as(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn
             skipped: Vec::new(),
             too_small: Vec::new(),
             image: decoded.image,
-        });
+        })
+    };
+    if layout == Some(Layout::Single) {
+        observe(Step::Found { layout: Layout::Single, cells: 0 });
+        return single(classifier, decoded, "Single cell (given as one: a crop of one cell)".to_string());
+    }
+    let analysis = fields::analyse(&decoded.image);
+    observe(Step::Found { layout: analysis.layout, cells: analysis.cells.len() });
+    let explain = analysis.explain();
+    if analysis.layout == Layout::Single {
+        return single(classifier, decoded, explain);
     }
     let n = analysis.cells.len();
     let (mut cells, mut skipped, mut too_small) = (Vec::with_capacity(n), Vec::new(), Vec::new());

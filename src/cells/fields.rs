@@ -13,7 +13,7 @@
 //! Large images: detection runs on a copy of at most [`DETECT_MAX_SIDE`] pixels on its long
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
 
-use crate::cells::{crop_to_scale, find_cells, measure_central_cell, CellError, FindOptions, FoundCell, StainModel};
+use crate::cells::{crop_to_scale, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel};
 use image::RgbImage;
 
 /// Side of the crops the model was trained on (MLL: 250×250 pixels).
@@ -57,6 +57,12 @@ pub const DARK_SURROUND: f32 = 0.2;
 /// (median) fit across its short side. BCCD train/val: 1st percentile 2.3; a 250×200 cut of a
 /// crop is about 1.8.
 pub const FIELD_MIN_NUCLEI_ACROSS: f32 = 2.1;
+
+/// A field's stained pixels are mostly in a Romanowsky stain's colours: at least this share
+/// ([`romanowsky_share`]). Chosen between the smears (BCCD val fields and their shifts 0.65–1,
+/// MLL crops over 0.6 but for a few artefacts) and the generated non-cell images that
+/// white-cell-like blobs were found in (noise, photographs, most screenshots: under 0.46).
+pub const SMEAR_COLOURS_MIN: f32 = 0.5;
 
 /// A white cell whose nucleus is smaller than this (pixels of the original image) is found, boxed
 /// and counted as a white cell but not classified: below it a few blurred pixels carry too little
@@ -102,6 +108,8 @@ pub struct Content {
     pub other_size: f32,
     /// The frame is (nearly) square, as crops are; camera frames are 4:3 or 3:2.
     pub square: bool,
+    /// Share of the stained pixels in a Romanowsky stain's colours ([`romanowsky_share`]).
+    pub smear_colours: f32,
 }
 
 /// The decision for one image and what it rests on.
@@ -130,6 +138,10 @@ impl Analysis {
             Layout::Single if c.square && c.central_stain >= CENTRAL_STAIN_MIN => {
                 "Single cell (stained material at the centre of a square crop)".to_string()
             }
+            Layout::Single if c.nuclei_across >= FIELD_MIN_NUCLEI_ACROSS && c.smear_colours < SMEAR_COLOURS_MIN => format!(
+                "Single image (its colours are not a stained smear's: {:.0} % of the stained pixels in a Romanowsky stain's colours; classified whole)",
+                100.0 * c.smear_colours
+            ),
             Layout::Single => {
                 format!("Single cell (only {:.1} nuclei across the frame: too small to be a field, a crop)", c.nuclei_across)
             }
@@ -215,6 +227,7 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         others,
         other_size,
         square: aspect < FIELD_HINT_ASPECT,
+        smear_colours: romanowsky_share(&det),
     };
     let layout = decide(&content);
     let cells = match layout {
@@ -294,6 +307,10 @@ fn central_stain(image: &RgbImage) -> f32 {
 ///   comparable size: a field photographed with a white cell in its middle stays a field;
 /// - white cells found, but the frame holds fewer than [`FIELD_MIN_NUCLEI_ACROSS`] of their
 ///   nuclei across: too small to be a field, a crop;
+/// - white cells found, but the image is not coloured as a stained smear (under
+///   [`SMEAR_COLOURS_MIN`] of its stained pixels in a Romanowsky stain's colours: a photograph
+///   of something else, a screenshot, a drawing): classified whole, so that the
+///   out-of-distribution flag can say so, rather than blobs of it boxed as white cells;
 /// - otherwise a field: white cells off the centre, several of them, or small in the frame.
 pub fn decide(c: &Content) -> Layout {
     if c.found == 0 {
@@ -305,7 +322,7 @@ pub fn decide(c: &Content) -> Layout {
     } else {
         on_centre && c.central_across <= WIDE_SINGLE_MAX_NUCLEI_ACROSS && !(c.others > 0 && c.other_size >= COMPARABLE_NUCLEUS)
     };
-    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS {
+    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || c.smear_colours < SMEAR_COLOURS_MIN {
         Layout::Single
     } else {
         Layout::Field

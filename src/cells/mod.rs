@@ -20,7 +20,7 @@ pub mod stain;
 
 pub use find_cells::{find_cells, FindOptions};
 pub use measure::{crop_to_scale, measure_central_cell};
-pub use stain::StainModel;
+pub use stain::{romanowsky_share, StainModel};
 
 use image::{imageops, RgbImage};
 
