@@ -162,7 +162,9 @@ pub fn CellList() -> impl IntoView {
                 </label>
                 <label class="small toggle"><input type="checkbox" id="filter-unsure" on:change=move |ev| only_unsure.set(event_target_checked(&ev)) />" only “not sure”"</label>
             </div>
-            <ul class="cells" role="listbox" aria-label="Cells; select one, then press a class key to reassign it">
+            // A list, not a listbox: a row holds its own controls (the reassign menu), which an
+            // option may not (axe nested-interactive). The selected row is aria-current.
+            <ul class="cells" aria-label="Cells; select one, then press a class key to reassign it">
                 <For each=move || shown.get() key=|c| (c.id, c.rev) let:c>
                     {
                         let id = c.id;
@@ -187,7 +189,8 @@ pub fn CellList() -> impl IntoView {
                         // Every classified file or field cell is a data-testid="cell" entry with its data-*
                         // attributes (read by checks outside the project); a dropped field is "field".
                         view! {
-                            <li data-testid=if is_field { "field" } else { "cell" } role="option" tabindex="0" aria-selected=move || selected().to_string()
+                            <li data-testid=if is_field { "field" } else { "cell" } tabindex="0" aria-current=move || selected().then_some("true")
+                                data-selected=move || selected().to_string()
                                 class=if is_field { "cell field-entry" } else if c.field.is_some() { "cell field-cell" } else { "cell" }
                                 class:selected=selected class:corrected=corrected
                                 data-field=c.field.as_ref().map(|f| f.field_name.clone())

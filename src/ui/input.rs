@@ -142,8 +142,9 @@ pub fn Gallery() -> impl IntoView {
                         <div class="gallery-grid">
                             {items.into_iter().map(|it| {
                                 let file = it.file.clone();
-                                let label = format!("Classify sample {} ({}, {})", it.file, label_name(&it.label), it.source_text());
                                 let source = it.source_or_marrow().to_string();
+                                // The accessible name starts with the visible text (WCAG 2.5.3, Label in Name).
+                                let label = format!("{} {source}: classify sample {} ({}, {})", it.label, it.file, label_name(&it.label), it.source_text());
                                 view! {
                                     <button class="gallery-item" data-testid="gallery-item" data-label=it.label.clone() data-source=it.source.clone()
                                         title=label.clone() aria-label=label

@@ -45,11 +45,12 @@ pub fn ResultPanel() -> impl IntoView {
                                     top.probability * 100.0, threshold * 100.0)}
                             </div>
                         })}
-                        <p class="top-class"><span class="code">{top.code.clone()}</span>" "{top.name.clone()}
+                        // A div: a <p> in large bold type reads as a heading that is not one (axe p-as-heading).
+                        <div class="top-class"><span class="code">{top.code.clone()}</span>" "{top.name.clone()}
                             {manifest.as_deref().and_then(|m| m.learned_from(&top.code)).map(|t| view! {
                                 " "<span class="learned muted small" data-testid="learned-from">{format!("({t})")}</span>
                             })}
-                        </p>
+                        </div>
                         <p class="description">{description}</p>
                         <ol class="ranked">
                             {r.ranked.iter().take(3).map(|k| {

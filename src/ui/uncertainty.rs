@@ -89,7 +89,7 @@ pub fn set_view(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> An
     view! {
         <div class="prediction-set" class:single=single data-testid="prediction-set" data-set=codes
             data-size=set.size.to_string() data-level=level.key()>
-            <p class="set-answer" data-testid="set-answer"><strong>{answer}</strong></p>
+            <div class="set-answer" data-testid="set-answer"><strong>{answer}</strong></div>
             <ul class="set-members">
                 {members.into_iter().map(|m| {
                     let description = taxonomy::by_code(&m.code).map(|c| c.description).unwrap_or("");

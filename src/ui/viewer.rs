@@ -161,7 +161,7 @@ pub fn Viewer() -> impl IntoView {
             <div class="viewer-tools" role="toolbar" aria-label="Viewer controls">
                 <button class="button" on:click=move |_| zoom_by(1.25) aria-label="Zoom in">"+"</button>
                 <button class="button" on:click=move |_| zoom_by(0.8) aria-label="Zoom out">"−"</button>
-                <button class="button" on:click=move |_| reset() aria-label="Reset zoom">"1:1"</button>
+                <button class="button" on:click=move |_| reset() aria-label="1:1 (reset zoom)">"1:1"</button>
                 <span class="zoom-level" aria-live="polite">{move || format!("{:.0} %", scale.get() * 100.0)}</span>
                 <label class="toggle">
                     <input type="checkbox" id="cam-toggle" prop:checked=move || show_cam.get()

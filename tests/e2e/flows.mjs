@@ -136,7 +136,7 @@ export async function selectCell(page, fileName) {
   const cell = page.locator(`[data-testid=cell][data-file="${fileName.replace(/"/g, '\\"')}"]`);
   await cell.locator('.cell-name').click();
   await page.waitForFunction(
-    (f) => document.querySelector(`[data-testid=cell][data-file="${CSS.escape(f)}"]`)?.getAttribute('aria-selected') === 'true',
+    (f) => document.querySelector(`[data-testid=cell][data-file="${CSS.escape(f)}"]`)?.getAttribute('data-selected') === 'true',
     fileName,
     { timeout: 10_000 },
   );

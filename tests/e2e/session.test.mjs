@@ -28,7 +28,7 @@ async function exportsOf(page, label) {
   return { csv: csv.text, json: json.text };
 }
 
-const selectedFile = (page) => page.evaluate(() => document.querySelector('[data-testid=cell][aria-selected=true]')?.getAttribute('data-file') ?? null);
+const selectedFile = (page) => page.evaluate(() => document.querySelector('[data-testid=cell][data-selected=true]')?.getAttribute('data-file') ?? null);
 
 test('20 cells, 3 reassigned, reload: same list, same count, same selection, same exports', { timeout: T }, async () => {
   const images = mixedTestImages(20).map((r) => r.path);
