@@ -124,7 +124,10 @@ fn non_cell_images_are_flagged() {
         if let Ok(rgb) = rgb {
             let a = marrowscope::cells::fields::analyse(&rgb);
             if a.layout == marrowscope::cells::fields::Layout::Field {
-                fields.push(format!("{name} ({:.2} of its stained pixels in a stain's colours)", a.content.smear_colours));
+                fields.push(format!(
+                    "{name} ({:.2} of its stained pixels in a stain's colours)",
+                    a.content.smear_colours.unwrap_or_default()
+                ));
             }
         }
         let p = clf.classify_bytes(&std::fs::read(dir.join(name)).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -108,8 +108,9 @@ pub struct Content {
     pub other_size: f32,
     /// The frame is (nearly) square, as crops are; camera frames are 4:3 or 3:2.
     pub square: bool,
-    /// Share of the stained pixels in a Romanowsky stain's colours ([`romanowsky_share`]).
-    pub smear_colours: f32,
+    /// Share of the stained pixels in a Romanowsky stain's colours ([`romanowsky_share`]);
+    /// measured only where the rest of the content says field (`None`: not needed).
+    pub smear_colours: Option<f32>,
 }
 
 /// The decision for one image and what it rests on.
@@ -138,9 +139,9 @@ impl Analysis {
             Layout::Single if c.square && c.central_stain >= CENTRAL_STAIN_MIN => {
                 "Single cell (stained material at the centre of a square crop)".to_string()
             }
-            Layout::Single if c.nuclei_across >= FIELD_MIN_NUCLEI_ACROSS && c.smear_colours < SMEAR_COLOURS_MIN => format!(
+            Layout::Single if c.nuclei_across >= FIELD_MIN_NUCLEI_ACROSS && c.smear_colours.is_some_and(|s| s < SMEAR_COLOURS_MIN) => format!(
                 "Single image (its colours are not a stained smear's: {:.0} % of the stained pixels in a Romanowsky stain's colours; classified whole)",
-                100.0 * c.smear_colours
+                100.0 * c.smear_colours.unwrap_or_default()
             ),
             Layout::Single => {
                 format!("Single cell (only {:.1} nuclei across the frame: too small to be a field, a crop)", c.nuclei_across)
@@ -218,7 +219,7 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         }
         None => (found.len(), 0.0),
     };
-    let content = Content {
+    let mut content = Content {
         found: found.len(),
         nuclei_across,
         central_across,
@@ -227,9 +228,14 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         others,
         other_size,
         square: aspect < FIELD_HINT_ASPECT,
-        smear_colours: romanowsky_share(&det),
+        smear_colours: None,
     };
-    let layout = decide(&content);
+    // The colours decide only between a field and a single image: read them only then.
+    let mut layout = decide(&content);
+    if layout == Layout::Field {
+        content.smear_colours = Some(romanowsky_share(&det));
+        layout = decide(&content);
+    }
     let cells = match layout {
         Layout::Single => Vec::new(),
         Layout::Field => found.iter().map(|c| scale_cell(c, factor, image.width(), image.height())).collect(),
@@ -322,7 +328,7 @@ pub fn decide(c: &Content) -> Layout {
     } else {
         on_centre && c.central_across <= WIDE_SINGLE_MAX_NUCLEI_ACROSS && !(c.others > 0 && c.other_size >= COMPARABLE_NUCLEUS)
     };
-    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || c.smear_colours < SMEAR_COLOURS_MIN {
+    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || c.smear_colours.is_some_and(|s| s < SMEAR_COLOURS_MIN) {
         Layout::Single
     } else {
         Layout::Field
