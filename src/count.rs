@@ -5,6 +5,8 @@
 //! class: it is exported (class empty, flag `too_small`) and counted on its own
 //! ([`too_small_count`]), never in the percentages of the classified classes.
 
+pub mod reference;
+
 use serde::Serialize;
 
 /// One classified cell of a batch.

@@ -121,6 +121,10 @@ pub struct SessionMeta {
     /// The coverage level of the prediction sets (percent), which the exports carry.
     #[serde(default)]
     pub coverage_percent: Option<u32>,
+    /// What the person said the count is from (`marrow` or `blood`); absent: estimated from the
+    /// cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_kind: Option<String>,
 }
 
 impl SessionMeta {
@@ -135,6 +139,7 @@ impl SessionMeta {
             classified: 0,
             selected: None,
             coverage_percent: None,
+            count_kind: None,
         }
     }
 

@@ -1,11 +1,11 @@
 //! The batch: progress with time left and cancel, the list of cells with
-//! thumbnails, sorting, filtering and reassignment, the differential count
-//! and export.
+//! thumbnails, sorting, filtering and reassignment (the count itself:
+//! `super::differential`).
 
 use super::engine;
 use super::state::{AppState, Cell, CellState};
 use super::uncertainty;
-use crate::count::{self, CellRecord};
+use crate::count::CellRecord;
 use crate::model::manifest::Manifest;
 use crate::taxonomy;
 use crate::uncertainty::conformal::Level;
@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 
 /// The export records of the list: every cell with a result, and a field's white cells too small
 /// to classify at the field's place (as `crate::session::export::records` makes them from storage).
-fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
+pub(super) fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
     let mut out = Vec::new();
     for c in cells {
         if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
@@ -363,93 +363,4 @@ pub fn listen_for_counter_keys(state: AppState) {
         }
     });
     std::mem::forget(handle);
-}
-
-#[component]
-pub fn Differential() -> impl IntoView {
-    let state = expect_context::<AppState>();
-    let level = uncertainty::coverage();
-    // Built once per change of the list, for the table and the summary alike.
-    let all = Memo::new(move |_| {
-        let m = state.manifest();
-        state.cells.with(|cells| records(cells, m.as_deref(), level.get()))
-    });
-    let rows = Memo::new(move |_| {
-        let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
-        all.with(|recs| count::differential(recs, &order))
-    });
-    let sets = Memo::new(move |_| {
-        all.with(|recs| {
-            let with_set: Vec<&CellRecord> = recs.iter().filter(|r| r.coverage.is_some()).collect();
-            let single = with_set.iter().filter(|r| r.prediction_set.len() == 1).count();
-            let mean = if with_set.is_empty() {
-                0.0
-            } else {
-                with_set.iter().map(|r| r.prediction_set.len()).sum::<usize>() as f64 / with_set.len() as f64
-            };
-            let ood = recs.iter().filter(|r| r.ood == Some(true)).count();
-            (with_set.len(), single, mean, ood)
-        })
-    });
-    let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
-    // White cells found in fields but too small to classify: a row of their own, outside the
-    // percentages of the classified classes.
-    let too_small = Memo::new(move |_| all.with(|recs| count::too_small_count(recs)));
-    let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();
-    let export_csv = move |_| {
-        let m = state.manifest();
-        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
-        download("marrowscope-count.csv", "text/csv", &count::to_csv(&recs, &model_id()));
-    };
-    let export_json = move |_| {
-        let m = state.manifest();
-        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
-        let order = state.manifest().map(|m| m.classes.clone()).unwrap_or_default();
-        download("marrowscope-count.json", "application/json", &count::to_json(&recs, &model_id(), &order));
-    };
-    view! {
-        <section class="differential" aria-labelledby="diff-title">
-            <h2 id="diff-title">"Differential count"</h2>
-            <table>
-                <thead><tr><th scope="col">"Class"</th><th scope="col">"Cells"</th><th scope="col">"%"</th><th scope="col">"Key"</th></tr></thead>
-                <tbody>
-                    <For each=move || rows.get() key=|r| (r.code.clone(), r.count, (r.percent * 1000.0).round() as i64) let:r>
-                        <tr data-testid="count-row" data-code=r.code.clone() data-count=r.count.to_string() data-percent=format!("{:.2}", r.percent)>
-                            <th scope="row"><span class="code">{r.code.clone()}</span>" "{taxonomy::name_of(&r.code).to_string()}</th>
-                            <td>{r.count}</td>
-                            <td>{format!("{:.1}", r.percent)}</td>
-                            <td><kbd>{taxonomy::by_code(&r.code).map(|c| c.key.to_string()).unwrap_or_default()}</kbd></td>
-                        </tr>
-                    </For>
-                    {move || {
-                        let n = too_small.get();
-                        (n > 0).then(|| view! {
-                            <tr class="too-small-row" data-testid="count-row" data-code="WBC" data-count=n.to_string() data-too-small="true">
-                                <th scope="row"><span class="code">"WBC"</span>" White cells not classified (too small)"</th>
-                                <td>{n}</td>
-                                <td title="Not in the percentages: take the picture at a higher magnification">"—"</td>
-                                <td></td>
-                            </tr>
-                        })
-                    }}
-                </tbody>
-                <tfoot><tr><th scope="row">"Total"</th><td>{move || total.get()}</td><td>"100"</td><td></td></tr></tfoot>
-            </table>
-            <p class="small set-summary" data-testid="set-summary" data-with-set=move || sets.get().0.to_string()
-                data-single=move || sets.get().1.to_string() data-ood=move || sets.get().3.to_string()>
-                {move || {
-                    let (n, single, mean, ood) = sets.get();
-                    let l = level.get();
-                    if n == 0 { String::new() } else {
-                        format!("Prediction sets at {} % coverage: {single} of {n} cells have a single class; mean set size {mean:.2}. Outside what the model knows: {ood}.", l.percent())
-                    }
-                }}
-            </p>
-            <div class="export">
-                <button class="button" id="export-csv" on:click=export_csv disabled=move || total.get() + too_small.get() == 0>"Export CSV"</button>
-                <button class="button" id="export-json" on:click=export_json disabled=move || total.get() + too_small.get() == 0>"Export JSON"</button>
-            </div>
-            <p class="muted small">"Select a cell, then press its class key to reassign it (J/K move through the list). Percentages use the final classes."</p>
-        </section>
-    }
 }

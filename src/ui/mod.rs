@@ -4,6 +4,7 @@
 pub mod about;
 pub mod atlas;
 pub mod batch;
+pub mod differential;
 pub mod engine;
 pub mod entries;
 pub mod fetch;
@@ -179,7 +180,7 @@ fn App() -> impl IntoView {
                 </div>
             </div>
             <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Count>
-                <batch::Differential />
+                <differential::Differential />
             </div>
             <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::Learn><learn::Learn /></div>
             <div class="tab-panel wide" role="tabpanel" hidden=move || state.tab.get() != Tab::Atlas><atlas::Atlas /></div>

@@ -385,7 +385,12 @@ async fn flush_once(state: AppState) -> Result<(), String> {
     // Files, crops and previews of entries on the list (those of entries not yet shown wait).
     let (files, made) = outbox::take(&present);
     let selected = state.selected.get_untracked();
-    let changed = !puts.is_empty() || !deletes.is_empty() || meta.selected != selected || meta.coverage_percent != Some(level.percent());
+    let kind = state.count_kind.get_untracked().map(|k| k.as_str().to_string());
+    let changed = !puts.is_empty()
+        || !deletes.is_empty()
+        || meta.selected != selected
+        || meta.coverage_percent != Some(level.percent())
+        || meta.count_kind != kind;
     if !changed && files.is_empty() && made.is_empty() {
         return Ok(());
     }
@@ -393,6 +398,7 @@ async fn flush_once(state: AppState) -> Result<(), String> {
     meta.classified = classified;
     meta.selected = selected;
     meta.coverage_percent = Some(level.percent());
+    meta.count_kind = kind;
     meta.updated_ms = now();
     let err = |e: JsValue| idb::error_text(&e);
     let tx = idb::transaction(&db, &[SESSIONS, CELLS, BLOBS], true)?;
@@ -514,6 +520,7 @@ pub async fn start(state: AppState) {
     Effect::new(move |_| {
         state.cells.track();
         state.selected.track();
+        state.count_kind.track();
         level.track();
         schedule();
     });
@@ -594,6 +601,7 @@ async fn adopt(state: AppState, db: &IdbDatabase, meta: SessionMeta) -> Result<(
     if let Some(level) = meta.coverage() {
         uncertainty::coverage().set(level);
     }
+    state.count_kind.set(meta.count_kind.as_deref().and_then(crate::count::reference::CountKind::parse));
     remember_tab(&meta);
     let selected = meta.selected.filter(|id| restored.cells.iter().any(|c| c.id == *id));
     state.resumable.set(restored.resumable.iter().map(|(id, _)| *id).collect());
@@ -613,6 +621,7 @@ async fn held_elsewhere(id: &str) -> bool {
 pub async fn new_session(state: AppState) {
     flush().await;
     engine::clear();
+    state.count_kind.set(None);
     with(|s| s.saved.clear());
     outbox::clear();
     state.resumable.set(Vec::new());

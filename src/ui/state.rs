@@ -205,6 +205,8 @@ pub struct AppState {
     pub resumable: RwSignal<Vec<u32>>,
     /// Changes not yet written to storage.
     pub unsaved: RwSignal<bool>,
+    /// What the person said the count is from (`None`: estimated from the cells).
+    pub count_kind: RwSignal<Option<crate::count::reference::CountKind>>,
 }
 
 /// Whether the session is kept in the browser's storage.
@@ -285,6 +287,7 @@ impl AppState {
             storage_used: RwSignal::new(None),
             resumable: RwSignal::new(Vec::new()),
             unsaved: RwSignal::new(false),
+            count_kind: RwSignal::new(None),
         }
     }
 
