@@ -10,22 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  withApp, waitForModelReady, readCells, downloadVia, assertResponsive, findPython, ROOT, MODEL_TIMEOUT,
+  withApp, waitForModelReady, readCells, downloadVia, assertResponsive, findPython, MODEL_TIMEOUT, BCCD_DATA as BCCD, bccdWbcBoxes as wbcBoxes, bccdTestIds as testIds,
 } from './lib.mjs';
 
-const BCCD = path.resolve(ROOT, process.env.BCCD_DATA || '../shared/data/bccd');
 const FIELD_TIMEOUT = Number(process.env.E2E_FIELD_TIMEOUT || 180_000);
-
-/** WBC boxes [xmin, ymin, xmax, ymax] of a BCCD field. */
-function wbcBoxes(id) {
-  const xml = fs.readFileSync(path.join(BCCD, 'Annotations', `${id}.xml`), 'utf8');
-  return xml.split('<object>').slice(1).filter((o) => o.includes('<name>WBC</name>')).map((o) =>
-    ['xmin', 'ymin', 'xmax', 'ymax'].map((t) => Number(o.match(new RegExp(`<${t}>\\s*([-\\d.]+)\\s*<`))[1])));
-}
-
-function testIds() {
-  return fs.readFileSync(path.join(BCCD, 'ImageSets', 'test.txt'), 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
-}
 
 const fieldPath = (id) => path.join(BCCD, 'JPEGImages', `${id}.jpg`);
 const parseBox = (s) => s.split(',').map(Number);

@@ -252,3 +252,12 @@ export async function crashOneFileMidBatch(page, images) {
   assert.equal(cells.filter((c) => c.state === 'done').length, images.length - 1, JSON.stringify(cells.map((c) => c.state)));
   return cells;
 }
+
+/** The service worker's cache: its names and the paths of the first one's entries. */
+export async function cachedPaths(page) {
+  return page.evaluate(async () => {
+    const names = await caches.keys();
+    const paths = names.length ? (await (await caches.open(names[0])).keys()).map((r) => new URL(r.url).pathname) : [];
+    return { names, paths };
+  });
+}

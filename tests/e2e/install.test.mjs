@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { withApp, waitForModelReady, MODEL_TIMEOUT, ARTIFACTS } from './lib.mjs';
-import { waitForServiceWorker, SW_TIMEOUT } from './flows.mjs';
+import { waitForServiceWorker, cachedPaths, SW_TIMEOUT } from './flows.mjs';
 
 test('installable: manifest under the sub-path, icons, no installability error, the start_url opens offline', { timeout: 2 * MODEL_TIMEOUT + SW_TIMEOUT + 60_000 }, async () => {
   await withApp(
@@ -63,11 +63,7 @@ test('installable: manifest under the sub-path, icons, no installability error, 
       assert.deepEqual(errors, [], 'Chromium finds the app installable');
 
       // Precached, so that an installed app opens without the network.
-      const cached = await page.evaluate(async () => {
-        const names = await caches.keys();
-        const urls = names.length ? (await (await caches.open(names[0])).keys()).map((r) => new URL(r.url).pathname) : [];
-        return urls.filter((u) => u.endsWith('.webmanifest') || u.includes('/icons/'));
-      });
+      const cached = (await cachedPaths(page)).paths.filter((u) => u.endsWith('.webmanifest') || u.includes('/icons/'));
       assert.ok(cached.some((u) => u.endsWith('/manifest.webmanifest')), `manifest precached: ${cached}`);
       assert.equal(cached.filter((u) => u.includes('/icons/')).length, 3, `icons precached: ${cached}`);
 

@@ -25,6 +25,8 @@ export const ARTIFACTS = path.join(HERE, 'artifacts');
 export const DIST = path.resolve(ROOT, process.env.DIST || 'dist');
 export const BASE = normaliseBase(process.env.BASE || '/');
 export const MLL_DATA = path.resolve(ROOT, process.env.MLL_DATA || '../shared/data/mll-subset');
+/** BCCD smear fields (JPEGImages/, Annotations/, ImageSets/). */
+export const BCCD_DATA = path.resolve(ROOT, process.env.BCCD_DATA || '../shared/data/bccd');
 /** The server started by the README's first command, when scripts/test.sh runs the suite. */
 export const E2E_URL = process.env.E2E_URL || null;
 
@@ -410,4 +412,16 @@ export async function assertResponsive(page) {
     new Promise((_, rej) => setTimeout(() => rej(new Error('page did not respond within 10 s')), 10_000)),
   ]);
   if (v !== 2) throw new Error('page evaluate returned a wrong value');
+}
+
+/** WBC boxes [xmin, ymin, xmax, ymax] of a BCCD field, as its authors drew them. */
+export function bccdWbcBoxes(id, dataDir = BCCD_DATA) {
+  const xml = fs.readFileSync(path.join(dataDir, 'Annotations', `${id}.xml`), 'utf8');
+  return xml.split('<object>').slice(1).filter((o) => o.includes('<name>WBC</name>')).map((o) =>
+    ['xmin', 'ymin', 'xmax', 'ymax'].map((t) => Number(o.match(new RegExp(`<${t}>\\s*([-\\d.]+)\\s*<`))[1])));
+}
+
+/** The ids of BCCD's test split, in file order. */
+export function bccdTestIds(dataDir = BCCD_DATA) {
+  return fs.readFileSync(path.join(dataDir, 'ImageSets', 'test.txt'), 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {
   withApp, waitForModelReady, waitForCellsSettled, readCells, testImages, MODEL_TIMEOUT, CLASSIFY_TIMEOUT,
 } from './lib.mjs';
-import { waitForServiceWorker, trackNavigations, evalRetry, SW_TIMEOUT } from './flows.mjs';
+import { waitForServiceWorker, trackNavigations, evalRetry, cachedPaths, SW_TIMEOUT } from './flows.mjs';
 
 test('first visit: the service worker taking control does not reload away the batch', { timeout: MODEL_TIMEOUT + CLASSIFY_TIMEOUT + SW_TIMEOUT + 60_000 }, async () => {
   const [img] = testImages('NGS', 1);
@@ -34,11 +34,8 @@ test('works offline after the first visit', { timeout: 2 * MODEL_TIMEOUT + CLASS
     const { page, context } = app;
     await waitForServiceWorker(page);
     await waitForModelReady(page);
-    const cache = await page.evaluate(async () => {
-      const names = await caches.keys();
-      const urls = names.length ? (await (await caches.open(names[0])).keys()).map((r) => new URL(r.url).pathname) : [];
-      return { names, count: urls.length, model: urls.filter((u) => u.includes('/model/')), sample: urls.slice(0, 5) };
-    });
+    const { names, paths } = await cachedPaths(page);
+    const cache = { names, count: paths.length, model: paths.filter((u) => u.includes('/model/')), sample: paths.slice(0, 5) };
     console.log(`offline: caches ${JSON.stringify(cache)}`);
     assert.ok(cache.model.some((u) => u.endsWith('.onnx')), 'the model is precached');
 

@@ -9,20 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { withApp, waitForModelReady, findPython, ROOT, MODEL_TIMEOUT } from './lib.mjs';
+import { withApp, waitForModelReady, findPython, MODEL_TIMEOUT, BCCD_DATA as BCCD, bccdWbcBoxes as wbcBoxes, bccdTestIds as testIds } from './lib.mjs';
 
-const BCCD = path.resolve(ROOT, process.env.BCCD_DATA || '../shared/data/bccd');
 const FIELD_TIMEOUT = Number(process.env.E2E_FIELD_TIMEOUT || 180_000);
-
-function wbcBoxes(id) {
-  const xml = fs.readFileSync(path.join(BCCD, 'Annotations', `${id}.xml`), 'utf8');
-  return xml.split('<object>').slice(1).filter((o) => o.includes('<name>WBC</name>')).map((o) =>
-    ['xmin', 'ymin', 'xmax', 'ymax'].map((t) => Number(o.match(new RegExp(`<${t}>\\s*([-\\d.]+)\\s*<`))[1])));
-}
-
-function testIds() {
-  return fs.readFileSync(path.join(BCCD, 'ImageSets', 'test.txt'), 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
-}
 
 /** `id` cut at (x, y, side×side) and resized to w×h (Pillow), as a PNG named `name`. */
 function derived(id, name, [x, y, cw, ch], [w, h]) {

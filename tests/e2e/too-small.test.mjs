@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { withApp, waitForModelReady, downloadVia, findPython, ROOT, MODEL_TIMEOUT } from './lib.mjs';
+import { withApp, waitForModelReady, downloadVia, findPython, MODEL_TIMEOUT, BCCD_DATA as BCCD } from './lib.mjs';
 import { waitForSaved } from './flows.mjs';
 
-const BCCD = path.resolve(ROOT, process.env.BCCD_DATA || '../shared/data/bccd');
 const FIELD_TIMEOUT = Number(process.env.E2E_FIELD_TIMEOUT || 180_000);
 const ID = 'BloodImage_00007'; // the first BCCD test field of tests/pipeline.rs (nucleus about 125 px)
 const SCALE = 0.16;
