@@ -16,7 +16,7 @@ use super::model_status::{self, Model};
 use super::opinion::{self, Sink};
 use super::replies;
 use super::state::{AppState, Cell, CellState, ModelState};
-use super::workers;
+use super::workers::{self, Read};
 pub use crate::pool::MAX_WORKERS;
 use crate::pool::{Command, Event, Job, Point, Pool, OPINION_ID};
 use crate::web::console;
@@ -73,12 +73,13 @@ fn run(commands: Vec<Command<File>>) -> Result<(), String> {
                 result = result.and(sent.unwrap_or(Ok(())));
             }
             Command::SendJob { key, job: Job { id, file, point } } => {
-                workers::send(key, id, file.into(), point, unread(key, id, "The file could not be read by the browser."))
+                let read = point.map_or(Read::Decide, Read::At);
+                workers::send(key, id, file.into(), read, unread(key, id, "The file could not be read by the browser."))
             }
             Command::SendOpinion { key } => {
                 let failed = unread(key, OPINION_ID, "The image could not be read by the browser.");
                 match opinion::take_image() {
-                    Some(image) => workers::send(key, OPINION_ID, image, None, failed),
+                    Some(image) => workers::send(key, OPINION_ID, image, Read::OneCell, failed),
                     None => failed(),
                 }
             }

@@ -138,17 +138,32 @@ pub fn arm_crash(key: u32) {
     }
 }
 
-/// Reads `image` and sends it to worker `key` as job `id` (a click on a field: `point`);
-/// `failed` runs when it could not be read or sent (or there is no such worker).
-pub fn send(key: u32, id: u32, image: Blob, point: Option<Point>, failed: impl FnOnce() + 'static) {
+/// How the worker is to read a file it is sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Read {
+    /// A dropped file: the worker decides single cell or field from its content.
+    Decide,
+    /// An image known to be one cell (the Learn tab's expert-labelled crops): classified as one,
+    /// whatever its content looks like.
+    OneCell,
+    /// A cell the person clicked on a field, at this point.
+    At(Point),
+}
+
+/// Reads `image` and sends it to worker `key` as job `id`, to be read as `read` says; `failed`
+/// runs when it could not be read or sent (or there is no such worker).
+pub fn send(key: u32, id: u32, image: Blob, read: Read, failed: impl FnOnce() + 'static) {
     let worker = get(key);
     leptos::task::spawn_local(async move {
         let sent = match (worker, JsFuture::from(image.array_buffer()).await) {
             (Some(worker), Ok(buf)) => {
                 let buf: ArrayBuffer = buf.unchecked_into();
-                let msg = match point {
-                    None => obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]),
-                    Some(p) => obj(&[
+                let msg = match read {
+                    Read::Decide => obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]),
+                    Read::OneCell => {
+                        obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf), ("one_cell", &JsValue::TRUE)])
+                    }
+                    Read::At(p) => obj(&[
                         ("kind", &"cell_at".into()),
                         ("id", &JsValue::from(id)),
                         ("bytes", &buf),

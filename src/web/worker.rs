@@ -4,8 +4,9 @@
 //!
 //! Page → worker messages are plain JS objects:
 //! `{kind: "load", manifest: string, model: ArrayBuffer}` and
-//! `{kind: "classify", id: number, bytes: ArrayBuffer}` (a single cell, answered by `done`, or a
-//! field, answered by `field` with every white cell found, each classified; `progress` on the way),
+//! `{kind: "classify", id: number, bytes: ArrayBuffer, one_cell?: true}` (a single cell, answered
+//! by `done`, or a field, answered by `field` with every white cell found, each classified;
+//! `progress` on the way; with `one_cell` always a single cell: an image known to be one),
 //! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`),
 //! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
@@ -209,8 +210,9 @@ impl CellClock {
 }
 
 /// A dropped file, read by the core ([`pipeline::read_file`]): a single cell (`done`) or a field
-/// (`field`), with `progress` on the way for what takes long.
-fn classify(id: u32, bytes: &[u8]) -> Reply {
+/// (`field`), with `progress` on the way for what takes long. With `one_cell`, the image is known
+/// to be one cell and is classified as one ([`pipeline::read_file_as`]).
+fn classify(id: u32, bytes: &[u8], one_cell: bool) -> Reply {
     let t0 = now();
     CLASSIFIER.with(|cell| {
         let mut guard = cell.borrow_mut();
@@ -234,7 +236,8 @@ fn classify(id: u32, bytes: &[u8]) -> Reply {
             }
             clock.step(step);
         };
-        let outcome = match pipeline::read_file(c, bytes, &mut observe) {
+        let layout = one_cell.then_some(Layout::Single);
+        let outcome = match pipeline::read_file_as(c, bytes, &mut observe, layout) {
             Ok(o) => o,
             Err(e) => return Reply::Failed { id, message: e.to_string() },
         };
@@ -370,7 +373,7 @@ fn on_message(ev: MessageEvent) {
         "classify" => {
             let id = get(&data, "id").as_f64().unwrap_or(-1.0) as u32;
             match bytes_of(&get(&data, "bytes")) {
-                Some(bytes) => classify(id, &bytes),
+                Some(bytes) => classify(id, &bytes, get(&data, "one_cell").is_truthy()),
                 None => Reply::Failed { id, message: "The file could not be read.".into() },
             }
         }

@@ -7,16 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withApp, DIST, MODEL_TIMEOUT } from './lib.mjs';
-import { waitForAppReady, taxonomyKeys } from './flows.mjs';
+import { withApp, DIST, MLL_DATA, MODEL_TIMEOUT } from './lib.mjs';
+import { waitForAppReady, taxonomyKeys, copyDist } from './flows.mjs';
 
 const index = JSON.parse(fs.readFileSync(path.join(DIST, 'teaching', 'index.json'), 'utf8'));
-const labelOf = new Map(index.map((i) => [i.file, i.label]));
 
-async function current(page) {
+async function current(page, items = index) {
   const file = await page.getAttribute('[data-testid=quiz-image]', 'data-file');
-  assert.ok(labelOf.has(file), `${file} is in teaching/index.json`);
-  return { file, label: labelOf.get(file) };
+  const item = items.find((i) => i.file === file);
+  assert.ok(item, `${file} is in teaching/index.json`);
+  return { file, label: item.label };
 }
 
 async function score(page) {
@@ -141,4 +141,46 @@ test('Learn: right and wrong answers, feedback with the model, score and classes
     assert.equal(await page.locator('[data-testid=quiz-class-row]').count(), 0);
     assert.deepEqual(app.pageErrors, [], 'page errors');
   });
+});
+
+// MLL crops of an artefact or of no identifiable cell have no cell at their centre, and the app
+// reads such a file, dropped, as a field (field-like-crops.txt). On the Learn tab the image is
+// known to be one cell's crop: the model's opinion must be on the whole crop, never "a field".
+const NO_CELL_AT_CENTRE = ['ART/ART_00393.jpg', 'ART/ART_00436.jpg', 'NIF/NIF_00849.jpg', 'NIF/NIF_00852.jpg'];
+
+test('Learn: the model gives its opinion on a crop with no cell at its centre (one cell, not a field)', { timeout: MODEL_TIMEOUT + 120_000 }, async () => {
+  const dist = copyDist('marrowscope-learn-');
+  try {
+    const teaching = path.join(dist, 'teaching');
+    fs.rmSync(teaching, { recursive: true, force: true });
+    fs.mkdirSync(teaching);
+    const items = NO_CELL_AT_CENTRE.map((rel) => {
+      const [label, original] = rel.split('/');
+      const file = `mll-${label}-${original}`;
+      fs.copyFileSync(path.join(MLL_DATA, 'images', rel), path.join(teaching, file));
+      return { file, label, source: 'marrow', dataset: 'MLL', original };
+    });
+    fs.writeFileSync(path.join(teaching, 'index.json'), JSON.stringify(items));
+    await withApp('learn-no-cell-at-centre', async (app) => {
+      const { page } = app;
+      await waitForAppReady(page);
+      await page.click('#tab-learn');
+      await page.waitForSelector('[data-testid=quiz-image]', { timeout: 30_000 });
+      const seen = [];
+      for (let k = 0; k < items.length; k++) {
+        if (k > 0) await nextCell(page);
+        const { file, label } = await current(page, items);
+        await page.click(`[data-testid=quiz-option][data-code=${label}]`);
+        const model = page.locator('[data-testid=quiz-model]');
+        await page.waitForFunction(() => !/Asking the model/.test(document.querySelector('[data-testid=quiz-model]')?.textContent || ''), null, { timeout: 60_000 });
+        const top = await model.locator('.opinion').getAttribute('data-top', { timeout: 1_000 }).catch(() => null);
+        assert.ok(top, `${file}: the model's opinion, not "${(await model.textContent()).trim()}"`);
+        seen.push({ file, top });
+      }
+      console.log(`opinions on crops with no cell at the centre: ${JSON.stringify(seen)}`);
+      assert.deepEqual(app.pageErrors, [], 'page errors');
+    }, { dist });
+  } finally {
+    fs.rmSync(dist, { recursive: true, force: true });
+  }
 });
