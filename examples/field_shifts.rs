@@ -28,6 +28,7 @@
 use image::{imageops, Rgb, RgbImage};
 use marrowscope::cells::fields::{self, Layout};
 use marrowscope::cells::measure_central_cell;
+use marrowscope::eval::shift;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -156,61 +157,19 @@ fn cut(case: &Case, x: u32, y: u32, w: u32, h: u32) -> Case {
 }
 
 fn map_pixels(case: &Case, f: impl Fn([f32; 3]) -> [f32; 3]) -> Case {
-    let mut image = case.image.clone();
-    for p in image.pixels_mut() {
-        let v = f([p[0] as f32, p[1] as f32, p[2] as f32]);
-        *p = Rgb(v.map(|c| c.round().clamp(0.0, 255.0) as u8));
-    }
-    Case { image, boxes: case.boxes.clone() }
+    Case { image: shift::map_pixels(&case.image, f), boxes: case.boxes.clone() }
 }
 
-/// Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB) in optical density.
-const RGB_FROM_HED: [[f32; 3]; 3] = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
-
-fn invert3(m: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    let c = |a: usize, b: usize, c: usize, d: usize| m[a][b] * m[c][d];
-    [
-        [(c(1, 1, 2, 2) - c(1, 2, 2, 1)) / det, (c(0, 2, 2, 1) - c(0, 1, 2, 2)) / det, (c(0, 1, 1, 2) - c(0, 2, 1, 1)) / det],
-        [(c(1, 2, 2, 0) - c(1, 0, 2, 2)) / det, (c(0, 0, 2, 2) - c(0, 2, 2, 0)) / det, (c(0, 2, 1, 0) - c(0, 0, 1, 2)) / det],
-        [(c(1, 0, 2, 1) - c(1, 1, 2, 0)) / det, (c(0, 1, 2, 0) - c(0, 0, 2, 1)) / det, (c(0, 0, 1, 1) - c(0, 1, 1, 0)) / det],
-    ]
-}
-
-/// Haematoxylin and eosin optical densities scaled by `h` and `e` (stain strength, a different
-/// stain batch or staining time).
 fn hed_shift(case: &Case, h: f32, e: f32) -> Case {
-    let inv = invert3(RGB_FROM_HED);
-    map_pixels(case, |p| {
-        let od = p.map(|v| -((v + 1.0) / 256.0).ln());
-        let mut c = [0f32; 3];
-        for (j, cj) in c.iter_mut().enumerate() {
-            *cj = (0..3).map(|i| od[i] * inv[i][j]).sum();
-        }
-        c[0] *= h;
-        c[1] *= e;
-        let mut out = [0f32; 3];
-        for (i, o) in out.iter_mut().enumerate() {
-            let d: f32 = (0..3).map(|j| c[j] * RGB_FROM_HED[j][i]).sum();
-            *o = 256.0 * (-d).exp() - 1.0;
-        }
-        out
-    })
+    Case { image: shift::stain(&case.image, h, e), boxes: case.boxes.clone() }
 }
 
 fn jpeg(case: &Case, quality: u8) -> Case {
-    let mut buf = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality);
-    let image = match case.image.write_with_encoder(enc) {
-        Ok(()) => image::load_from_memory(&buf).map(|i| i.to_rgb8()).unwrap_or_else(|_| case.image.clone()),
-        Err(_) => case.image.clone(),
-    };
-    Case { image, boxes: case.boxes.clone() }
+    Case { image: shift::jpeg(&case.image, quality), boxes: case.boxes.clone() }
 }
 
 fn blur(case: &Case, sigma: f32) -> Case {
-    Case { image: imageops::blur(&case.image, sigma), boxes: case.boxes.clone() }
+    Case { image: shift::blur(&case.image, sigma), boxes: case.boxes.clone() }
 }
 
 fn eyepiece(case: &Case) -> Case {

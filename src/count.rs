@@ -31,6 +31,11 @@ pub struct CellRecord {
     /// A white cell of a field found but too small to classify: no class (`predicted_class` and
     /// `final_class` empty, probability 0), not in the differential's classes.
     pub too_small: bool,
+    /// The person confirmed the final class (chose it, or confirmed the model's).
+    pub confirmed: bool,
+    /// Which calibration the prediction set used: `"lab"` (calibrated to the person's laboratory,
+    /// `crate::uncertainty::lab`) or `"model"` (the manifest's); `None` without sets.
+    pub calibration: Option<&'static str>,
 }
 
 impl CellRecord {
@@ -48,6 +53,8 @@ impl CellRecord {
             field: None,
             bbox: None,
             too_small: false,
+            confirmed: false,
+            calibration: None,
         }
     }
 
@@ -121,17 +128,18 @@ fn csv_field(s: &str) -> String {
 /// prediction set (codes, comma-separated, most probable first), its coverage level, and the
 /// out-of-distribution flag (`true`/`false`; these three empty when the model has no
 /// calibration for them); for a cell of a field, the field's file name and the cell's box in the
-/// field image's pixels (`box_x,box_y,box_w,box_h`; empty for single-cell images); last
+/// field image's pixels (`box_x,box_y,box_w,box_h`; empty for single-cell images);
 /// `too_small`: `true` for a field's white cell too small to classify (its classes and probability
-/// empty), else `false`.
+/// empty), else `false`; `confirmed`: `true` where the person confirmed or chose the final class;
+/// `calibration`: `lab` or `model`, which calibration the set used (empty without sets).
 pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
     let mut out = String::from(
-        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small\n",
+        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration\n",
     );
     for r in records {
         let bbox = r.bbox.map(|b| b.map(|v| v.to_string()).join(",")).unwrap_or_else(|| ",,,".into());
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.file_name),
             csv_field(&r.predicted_class),
             if r.too_small { String::new() } else { format!("{:.4}", r.probability) },
@@ -142,7 +150,9 @@ pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
             r.ood.map(|o| o.to_string()).unwrap_or_default(),
             r.field.as_deref().map(csv_field).unwrap_or_default(),
             bbox,
-            r.too_small
+            r.too_small,
+            r.confirmed,
+            r.calibration.unwrap_or_default()
         );
     }
     out
@@ -172,6 +182,8 @@ struct JsonCell<'a> {
     #[serde(rename = "box")]
     bbox: Option<[u32; 4]>,
     too_small: bool,
+    confirmed: bool,
+    calibration: Option<&'static str>,
 }
 
 /// JSON with every cell (a white cell too small to classify with empty classes, probability
@@ -193,6 +205,8 @@ pub fn to_json(records: &[CellRecord], model_id: &str, order: &[String]) -> Stri
                 field: r.field.as_deref(),
                 bbox: r.bbox,
                 too_small: r.too_small,
+                confirmed: r.confirmed,
+                calibration: r.calibration,
             })
             .collect(),
         differential: differential(records, order),
@@ -227,18 +241,20 @@ mod tests {
     fn csv_escapes_and_json_parses() {
         let mut r = CellRecord::new("we\"ird, name.jpg", "LYT", 0.123456, false);
         r.final_class = "BLA".into();
+        r.confirmed = true;
+        r.calibration = Some("lab");
         let r = r.with_uncertainty(vec!["LYT".into(), "BLA".into()], Some(0.9), Some(false));
         let in_field = CellRecord::new("f.jpg · cell 1", "NGS", 0.8, false).in_field("f.jpg", [10, 20, 30, 40]);
         let csv = to_csv(&[r.clone(), CellRecord::new("=cmd.jpg", "NGS", 1.0, false), in_field.clone()], "m1");
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small"
+            "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration"
         );
-        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false,,,,,,false");
+        assert_eq!(lines[1], "\"we\"\"ird, name.jpg\",\"LYT\",0.1235,\"BLA\",\"m1\",\"LYT,BLA\",0.90,false,,,,,,false,true,lab");
         assert!(lines[2].starts_with("\"'=cmd.jpg\""));
-        assert!(lines[2].ends_with(",\"\",,,,,,,,false"), "{}", lines[2]);
-        assert!(lines[3].ends_with(",\"f.jpg\",10,20,30,40,false"), "{}", lines[3]);
+        assert!(lines[2].ends_with(",\"\",,,,,,,,false,false,"), "{}", lines[2]);
+        assert!(lines[3].ends_with(",\"f.jpg\",10,20,30,40,false,false,"), "{}", lines[3]);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[in_field], "m1", &[])).unwrap();
         assert_eq!(v["cells"][0]["field"], "f.jpg");
         assert_eq!(v["cells"][0]["box"], serde_json::json!([10, 20, 30, 40]));
@@ -246,6 +262,7 @@ mod tests {
         assert_eq!(v["cells"][0]["final_class"], "BLA");
         assert_eq!(v["cells"][0]["prediction_set"], serde_json::json!(["LYT", "BLA"]));
         assert_eq!(v["cells"][0]["coverage"], 0.9);
+        assert_eq!((v["cells"][0]["confirmed"].as_bool(), v["cells"][0]["calibration"].as_str()), (Some(true), Some("lab")));
         assert_eq!(v["cells"][0]["ood"], false);
         assert_eq!(v["differential"][1]["code"], "BLA");
     }
@@ -263,7 +280,7 @@ mod tests {
         assert_eq!(too_small_count(&recs), 2);
         let csv = to_csv(&recs, "m1");
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[2], "\"f.jpg · white cell 2 (too small)\",\"\",,\"\",\"m1\",\"\",,,\"f.jpg\",10,20,8,8,true");
+        assert_eq!(lines[2], "\"f.jpg · white cell 2 (too small)\",\"\",,\"\",\"m1\",\"\",,,\"f.jpg\",10,20,8,8,true,false,");
         let v: serde_json::Value = serde_json::from_str(&to_json(&recs, "m1", &order)).unwrap();
         assert_eq!(v["too_small"], 2);
         assert_eq!(v["cells"][1]["too_small"], true);

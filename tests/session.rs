@@ -140,8 +140,8 @@ fn exports_are_identical_after_a_store_and_restore() {
     record::list_order(&mut expected);
     assert_eq!(after, expected, "every field of every cell survives the store");
     for level in LEVELS {
-        let a = export::records(&expected, Some(&m), level);
-        let b = export::records(&after, Some(&m), level);
+        let a = export::records(&expected, Some(&m), None, level);
+        let b = export::records(&after, Some(&m), None, level);
         assert_eq!(a.len(), before.iter().filter(|c| c.result.is_some()).count());
         assert_eq!(count::to_csv(&a, &m.model_id), count::to_csv(&b, &m.model_id), "CSV at {level:?}");
         let order = m.classes.clone();
@@ -152,7 +152,7 @@ fn exports_are_identical_after_a_store_and_restore() {
         }
     }
     // The reassignments are in the export.
-    let csv = count::to_csv(&export::records(&after, Some(&m), LEVELS[1]), &m.model_id);
+    let csv = count::to_csv(&export::records(&after, Some(&m), None, LEVELS[1]), &m.model_id);
     assert!(csv.lines().filter(|l| l.contains(",\"BLA\",")).count() >= before.iter().filter(|c| c.final_class.is_some()).count(), "{csv}");
     // A field's cells follow the field in the list.
     let field_pos = after.iter().position(|c| c.field_info.is_some()).unwrap();

@@ -152,3 +152,59 @@ fn non_cell_images_are_flagged() {
     println!("generated non-cell images read as fields: {} of {} = {field_share:.4}: {fields:?}", fields.len(), index.len());
     assert!(field_share <= 0.08, "{field_share:.4} of non-cell images read as fields: {fields:?}");
 }
+
+/// Issue 33, item 2: on a source shifted as another laboratory's images are (tungsten light,
+/// gamma, blur, JPEG: `marrowscope::eval::shift`), calibrating on 60 cells a person confirmed
+/// gives sets that cover about the level on the other cells of that source, and a profile
+/// round-trips as the file the page exports. `examples/lab_calibration.rs` prints the figures
+/// over many draws and sources.
+#[test]
+fn calibrating_on_confirmed_cells_of_a_shifted_source_restores_coverage() {
+    use marrowscope::eval::shift;
+    use marrowscope::uncertainty::conformal::Level;
+    use marrowscope::uncertainty::lab::{Confirmed, LabProfile};
+    let mut clf = common::classifier();
+    let m = clf.manifest().clone();
+    let spec = m.conformal.clone().expect("conformal calibration");
+    // 240 blood test cells, every class the model knows, interleaved so that any prefix is mixed.
+    let mut by_class: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for i in common::blood_split("test").into_iter().filter(|i| m.knows(&i.label)) {
+        by_class.entry(i.label.clone()).or_default().push(i);
+    }
+    let items: Vec<_> = (0..24).flat_map(|k| by_class.values().filter_map(move |v| v.get(k * 3).cloned())).take(240).collect();
+    assert_eq!(items.len(), 240);
+    let mut scored = Vec::new();
+    for item in &items {
+        let img = image::open(&item.path).unwrap().to_rgb8();
+        let yellow = shift::map_pixels(&img, |p| [p[0], p[1] * 0.93, p[2] * 0.70].map(|v| 255.0 * (v / 255.0).powf(1.6)));
+        let shifted = shift::jpeg(&shift::blur(&yellow, 2.0), 40);
+        let mut png = Vec::new();
+        shifted.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let out =
+            marrowscope::pipeline::read_file_as(&mut clf, &png, &mut |_| {}, Some(marrowscope::cells::fields::Layout::Single)).unwrap();
+        scored.push((out.cells.into_iter().next().unwrap().prediction.ranked, item.label.clone()));
+    }
+    let (cal, rest) = scored.split_at(60);
+    let confirmed: Vec<Confirmed> = cal.iter().map(|(r, c)| Confirmed { ranked: r, code: c }).collect();
+    let profile = LabProfile::calibrate(&spec, &m.model_id, &confirmed, "test".into(), 0.0).unwrap();
+    assert_eq!(profile.n, 60);
+    // The file the page exports reads back to the same thresholds (JSON keeps them to the last digit or so).
+    let again = LabProfile::from_json(&profile.to_json(), &m.model_id, Some(&spec)).unwrap();
+    assert_eq!((again.n, again.scores.len()), (60, 60));
+    for (k, q) in &profile.qhat {
+        assert!((again.qhat[k] - q).abs() < 1e-12, "{k}: {q} → {}", again.qhat[k]);
+    }
+    let (mut hit, mut size, mut model_hit) = (0usize, 0usize, 0usize);
+    for (ranked, label) in rest {
+        let set = profile.set(&spec, ranked, Level::L90).unwrap();
+        hit += set.contains(label) as usize;
+        size += set.len();
+        let s = spec.set_for_ranked(ranked, Level::L90, None).unwrap();
+        model_hit += ranked.iter().take(s.size).any(|r| &r.code == label) as usize;
+    }
+    let n = rest.len() as f64;
+    let (coverage, model_coverage) = (hit as f64 / n, model_hit as f64 / n);
+    println!("shifted blood: 90 % sets, model's calibration {model_coverage:.3}; calibrated on 60 confirmed cells {coverage:.3} (mean size {:.2})", size as f64 / n);
+    // 180 cells: about 2.2 points of sampling error, plus the calibration's own on 60 cells.
+    assert!((0.82..=0.99).contains(&coverage), "coverage after calibration {coverage:.3}");
+}

@@ -5,3 +5,4 @@
 pub mod dataset;
 pub mod dump;
 pub mod metrics;
+pub mod shift;

@@ -5,12 +5,31 @@
 use crate::count::CellRecord;
 use crate::model::manifest::Manifest;
 use crate::uncertainty::conformal::Level;
+use crate::uncertainty::lab::LabProfile;
 use crate::web::protocol::CellResult;
 
+/// The laboratory profile that applies to the loaded model, if any (`lab`: the one kept).
+pub fn lab_for<'a>(manifest: Option<&Manifest>, lab: Option<&'a LabProfile>) -> Option<&'a LabProfile> {
+    let m = manifest?;
+    lab.filter(|p| p.check(&m.model_id, m.conformal.as_ref()).is_ok())
+}
+
+/// Which calibration the sets use: `"lab"` (a laboratory profile made with this model) or
+/// `"model"` (the manifest's); `None` when the model has no prediction sets.
+pub fn calibration(manifest: Option<&Manifest>, lab: Option<&LabProfile>) -> Option<&'static str> {
+    manifest?.conformal.as_ref()?;
+    Some(if lab_for(manifest, lab).is_some() { "lab" } else { "model" })
+}
+
 /// The codes of a result's prediction set at `level`, most probable first; `None` when the
-/// model has no calibration for it.
-pub fn set_codes(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> Option<Vec<String>> {
-    let set = manifest?.conformal.as_ref()?.set_for_ranked(&r.ranked, level, r.source.as_ref())?;
+/// model has no calibration for it. With a laboratory profile for this model (`lab`), its
+/// thresholds ([`LabProfile::set`]); else the manifest's.
+pub fn set_codes(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellResult, level: Level) -> Option<Vec<String>> {
+    let spec = manifest?.conformal.as_ref()?;
+    if let Some(p) = lab_for(manifest, lab) {
+        return p.set(spec, &r.ranked, level);
+    }
+    let set = spec.set_for_ranked(&r.ranked, level, r.source.as_ref())?;
     Some(r.ranked.iter().take(set.size).map(|k| k.code.clone()).collect())
 }
 
@@ -21,10 +40,11 @@ pub fn record_of(
     final_class: Option<&str>,
     field: Option<(&str, [u32; 4])>,
     manifest: Option<&Manifest>,
+    lab: Option<&LabProfile>,
     level: Level,
 ) -> Option<CellRecord> {
     let top = r.ranked.first()?;
-    let set = set_codes(manifest, r, level);
+    let set = set_codes(manifest, lab, r, level);
     let coverage = set.is_some().then(|| level.fraction());
     let mut rec = CellRecord::new(name, top.code.clone(), top.probability, r.low_confidence).with_uncertainty(
         set.unwrap_or_default(),
@@ -33,7 +53,9 @@ pub fn record_of(
     );
     if let Some(f) = final_class {
         rec.final_class = f.to_string();
+        rec.confirmed = true;
     }
+    rec.calibration = calibration(manifest, lab);
     if let Some((field_name, bbox)) = field {
         rec = rec.in_field(field_name, bbox);
     }
@@ -52,7 +74,7 @@ pub fn too_small_records(field_name: &str, boxes: &[[u32; 4]]) -> Vec<CellRecord
 
 /// The export records of stored cells (those with a result, and a field's white cells too small
 /// to classify, at the field's place), in list order.
-pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
+pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, lab: Option<&LabProfile>, level: Level) -> Vec<CellRecord> {
     let mut out = Vec::new();
     for c in cells {
         if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
@@ -65,6 +87,7 @@ pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, level: 
             c.final_class.as_deref(),
             c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
             manifest,
+            lab,
             level,
         ));
     }

@@ -185,7 +185,7 @@ mod tests {
         cell.field_info.as_mut().unwrap().too_small = vec![[1, 2, 10, 12], [30, 40, 9, 9]];
         let again = StoredCell::from_json(&cell.to_json()).expect("round trip");
         assert_eq!(again, cell);
-        let recs = crate::session::export::records(&[again], None, Level::DEFAULT);
+        let recs = crate::session::export::records(&[again], None, None, Level::DEFAULT);
         assert_eq!(recs.len(), 2);
         assert!(recs.iter().all(|r| r.too_small && r.final_class.is_empty() && r.field.as_deref() == Some("f.jpg")));
         assert_eq!(recs[1].bbox, Some([30, 40, 9, 9]));

@@ -9,12 +9,13 @@ use crate::count::CellRecord;
 use crate::model::manifest::Manifest;
 use crate::taxonomy;
 use crate::uncertainty::conformal::Level;
+use crate::uncertainty::lab::LabProfile;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// The export records of the list: every cell with a result, and a field's white cells too small
 /// to classify at the field's place (as `crate::session::export::records` makes them from storage).
-pub(super) fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level) -> Vec<CellRecord> {
+pub(super) fn records(cells: &[Cell], manifest: Option<&Manifest>, lab: Option<&LabProfile>, level: Level) -> Vec<CellRecord> {
     let mut out = Vec::new();
     for c in cells {
         if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
@@ -27,6 +28,7 @@ pub(super) fn records(cells: &[Cell], manifest: Option<&Manifest>, level: Level)
             c.final_class.as_deref(),
             c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
             manifest,
+            lab,
             level,
         ));
     }
@@ -179,8 +181,13 @@ pub fn CellList() -> impl IntoView {
                         // Reactive on the model too: a restored session is shown before the model is ready.
                         let set_codes = {
                             let result = c.result.clone();
-                            Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(state.manifest().as_deref(), r, level.get())))
+                            Memo::new(move |_| result.as_ref().and_then(|r| uncertainty::set_codes(state.manifest().as_deref(), state.lab.get().as_deref(), r, level.get())))
                         };
+                        let has_result = c.result.is_some();
+                        let calibration = move || {
+                            has_result.then(|| crate::session::export::calibration(state.manifest().as_deref(), state.lab.get().as_deref())).flatten()
+                        };
+                        let confirmed = c.final_class.is_some();
                         // A field's own entry (its white cells follow it as cells of their own).
                         let is_field = c.field_info.is_some();
                         let field_cells = move || {
@@ -191,20 +198,28 @@ pub fn CellList() -> impl IntoView {
                         view! {
                             <li data-testid=if is_field { "field" } else { "cell" } tabindex="0" aria-current=move || selected().then_some("true")
                                 data-selected=move || selected().to_string()
-                                class=if is_field { "cell field-entry" } else if c.field.is_some() { "cell field-cell" } else { "cell" }
-                                class:selected=selected class:corrected=corrected
+                                // One class string for what does not change within a revision: an element takes
+                                // at most 26 attributes (Tachys).
+                                class=format!(
+                                    "{}{}{}{}",
+                                    if is_field { "cell field-entry" } else if c.field.is_some() { "cell field-cell" } else { "cell" },
+                                    if corrected { " corrected" } else { "" },
+                                    if c.result.as_ref().is_some_and(|r| r.low_confidence) { " unsure" } else { "" },
+                                    if ood { " ood" } else { "" },
+                                )
+                                class:selected=selected
                                 data-field=c.field.as_ref().map(|f| f.field_name.clone())
                                 data-box=c.field.as_ref().map(|f| f.box_text())
                                 data-added=c.field.as_ref().map(|f| f.added.to_string())
                                 data-cells=field_cells
                                 data-progress=c.progress.clone()
-                                class:unsure=c.result.as_ref().is_some_and(|r| r.low_confidence)
                                 data-file=c.name.clone() data-state=c.state.as_str()
                                 data-predicted=c.predicted().map(str::to_string) data-final=c.final_code().map(str::to_string)
                                 data-prob=c.probability().map(|p| format!("{p:.4}"))
                                 data-set=move || set_codes.get().map(|s| s.join(","))
                                 data-ood=c.result.as_ref().map(|_| ood.to_string())
-                                class:ood=ood
+                                data-confirmed=has_result.then(|| confirmed.to_string())
+                                data-calibration=calibration
                                 node_ref=row
                                 on:click=move |_| state.selected.set(Some(id))
                                 on:focus=move |_| state.selected.set(Some(id))>
@@ -240,7 +255,7 @@ pub fn CellList() -> impl IntoView {
                                                 let code = c.final_code().unwrap_or("").to_string();
                                                 move || if heavy() {
                                                     view! {
-                                                        <select class="reassign" aria-label=label.clone()
+                                                        <select class="reassign" data-testid="reassign" aria-label=label.clone()
                                                             inner_html=reassign_options(manifest.as_deref(), &code)
                                                             on:click=move |ev| ev.stop_propagation()
                                                             on:change=move |ev| {
@@ -252,6 +267,17 @@ pub fn CellList() -> impl IntoView {
                                                 } else {
                                                     // Out of view: the final class in words, the same size as the menu.
                                                     view! { <span class="reassign placeholder">{code.clone()}</span> }.into_any()
+                                                }
+                                            }
+                                            {
+                                                let predicted = c.predicted().unwrap_or_default().to_string();
+                                                let label = if confirmed { format!("{} confirmed", c.name) } else { format!("Confirm {} as {predicted}", c.name) };
+                                                view! {
+                                                    <button type="button" class="confirm" class:done=confirmed data-testid="confirm" aria-label=label.clone() title=label
+                                                        on:click=move |ev| {
+                                                            ev.stop_propagation();
+                                                            confirm(state, id);
+                                                        }>"✓"</button>
                                                 }
                                             }
                                         }.into_any()
@@ -309,8 +335,18 @@ fn too_small_entries(c: &Cell) -> Option<impl IntoView> {
     })
 }
 
+/// The person confirms cell `id`'s class: the final class is the one shown (the model's, or the
+/// one the person already chose). Confirmed cells calibrate the sets to the laboratory
+/// (`super::lab`).
+fn confirm(state: AppState, id: u32) {
+    if state.cell_untracked(id).is_some_and(|c| c.state == CellState::Done && c.final_class.is_none() && c.result.is_some()) {
+        state.update_cell(id, |c| c.final_class = c.predicted().map(str::to_string));
+    }
+}
+
 /// Keyboard reassignment as on manual counters: with a cell selected, a class's key
-/// sets its final class; J/K or arrows move through the batch.
+/// sets its final class (and confirms it), Enter confirms the class shown; J/K or arrows move
+/// through the batch.
 pub fn listen_for_counter_keys(state: AppState) {
     let handle = window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
@@ -345,6 +381,11 @@ pub fn listen_for_counter_keys(state: AppState) {
                         ev.prevent_default();
                     }
                 }
+            }
+            // Enter on the list (not on a button or link, which Enter activates).
+            "Enter" if matches!(tag.as_str(), "li" | "body" | "ul") => {
+                confirm(state, id);
+                ev.prevent_default();
             }
             "Delete" | "Backspace" if state.cell(id).is_some_and(|c| c.field.is_some()) => {
                 engine::remove_cell(id);

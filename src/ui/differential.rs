@@ -57,7 +57,7 @@ pub fn Differential() -> impl IntoView {
     // Built once per change of the list, for the table, the chart and the summary alike.
     let all = Memo::new(move |_| {
         let m = state.manifest();
-        state.cells.with(|cells| records(cells, m.as_deref(), level.get()))
+        state.cells.with(|cells| records(cells, m.as_deref(), state.lab.get().as_deref(), level.get()))
     });
     let rows = Memo::new(move |_| all.with(|recs| count::differential(recs, &classes())));
     let total = Memo::new(move |_| rows.get().iter().map(|r| r.count).sum::<usize>());
@@ -108,12 +108,12 @@ pub fn Differential() -> impl IntoView {
     let model_id = move || state.manifest().map(|m| m.model_id.clone()).unwrap_or_default();
     let export_csv = move |_| {
         let m = state.manifest();
-        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
+        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), state.lab.get_untracked().as_deref(), level.get_untracked()));
         download("marrowscope-count.csv", "text/csv", &count::to_csv(&recs, &model_id()));
     };
     let export_json = move |_| {
         let m = state.manifest();
-        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), level.get_untracked()));
+        let recs = state.cells.with_untracked(|c| records(c, m.as_deref(), state.lab.get_untracked().as_deref(), level.get_untracked()));
         download("marrowscope-count.json", "application/json", &count::to_json(&recs, &model_id(), &classes()));
     };
     let printed = RwSignal::new(String::new());

@@ -295,7 +295,8 @@ pub fn Learn() -> impl IntoView {
                                                 let r = o.result.clone();
                                                 let top = r.ranked.first().map(|t| (t.code.clone(), t.probability)).unwrap_or_default();
                                                 let m = state.manifest();
-                                                let set = uncertainty::set_codes(m.as_deref(), &r, level.get());
+                                                // The teaching set is the project's own images: the model's calibration, not a laboratory's.
+                                                let set = uncertainty::set_codes(m.as_deref(), None, &r, level.get());
                                                 let agrees = top.0 == truth;
                                                 view! {
                                                     <div class="opinion" data-top=top.0.clone() data-set=set.clone().map(|s| s.join(","))>

@@ -10,6 +10,7 @@ pub mod entries;
 pub mod fetch;
 pub mod in_view;
 pub mod input;
+pub mod lab;
 pub mod learn;
 pub mod model_status;
 pub mod opinion;
@@ -152,6 +153,7 @@ fn App() -> impl IntoView {
     leptos::task::spawn_local(load_bundled_model(state));
     leptos::task::spawn_local(input::load_gallery(state));
     leptos::task::spawn_local(persist::start(state));
+    leptos::task::spawn_local(lab::restore(state));
     install_test_hooks();
 
     view! {
@@ -175,6 +177,7 @@ fn App() -> impl IntoView {
                     <div class="right">
                         <uncertainty::CoverageSelect />
                         <result::ResultPanel />
+                        <lab::LabPanel />
                         <input::Gallery />
                     </div>
                 </div>

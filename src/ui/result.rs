@@ -21,7 +21,8 @@ pub fn ResultPanel() -> impl IntoView {
                 let manifest = state.manifest();
                 let ood = r.ood.is_some_and(|o| o.flagged);
                 let ood_notice = uncertainty::ood_view(manifest.as_deref(), &r);
-                let set = uncertainty::set_view(manifest.as_deref(), &r, level.get());
+                let lab = state.lab.get();
+                let set = uncertainty::set_view(manifest.as_deref(), lab.as_deref(), &r, level.get());
                 // With a calibrated prediction set, the set is the statement of confidence; the old
                 // max-probability "not sure" rule is shown only for models without one.
                 let has_set = uncertainty::set_of(manifest.as_deref(), &r, level.get()).is_some();

@@ -207,6 +207,9 @@ pub struct AppState {
     pub unsaved: RwSignal<bool>,
     /// What the person said the count is from (`None`: estimated from the cells).
     pub count_kind: RwSignal<Option<crate::count::reference::CountKind>>,
+    /// The laboratory profile kept in this browser (`crate::uncertainty::lab`): the prediction
+    /// sets use it where it was made with the loaded model.
+    pub lab: RwSignal<Option<Arc<crate::uncertainty::lab::LabProfile>>>,
 }
 
 /// Whether the session is kept in the browser's storage.
@@ -288,6 +291,7 @@ impl AppState {
             resumable: RwSignal::new(Vec::new()),
             unsaved: RwSignal::new(false),
             count_kind: RwSignal::new(None),
+            lab: RwSignal::new(None),
         }
     }
 

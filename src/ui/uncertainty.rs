@@ -6,6 +6,7 @@
 use crate::model::manifest::Manifest;
 use crate::taxonomy;
 use crate::uncertainty::conformal::{Level, PredictionSet, LEVELS};
+use crate::uncertainty::lab::LabProfile;
 use crate::web::protocol::CellResult;
 use leptos::prelude::*;
 
@@ -54,9 +55,10 @@ pub fn CoverageSelect() -> impl IntoView {
     }
 }
 
-/// The set in the result panel: its classes with probabilities, and the guarantee in words.
-pub fn set_view(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> AnyView {
-    let Some(set) = set_of(manifest, r, level) else {
+/// The set in the result panel: its classes with probabilities, and the guarantee in words
+/// (with a laboratory profile for this model, `lab`, its sets and its words).
+pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellResult, level: Level) -> AnyView {
+    let (Some(set), Some(codes)) = (set_of(manifest, r, level), set_codes(manifest, lab, r, level)) else {
         return view! {
             <p class="muted small set-unavailable" data-testid="set-unavailable">
                 "Prediction sets are unavailable: this model's manifest has no conformal calibration (it predates them). The ranking below still applies."
@@ -64,8 +66,10 @@ pub fn set_view(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> An
         }
         .into_any();
     };
-    let members: Vec<_> = r.ranked.iter().take(set.size).cloned().collect();
-    let codes = members.iter().map(|m| m.code.clone()).collect::<Vec<_>>().join(",");
+    let lab = crate::session::export::lab_for(manifest, lab);
+    let members: Vec<_> = r.ranked.iter().filter(|k| codes.contains(&k.code)).cloned().collect();
+    let codes = codes.join(",");
+    let size = members.len();
     let single = members.len() == 1;
     let answer = if members.is_empty() {
         format!(
@@ -79,16 +83,19 @@ pub fn set_view(manifest: Option<&Manifest>, r: &CellResult, level: Level) -> An
     } else {
         format!("One of {}: {}", members.len(), members.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(" or "))
     };
-    let words = format!(
-        "{} ({} % coverage; calibrated on {} {} validation images.)",
-        level.words(),
-        level.percent(),
-        set.n,
-        source_words(&set.source)
-    );
+    let words = match lab {
+        Some(p) => format!("{} ({} % coverage; calibrated on your {} confirmed cells.)", level.words(), level.percent(), p.n),
+        None => format!(
+            "{} ({} % coverage; calibrated on {} {} validation images.)",
+            level.words(),
+            level.percent(),
+            set.n,
+            source_words(&set.source)
+        ),
+    };
     view! {
         <div class="prediction-set" class:single=single data-testid="prediction-set" data-set=codes
-            data-size=set.size.to_string() data-level=level.key()>
+            data-size=size.to_string() data-level=level.key() data-calibration=if lab.is_some() { "lab" } else { "model" }>
             <div class="set-answer" data-testid="set-answer"><strong>{answer}</strong></div>
             <ul class="set-members">
                 {members.into_iter().map(|m| {

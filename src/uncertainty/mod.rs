@@ -2,4 +2,5 @@
 //! the "outside what this model knows" flag from the model's own features ([`ood`]).
 
 pub mod conformal;
+pub mod lab;
 pub mod ood;

@@ -106,13 +106,15 @@ test('differential count, keyboard reassignment, CSV/JSON export, sort and filte
     // --- exports ---
     const csv = await downloadVia(page, '#export-csv', 'count-export.csv');
     const lines = csv.text.split(/\r?\n/).filter(Boolean);
-    assert.equal(lines[0], 'file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small', 'CSV header');
+    assert.equal(lines[0], 'file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration', 'CSV header');
     const table = parseCsv(csv.text).filter((r) => r.length > 1);
     const body = table.slice(1);
     assert.equal(body.length, 12, `CSV rows: ${body.length}`);
     for (const r of body) {
-      assert.equal(r.length, 14, `CSV row with ${r.length} fields: ${r}`);
-      assert.deepEqual(r.slice(8), ['', '', '', '', '', 'false'], 'single-cell images have no field or box, and are not too small');
+      assert.equal(r.length, 16, `CSV row with ${r.length} fields: ${r}`);
+      assert.deepEqual(r.slice(8, 14), ['', '', '', '', '', 'false'], 'single-cell images have no field or box, and are not too small');
+      // Confirmed: the corrected cell only; the sets use the model's calibration (no laboratory profile).
+      assert.deepEqual(r.slice(14), [String(r[0] === target.file), 'model'], `confirmed and calibration columns: ${r}`);
       assert.equal(r[4], manifest.model_id, 'model_id column');
       // Prediction set (most probable first: it starts with the predicted class), level, OOD flag.
       if (r[5] !== '') assert.equal(r[5].split(',')[0], r[1], `prediction_set ${r[5]} starts with the predicted class`);

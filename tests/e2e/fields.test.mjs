@@ -116,10 +116,10 @@ test('a BCCD test field: white cells boxed, classified, counted, exported; a mis
       assert.equal(await countTotal(page), f.cells, 'the count holds every cell of the field');
       const csv = await downloadVia(page, '#export-csv', 'fields-export.csv');
       const lines = csv.text.split(/\r?\n/).filter(Boolean);
-      assert.match(lines[0], /,field,box_x,box_y,box_w,box_h,too_small$/);
+      assert.match(lines[0], /,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration$/);
       for (const c of cells) {
         const [x, y, w, h] = parseBox(c.box);
-        assert.ok(lines.some((l) => l.endsWith(`,"${name}",${x},${y},${w},${h},false`)), `CSV row for box ${c.box}`);
+        assert.ok(lines.some((l) => l.includes(`,"${name}",${x},${y},${w},${h},false,`)), `CSV row for box ${c.box}`);
       }
       const json = JSON.parse((await downloadVia(page, '#export-json', 'fields-export.json')).text);
       assert.ok(json.cells.every((c) => c.field === name && Array.isArray(c.box) && c.box.length === 4), 'JSON field and box');

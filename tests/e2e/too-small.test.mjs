@@ -80,9 +80,9 @@ test('a field whose white cells are too small: boxed, listed and counted as whit
       assert.match(await row.textContent(), /White cells not classified \(too small\)/);
       await app.screenshot('count');
       const csv = (await downloadVia(page, '#export-csv', 'too-small.csv')).text.split(/\r?\n/).filter(Boolean);
-      assert.match(csv[0], /,field,box_x,box_y,box_w,box_h,too_small$/, csv[0]);
+      assert.match(csv[0], /,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration$/, csv[0]);
       for (const e of entries) {
-        const line = csv.find((l) => l.endsWith(`,"${name}",${e.box},true`));
+        const line = csv.find((l) => l.endsWith(`,"${name}",${e.box},true,false,`));
         assert.ok(line, `CSV row for ${e.box}: ${csv.join('\n')}`);
         assert.match(line, /^"[^"]+","",,"",/, `empty class and probability: ${line}`);
       }

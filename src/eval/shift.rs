@@ -1,0 +1,80 @@
+//! Shifts made from the test splits, as another laboratory's images differ from the project's
+//! sources: stain strength (haematoxylin and eosin), blur (focus), JPEG compression. Used by the
+//! proxies for images from elsewhere (`examples/field_shifts.rs`, `examples/lab_calibration.rs`).
+
+use image::{imageops, Rgb, RgbImage};
+
+/// Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB) in optical density.
+const RGB_FROM_HED: [[f32; 3]; 3] = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
+
+fn invert3(m: [[f32; 3]; 3]) -> [[f32; 3]; 3] {
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    let c = |a: usize, b: usize, c: usize, d: usize| m[a][b] * m[c][d];
+    [
+        [(c(1, 1, 2, 2) - c(1, 2, 2, 1)) / det, (c(0, 2, 2, 1) - c(0, 1, 2, 2)) / det, (c(0, 1, 1, 2) - c(0, 2, 1, 1)) / det],
+        [(c(1, 2, 2, 0) - c(1, 0, 2, 2)) / det, (c(0, 0, 2, 2) - c(0, 2, 2, 0)) / det, (c(0, 2, 1, 0) - c(0, 0, 1, 2)) / det],
+        [(c(1, 0, 2, 1) - c(1, 1, 2, 0)) / det, (c(0, 1, 2, 0) - c(0, 0, 2, 1)) / det, (c(0, 0, 1, 1) - c(0, 1, 1, 0)) / det],
+    ]
+}
+
+/// `image` with every pixel mapped by `f` (RGB values 0–255 as floats, clamped back).
+pub fn map_pixels(image: &RgbImage, f: impl Fn([f32; 3]) -> [f32; 3]) -> RgbImage {
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        let v = f([p[0] as f32, p[1] as f32, p[2] as f32]);
+        *p = Rgb(v.map(|c| c.round().clamp(0.0, 255.0) as u8));
+    }
+    out
+}
+
+/// Haematoxylin and eosin optical densities scaled by `h` and `e` (stain strength: another stain
+/// batch or staining time).
+pub fn stain(image: &RgbImage, h: f32, e: f32) -> RgbImage {
+    let inv = invert3(RGB_FROM_HED);
+    map_pixels(image, |p| {
+        let od = p.map(|v| -((v + 1.0) / 256.0).ln());
+        let mut c = [0f32; 3];
+        for (j, cj) in c.iter_mut().enumerate() {
+            *cj = (0..3).map(|i| od[i] * inv[i][j]).sum();
+        }
+        c[0] *= h;
+        c[1] *= e;
+        let mut out = [0f32; 3];
+        for (i, o) in out.iter_mut().enumerate() {
+            let d: f32 = (0..3).map(|j| c[j] * RGB_FROM_HED[j][i]).sum();
+            *o = 256.0 * (-d).exp() - 1.0;
+        }
+        out
+    })
+}
+
+/// `image` saved as JPEG at `quality` and read back (unchanged if encoding fails).
+pub fn jpeg(image: &RgbImage, quality: u8) -> RgbImage {
+    let mut buf = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality);
+    match image.write_with_encoder(enc) {
+        Ok(()) => image::load_from_memory(&buf).map(|i| i.to_rgb8()).unwrap_or_else(|_| image.clone()),
+        Err(_) => image.clone(),
+    }
+}
+
+/// Gaussian blur of standard deviation `sigma` pixels (out of focus).
+pub fn blur(image: &RgbImage, sigma: f32) -> RgbImage {
+    imageops::blur(image, sigma)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stain_of_one_is_the_image_and_more_haematoxylin_darkens_a_purple_nucleus() {
+        let img = RgbImage::from_fn(8, 8, |x, _| if x < 4 { Rgb([120, 60, 160]) } else { Rgb([240, 230, 235]) });
+        let same = stain(&img, 1.0, 1.0);
+        assert!(img.pixels().zip(same.pixels()).all(|(a, b)| (0..3).all(|i| (a[i] as i32 - b[i] as i32).abs() <= 1)));
+        let dark = stain(&img, 1.5, 1.0);
+        let sum = |p: &Rgb<u8>| p.0.iter().map(|&v| v as u32).sum::<u32>();
+        assert!(sum(dark.get_pixel(0, 0)) + 30 < sum(img.get_pixel(0, 0)));
+    }
+}
