@@ -17,7 +17,8 @@
 //! Data: `PBC_DATA` and `MLL_DATA` or `../shared/data/{pbc,mll-subset}` (test splits only).
 
 use marrowscope::cells::fields::Layout;
-use marrowscope::eval::{dataset, shift};
+use marrowscope::eval::dataset;
+use marrowscope::eval::shift::{self, Proxy};
 use marrowscope::model::scores::Ranked;
 use marrowscope::pipeline;
 use marrowscope::uncertainty::conformal::{ConformalSpec, LEVELS};
@@ -60,19 +61,11 @@ struct Scored {
     label: String,
 }
 
-type Shift = fn(&image::RgbImage) -> image::RgbImage;
-
-struct Source {
-    name: &'static str,
-    csv: PathBuf,
-    shift: Option<Shift>,
-}
-
-fn classify(clf: &mut Classifier, source: &Source, limit: usize) -> Result<Vec<Scored>, String> {
+fn classify(clf: &mut Classifier, proxy: &Proxy, csv: &Path, limit: usize) -> Result<Vec<Scored>, String> {
     let m = clf.manifest().clone();
     let spec = m.conformal.clone().ok_or("the model has no conformal calibration")?;
-    let mut items: Vec<_> = dataset::from_csv(&source.csv)
-        .map_err(|e| format!("{}: {e}", source.csv.display()))?
+    let mut items: Vec<_> = dataset::from_csv(csv)
+        .map_err(|e| format!("{}: {e}", csv.display()))?
         .into_iter()
         .filter(|i| i.split == "test" && m.knows(&i.label))
         .collect();
@@ -81,14 +74,9 @@ fn classify(clf: &mut Classifier, source: &Source, limit: usize) -> Result<Vec<S
     let mut out = Vec::with_capacity(items.len());
     for item in &items {
         let bytes = std::fs::read(&item.path).map_err(|e| format!("{}: {e}", item.path.display()))?;
-        let bytes = match source.shift {
+        let bytes = match proxy.apply {
             None => bytes,
-            Some(f) => {
-                let img = image::load_from_memory(&bytes).map_err(|e| e.to_string())?.to_rgb8();
-                let mut png = Vec::new();
-                f(&img).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
-                png
-            }
+            Some(f) => shift::png(&f(&image::load_from_memory(&bytes).map_err(|e| e.to_string())?.to_rgb8())),
         };
         let Ok(outcome) = pipeline::read_file_as(clf, &bytes, &mut |_| {}, Some(Layout::Single)) else { continue };
         let Some(cell) = outcome.cells.into_iter().next() else { continue };
@@ -131,7 +119,8 @@ fn report(source: &str, scored: &[Scored], spec: &ConformalSpec, model_id: &str,
     for _ in 0..rounds {
         rng.shuffle(&mut order);
         let (cal, test) = order.split_at(confirm);
-        let cells: Vec<Confirmed> = cal.iter().map(|&i| Confirmed { ranked: &scored[i].ranked, code: &scored[i].label }).collect();
+        let cells: Vec<Confirmed> =
+            cal.iter().map(|&i| Confirmed { ranked: &scored[i].ranked, code: &scored[i].label, ood: None }).collect();
         let Ok(profile) = LabProfile::calibrate(spec, model_id, &cells, String::new(), 0.0) else { continue };
         own_classes.push(profile.per_class.len() as f64);
         for (k, &level) in LEVELS.iter().enumerate() {
@@ -181,36 +170,13 @@ fn run() -> Result<(), String> {
     println!("model {}; {limit} test cells at most per source; calibration on {confirm} confirmed cells, {rounds} draws", m.model_id);
     let pbc = data("PBC_DATA", "pbc").join("splits.csv");
     let mll = data("MLL_DATA", "mll-subset").join("splits.csv");
-    let sources = [
-        Source { name: "blood (PBC test), as is", csv: pbc.clone(), shift: None },
-        Source {
-            name: "blood (PBC test), another laboratory: stain H×1.5 E×0.7, blur σ 1.2, JPEG 70",
-            csv: pbc.clone(),
-            shift: Some(|i| shift::jpeg(&shift::blur(&shift::stain(i, 1.5, 0.7), 1.2), 70)),
-        },
-        Source { name: "blood (PBC test), pale stain H×0.6 E×1.3", csv: pbc.clone(), shift: Some(|i| shift::stain(i, 0.6, 1.3)) },
-        Source {
-            name: "blood (PBC test), harsh: tungsten light (yellow), gamma 1.6, blur σ 2, JPEG 40",
-            csv: pbc,
-            shift: Some(|i| {
-                let yellow = shift::map_pixels(i, |p| [p[0], p[1] * 0.93, p[2] * 0.70].map(|v| 255.0 * (v / 255.0).powf(1.6)));
-                shift::jpeg(&shift::blur(&yellow, 2.0), 40)
-            }),
-        },
-        Source { name: "marrow (MLL test), as is", csv: mll.clone(), shift: None },
-        Source {
-            name: "marrow (MLL test), another laboratory: stain H×0.7 E×1.4, blur σ 1.5, JPEG 60",
-            csv: mll,
-            shift: Some(|i| shift::jpeg(&shift::blur(&shift::stain(i, 0.7, 1.4), 1.5), 60)),
-        },
-    ];
-    for source in &sources {
-        let scored = classify(&mut clf, source, limit)?;
-        report(source.name, &scored, &spec, &m.model_id, confirm, rounds);
+    for proxy in shift::laboratory_proxies() {
+        let csv = if proxy.source == "blood" { &pbc } else { &mll };
+        let scored = classify(&mut clf, &proxy, csv, limit)?;
+        report(proxy.name, &scored, &spec, &m.model_id, confirm, rounds);
     }
     Ok(())
 }
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("lab_calibration: {e}");

@@ -175,17 +175,13 @@ fn calibrating_on_confirmed_cells_of_a_shifted_source_restores_coverage() {
     assert_eq!(items.len(), 240);
     let mut scored = Vec::new();
     for item in &items {
-        let img = image::open(&item.path).unwrap().to_rgb8();
-        let yellow = shift::map_pixels(&img, |p| [p[0], p[1] * 0.93, p[2] * 0.70].map(|v| 255.0 * (v / 255.0).powf(1.6)));
-        let shifted = shift::jpeg(&shift::blur(&yellow, 2.0), 40);
-        let mut png = Vec::new();
-        shifted.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let png = shift::png(&shift::tungsten(&image::open(&item.path).unwrap().to_rgb8()));
         let out =
             marrowscope::pipeline::read_file_as(&mut clf, &png, &mut |_| {}, Some(marrowscope::cells::fields::Layout::Single)).unwrap();
         scored.push((out.cells.into_iter().next().unwrap().prediction.ranked, item.label.clone()));
     }
     let (cal, rest) = scored.split_at(60);
-    let confirmed: Vec<Confirmed> = cal.iter().map(|(r, c)| Confirmed { ranked: r, code: c }).collect();
+    let confirmed: Vec<Confirmed> = cal.iter().map(|(r, c)| Confirmed { ranked: r, code: c, ood: None }).collect();
     let profile = LabProfile::calibrate(&spec, &m.model_id, &confirmed, "test".into(), 0.0).unwrap();
     assert_eq!(profile.n, 60);
     // The file the page exports reads back to the same thresholds (JSON keeps them to the last digit or so).

@@ -64,6 +64,60 @@ pub fn blur(image: &RgbImage, sigma: f32) -> RgbImage {
     imageops::blur(image, sigma)
 }
 
+/// A shift made from a test split: another laboratory's images as far as this project can make them.
+pub struct Proxy {
+    pub name: &'static str,
+    /// The test split it is made from: `"blood"` (PBC) or `"marrow"` (MLL).
+    pub source: &'static str,
+    /// `None`: the split as it is (the control).
+    pub apply: Option<fn(&RgbImage) -> RgbImage>,
+}
+
+/// Tungsten light (a yellow background), gamma 1.6, blur σ 2 and JPEG 40: the harshest proxy.
+pub fn tungsten(image: &RgbImage) -> RgbImage {
+    let yellow = map_pixels(image, |p| [p[0], p[1] * 0.93, p[2] * 0.70].map(|v| 255.0 * (v / 255.0).powf(1.6)));
+    jpeg(&blur(&yellow, 2.0), 40)
+}
+
+/// The proxies for another laboratory's images used by `examples/lab_calibration.rs` and
+/// `examples/shift_warning.rs`: each test split as it is, and shifted in stain, light, focus
+/// and compression.
+pub fn laboratory_proxies() -> Vec<Proxy> {
+    vec![
+        Proxy { name: "blood (PBC test), as is", source: "blood", apply: None },
+        Proxy {
+            name: "blood (PBC test), another laboratory: stain H×1.5 E×0.7, blur σ 1.2, JPEG 70",
+            source: "blood",
+            apply: Some(|i| jpeg(&blur(&stain(i, 1.5, 0.7), 1.2), 70)),
+        },
+        Proxy { name: "blood (PBC test), pale stain H×0.6 E×1.3", source: "blood", apply: Some(|i| stain(i, 0.6, 1.3)) },
+        Proxy {
+            name: "blood (PBC test), harsh: tungsten light (yellow), gamma 1.6, blur σ 2, JPEG 40",
+            source: "blood",
+            apply: Some(tungsten),
+        },
+        Proxy { name: "marrow (MLL test), as is", source: "marrow", apply: None },
+        Proxy {
+            name: "marrow (MLL test), another laboratory: stain H×0.7 E×1.4, blur σ 1.5, JPEG 60",
+            source: "marrow",
+            apply: Some(|i| jpeg(&blur(&stain(i, 0.7, 1.4), 1.5), 60)),
+        },
+        Proxy {
+            name: "marrow (MLL test), harsh: tungsten light (yellow), gamma 1.6, blur σ 2, JPEG 40",
+            source: "marrow",
+            apply: Some(tungsten),
+        },
+    ]
+}
+
+/// `image` as PNG bytes (lossless: what the app would be given).
+pub fn png(image: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Encoding an in-memory RGB image as PNG does not fail.
+    let _ = image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,6 +124,7 @@ fn reassign_options(manifest: Option<&Manifest>, current: &str) -> String {
 pub fn CellList() -> impl IntoView {
     let state = expect_context::<AppState>();
     let level = uncertainty::coverage();
+    let shifted = super::shift::shifted();
     let sort = RwSignal::new(SortBy::Added);
     let filter_class = RwSignal::new(String::new());
     let only_unsure = RwSignal::new(false);
@@ -243,8 +244,10 @@ pub fn CellList() -> impl IntoView {
                                                 {move || set_codes.get().map(|s| {
                                                     let n = s.len();
                                                     view! {
-                                                        <span class="badge set" class:single=n == 1 data-testid="set-size" data-size=n.to_string()
-                                                            title=format!("Prediction set: {}", s.join(", "))>
+                                                        <span class="badge set" class:single=n == 1 class:uncalibrated=move || shifted.get()
+                                                            data-testid="set-size" data-size=n.to_string()
+                                                            title=move || format!("Prediction set: {}{}", s.join(", "),
+                                                                if shifted.get() { " (not calibrated for these images)" } else { "" })>
                                                             {match n { 0 => " set: none at this level".to_string(), 1 => " set: 1 class".to_string(), _ => format!(" set: {n} classes") }}
                                                         </span>
                                                     }

@@ -76,9 +76,17 @@ fn keep(state: AppState, profile: Option<LabProfile>, error: RwSignal<Option<Str
     });
 }
 
-/// Confirmed cells of the list: (their ranking, the person's class).
-fn confirmed(state: &AppState) -> Vec<(Vec<crate::model::scores::Ranked>, String)> {
-    state.cells.with(|cells| cells.iter().filter_map(|c| Some((c.result.as_ref()?.ranked.clone(), c.final_class.clone()?))).collect())
+/// Confirmed cells of the list: (their ranking, the person's class, their ood ratio).
+fn confirmed(state: &AppState) -> Vec<(Vec<crate::model::scores::Ranked>, String, Option<f32>)> {
+    state.cells.with(|cells| {
+        cells
+            .iter()
+            .filter_map(|c| {
+                let r = c.result.as_ref()?;
+                Some((r.ranked.clone(), c.final_class.clone()?, r.ood.map(|o| o.ratio())))
+            })
+            .collect()
+    })
 }
 
 fn date_words() -> String {
@@ -124,7 +132,7 @@ pub fn LabPanel() -> impl IntoView {
             return;
         };
         let cells = confirmed(&state);
-        let list: Vec<Confirmed> = cells.iter().map(|(r, c)| Confirmed { ranked: r, code: c }).collect();
+        let list: Vec<Confirmed> = cells.iter().map(|(r, c, ood)| Confirmed { ranked: r, code: c, ood: *ood }).collect();
         match LabProfile::calibrate(spec, &m.model_id, &list, format!("profile of {}", date_words()), js_sys::Date::now()) {
             Ok(p) => {
                 console::info(

@@ -19,6 +19,7 @@ pub mod persist;
 pub mod replies;
 pub mod result;
 pub mod sessions;
+pub mod shift;
 pub mod state;
 pub mod uncertainty;
 pub mod viewer;
@@ -146,6 +147,7 @@ fn App() -> impl IntoView {
     provide_context(state);
     provide_context(uncertainty::Coverage(RwSignal::new(crate::uncertainty::conformal::Level::DEFAULT)));
     provide_context(learn::LearnState::new());
+    shift::provide(state);
     FATAL.with(|f| f.set(Some(state.fatal)));
     engine::init(state);
     input::listen_for_paste();
@@ -169,6 +171,7 @@ fn App() -> impl IntoView {
                 <sessions::SessionPanel />
                 <input::Intake />
                 <batch::Progress />
+                <shift::ShiftNotice />
                 <batch::CellList />
             </aside>
             <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Classify>

@@ -11,6 +11,7 @@ pub fn ResultPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let cell = Memo::new(move |_| state.selected.get().and_then(|id| state.cell(id)));
     let level = uncertainty::coverage();
+    let shifted = super::shift::shifted();
     move || {
         let c = cell.get()?;
         Some(match (c.state, c.result.clone(), c.error.clone()) {
@@ -22,7 +23,7 @@ pub fn ResultPanel() -> impl IntoView {
                 let ood = r.ood.is_some_and(|o| o.flagged);
                 let ood_notice = uncertainty::ood_view(manifest.as_deref(), &r);
                 let lab = state.lab.get();
-                let set = uncertainty::set_view(manifest.as_deref(), lab.as_deref(), &r, level.get());
+                let set = uncertainty::set_view(manifest.as_deref(), lab.as_deref(), &r, level.get(), shifted.get());
                 // With a calibrated prediction set, the set is the statement of confidence; the old
                 // max-probability "not sure" rule is shown only for models without one.
                 let has_set = uncertainty::set_of(manifest.as_deref(), &r, level.get()).is_some();

@@ -56,8 +56,9 @@ pub fn CoverageSelect() -> impl IntoView {
 }
 
 /// The set in the result panel: its classes with probabilities, and the guarantee in words
-/// (with a laboratory profile for this model, `lab`, its sets and its words).
-pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellResult, level: Level) -> AnyView {
+/// (with a laboratory profile for this model, `lab`, its sets and its words; `shifted`: the
+/// batch differs from the calibration images, so the guarantee is said not to hold).
+pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellResult, level: Level, shifted: bool) -> AnyView {
     let (Some(set), Some(codes)) = (set_of(manifest, r, level), set_codes(manifest, lab, r, level)) else {
         return view! {
             <p class="muted small set-unavailable" data-testid="set-unavailable">
@@ -79,7 +80,11 @@ pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellR
             level.percent()
         )
     } else if single {
-        format!("Confident: {} ({})", members[0].code, members[0].name)
+        if shifted {
+            format!("One class: {} ({}), from sets not calibrated for these images", members[0].code, members[0].name)
+        } else {
+            format!("Confident: {} ({})", members[0].code, members[0].name)
+        }
     } else {
         format!("One of {}: {}", members.len(), members.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(" or "))
     };
@@ -95,7 +100,8 @@ pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellR
     };
     view! {
         <div class="prediction-set" class:single=single data-testid="prediction-set" data-set=codes
-            data-size=size.to_string() data-level=level.key() data-calibration=if lab.is_some() { "lab" } else { "model" }>
+            data-size=size.to_string() data-level=level.key() data-calibration=if lab.is_some() { "lab" } else { "model" }
+            data-uncalibrated=shifted.to_string() class:uncalibrated=shifted>
             <div class="set-answer" data-testid="set-answer"><strong>{answer}</strong></div>
             <ul class="set-members">
                 {members.into_iter().map(|m| {
@@ -109,6 +115,11 @@ pub fn set_view(manifest: Option<&Manifest>, lab: Option<&LabProfile>, r: &CellR
                 }).collect_view()}
             </ul>
             <p class="set-words small" data-testid="set-words">{words}</p>
+            {shifted.then(|| view! {
+                <p class="small warn" data-testid="set-uncalibrated">
+                    "Not calibrated for these images: the batch differs from the images this calibration was made on, so sets like this may hold the right class less often than they say."
+                </p>
+            })}
         </div>
     }
     .into_any()

@@ -38,6 +38,10 @@ pub const MIN_PER_CLASS: usize = 20;
 pub struct LabScore {
     pub code: String,
     pub score: f64,
+    /// The cell's out-of-distribution ratio ([`super::ood::OodAssessment::ratio`]): the batch
+    /// shift warning compares new batches with the laboratory's cells ([`super::shift`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ood: Option<f32>,
 }
 
 /// A laboratory's calibration, as kept in the browser and exported as a small JSON file.
@@ -73,6 +77,8 @@ pub struct LabProfile {
 pub struct Confirmed<'a> {
     pub ranked: &'a [Ranked],
     pub code: &'a str,
+    /// Its out-of-distribution ratio, when the model gives one.
+    pub ood: Option<f32>,
 }
 
 /// The score of class `code` for a ranking (most probable first), `None` if it is not ranked.
@@ -101,7 +107,7 @@ impl LabProfile {
         let mut left_out = 0;
         for c in cells {
             match score_of(spec, c.ranked, c.code) {
-                Some(score) if score.is_finite() => scores.push(LabScore { code: c.code.to_string(), score }),
+                Some(score) if score.is_finite() => scores.push(LabScore { code: c.code.to_string(), score, ood: c.ood }),
                 _ => left_out += 1,
             }
         }
@@ -200,6 +206,13 @@ impl LabProfile {
         )
     }
 
+    /// The batch shift threshold from the confirmed cells ([`super::shift::reference_threshold`])
+    /// for batches of `batch` cells; `None` unless every confirmed cell has its ratio.
+    pub fn shift_threshold(&self, batch: usize) -> Option<f64> {
+        let ratios: Option<Vec<f32>> = self.scores.iter().map(|s| s.ood).collect();
+        super::shift::reference_threshold(&ratios?, batch)
+    }
+
     /// The classes with their own thresholds, and their numbers of confirmed cells.
     pub fn classes(&self) -> Vec<(String, usize)> {
         self.per_class.keys().map(|c| (c.clone(), self.scores.iter().filter(|s| &s.code == c).count())).collect()
@@ -230,11 +243,11 @@ mod tests {
     #[test]
     fn too_few_cells_is_an_error_in_words() {
         let r = ranked(&[("LYT", 0.9), ("MON", 0.1)]);
-        let cells: Vec<Confirmed> = (0..29).map(|_| Confirmed { ranked: &r, code: "LYT" }).collect();
+        let cells: Vec<Confirmed> = (0..29).map(|_| Confirmed { ranked: &r, code: "LYT", ood: None }).collect();
         let e = LabProfile::calibrate(&spec(), "m", &cells, String::new(), 0.0).unwrap_err();
         assert!(e.contains("at least 30") && e.contains("there are 29"), "{e}");
         // A class the model cannot name does not count.
-        let mut cells: Vec<Confirmed> = (0..30).map(|_| Confirmed { ranked: &r, code: "LYT" }).collect();
+        let mut cells: Vec<Confirmed> = (0..30).map(|_| Confirmed { ranked: &r, code: "LYT", ood: None }).collect();
         cells[0].code = "PLM";
         let e = LabProfile::calibrate(&spec(), "m", &cells, String::new(), 0.0).unwrap_err();
         assert!(e.contains("1 of classes it cannot name"), "{e}");
@@ -244,7 +257,9 @@ mod tests {
     fn the_model_is_wrong_here_so_the_sets_grow_and_cover() {
         // In this laboratory the model says LYT 0.8 for cells that are MON a third of the time.
         let lyt = ranked(&[("LYT", 0.8), ("MON", 0.15), ("BLA", 0.05)]);
-        let cells: Vec<Confirmed> = (0..60).map(|k| Confirmed { ranked: &lyt, code: if k % 3 == 0 { "MON" } else { "LYT" } }).collect();
+        let cells: Vec<Confirmed> = (0..60)
+            .map(|k| Confirmed { ranked: &lyt, code: if k % 3 == 0 { "MON" } else { "LYT" }, ood: Some(0.5 + (k % 2) as f32 * 0.1) })
+            .collect();
         let p = LabProfile::calibrate(&spec(), "m", &cells, "lab".into(), 1.0).unwrap();
         assert_eq!((p.n, p.left_out), (60, 0));
         // 90 %: the 55th smallest of 60 scores: 0.95 (MON's APS score), so LYT and MON.
@@ -254,6 +269,8 @@ mod tests {
         // LYT (40 cells) and MON (20) have their own thresholds: LYT's is 0.8 at every level.
         assert_eq!(p.classes(), vec![("LYT".to_string(), 40), ("MON".to_string(), 20)]);
         assert_eq!(p.threshold("LYT", Level::L95), Some(0.800000011920929));
+        // Its cells' ratios give the batch shift reference.
+        assert!(p.shift_threshold(30).is_some_and(|t| t > 0.55 && t < 0.6));
         // The model's manifest sets (q̂ 0.5) would have been empty: no class reaches 0.5.
         assert_eq!(spec().set_indices(&[0.8, 0.15, 0.05], 0.5), Vec::<usize>::new());
     }
@@ -261,7 +278,7 @@ mod tests {
     #[test]
     fn a_profile_round_trips_and_is_checked_against_the_model() {
         let r = ranked(&[("LYT", 0.9), ("MON", 0.1)]);
-        let cells: Vec<Confirmed> = (0..30).map(|_| Confirmed { ranked: &r, code: "LYT" }).collect();
+        let cells: Vec<Confirmed> = (0..30).map(|_| Confirmed { ranked: &r, code: "LYT", ood: None }).collect();
         let p = LabProfile::calibrate(&spec(), "model-a", &cells, "lab".into(), 1.0).unwrap();
         let text = p.to_json();
         assert_eq!(LabProfile::from_json(&text, "model-a", Some(&spec())).unwrap(), p);

@@ -4,3 +4,4 @@
 pub mod conformal;
 pub mod lab;
 pub mod ood;
+pub mod shift;

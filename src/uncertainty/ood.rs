@@ -40,6 +40,9 @@ pub struct OodSpec {
     /// How it was fitted, in words.
     #[serde(default)]
     pub rule: String,
+    /// The batch's shift warning ([`super::shift`]); absent in older manifests (no warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_shift: Option<super::shift::BatchShift>,
     /// Anything else the pipeline records (measured flag rates, sources, sizes...).
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -105,6 +108,11 @@ impl OodSpec {
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             return Err(format!("ood.threshold {} is not a positive number", self.threshold));
         }
+        if let Some(b) = &self.batch_shift {
+            if b.batch == 0 || b.sources.values().chain([&b.threshold]).any(|t| !(t.is_finite() && *t > 0.0)) {
+                return Err("ood.batch_shift needs a batch size of at least 1 and positive thresholds".into());
+            }
+        }
         Ok(())
     }
 
@@ -162,6 +170,7 @@ mod tests {
             threshold: 0.2,
             level: 0.98,
             rule: String::new(),
+            batch_shift: None,
             extra: Default::default(),
         }
     }
@@ -212,6 +221,12 @@ mod tests {
         assert!(o.validate(None).is_err());
         let mut o = spec();
         o.mean[0] = f32::INFINITY;
+        assert!(o.validate(None).is_err());
+        let mut o = spec();
+        o.batch_shift =
+            Some(super::super::shift::BatchShift { batch: 30, rule: String::new(), sources: Default::default(), threshold: 0.7 });
+        assert!(o.validate(None).is_ok());
+        o.batch_shift.as_mut().unwrap().threshold = f64::NAN;
         assert!(o.validate(None).is_err());
     }
 }

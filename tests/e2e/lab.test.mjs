@@ -9,29 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withApp, waitForCellsSettled, readCells, downloadVia, ARTIFACTS, ROOT, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { parseCsv, selectCell, waitForAppReady, waitForSaved } from './flows.mjs';
-
-const PBC = path.resolve(ROOT, process.env.PBC_DATA || '../shared/data/pbc');
-
-/** `n` PBC test crops round-robin over the classes the model knows, with their MLL code. */
-function bloodImages(n) {
-  const lines = fs.readFileSync(path.join(PBC, 'splits.csv'), 'utf8').split(/\r?\n/).filter(Boolean);
-  const h = lines.shift().split(',');
-  const rows = lines.map((l) => l.split(',')).filter((f) => f[h.indexOf('split')] === 'test' && f[h.indexOf('mll_code')]);
-  const by = {};
-  for (const f of rows) (by[f[h.indexOf('mll_code')]] ??= []).push({ path: path.join(PBC, f[h.indexOf('path')]), code: f[h.indexOf('mll_code')] });
-  const codes = Object.keys(by).sort();
-  const out = [];
-  for (let i = 0; out.length < n; i++) for (const c of codes) if (out.length < n && by[c][i]) out.push(by[c][i]);
-  return out;
-}
+import { withApp, waitForCellsSettled, readCells, downloadVia, ARTIFACTS, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
+import { parseCsv, selectCell, waitForAppReady, waitForSaved, pbcTestCrops } from './flows.mjs';
 
 const lab = (page) => page.locator('[data-testid=lab]').evaluate((e) => ({ state: e.getAttribute('data-state'), n: Number(e.getAttribute('data-n')) }));
 const calibrations = (page) => page.$$eval('[data-testid=cell]', (els) => els.map((e) => e.getAttribute('data-calibration')));
 
 test('calibrate to your laboratory: 30 cells confirmed through the UI, calibrated, kept over a reload, exported and imported', { timeout: MODEL_TIMEOUT + CLASSIFY_TIMEOUT + 300_000 }, async () => {
-  const images = bloodImages(36);
+  const images = pbcTestCrops(36);
   const truth = new Map(images.map((i) => [path.basename(i.path), i.code]));
   await withApp('lab', async (app) => {
     const { page } = app;
