@@ -199,16 +199,19 @@ pub fn flag(percent: f64, interval: Option<&Interval>) -> Flag {
         None => Flag::None,
         // Compare at the precision the table shows (0.1 %), so that a row never reads "5.0 %"
         // and "above range" for an upper limit of 5.
-        Some(i) => {
-            let p = (percent * 10.0).round() / 10.0;
-            if p < i.low {
-                Flag::Low
-            } else if p > i.high {
-                Flag::High
-            } else {
-                Flag::Normal
-            }
-        }
+        Some(i) => flag_at(percent, i.low, i.high),
+    }
+}
+
+/// `value` against `low`–`high` at the precision of one decimal.
+fn flag_at(value: f64, low: f64, high: f64) -> Flag {
+    let v = (value * 10.0).round() / 10.0;
+    if v < low {
+        Flag::Low
+    } else if v > high {
+        Flag::High
+    } else {
+        Flag::Normal
     }
 }
 
@@ -247,6 +250,13 @@ pub fn me_ratio(rows: &[CountRow]) -> Option<f64> {
     let sum = |codes: &[&str]| rows.iter().filter(|r| codes.contains(&r.code.as_str())).map(|r| r.count).sum::<usize>();
     let (m, e) = (sum(MYELOID), sum(ERYTHROID));
     (e > 0).then(|| m as f64 / e as f64)
+}
+
+/// The M:E ratio judged against [`ME_RATIO`] at the precision it is shown (0.1):
+/// [`Flag::None`] without a ratio.
+pub fn me_flag(ratio: Option<f64>) -> Flag {
+    let (low, high) = ME_RATIO;
+    ratio.map_or(Flag::None, |r| flag_at(r, low, high))
 }
 
 /// The blast percentage in words, against the limits that matter (teaching, not a diagnosis).
@@ -340,6 +350,9 @@ mod tests {
         let r = rows(&[("NGS", 40), ("MYB", 20), ("BLA", 2), ("LYT", 18), ("EBO", 25), ("ART", 3)]);
         assert!((me_ratio(&r).unwrap() - 62.0 / 25.0).abs() < 1e-9);
         assert_eq!(me_ratio(&rows(&[("NGS", 4)])), None);
+        assert_eq!(me_flag(Some(62.0 / 25.0)), Flag::Normal);
+        assert_eq!((me_flag(Some(1.44)), me_flag(Some(1.46)), me_flag(Some(3.36))), (Flag::Low, Flag::Normal, Flag::High));
+        assert_eq!(me_flag(None), Flag::None);
     }
 
     #[test]

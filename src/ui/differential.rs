@@ -153,6 +153,8 @@ pub fn Differential() -> impl IntoView {
                 }).collect_view()}
                 <span class="small muted kind-from">{move || if state.count_kind.get().is_some() {
                     "(your choice)".to_string()
+                } else if total.get() == 0 {
+                    "(bone-marrow aspirate until there are cells to tell from; choose if it is not)".to_string()
                 } else {
                     format!("(estimated from the cells: they look like {}; choose if it is not)", estimate.get().words().to_lowercase())
                 }}</span>
@@ -209,12 +211,7 @@ pub fn Differential() -> impl IntoView {
                 {move || (kind.get() == CountKind::Marrow).then(|| {
                     let r = reference::me_ratio(&rows.get());
                     let (lo, hi) = reference::ME_RATIO;
-                    let f = match r {
-                        Some(v) if v < lo => Flag::Low,
-                        Some(v) if v > hi => Flag::High,
-                        Some(_) => Flag::Normal,
-                        None => Flag::None,
-                    };
+                    let f = reference::me_flag(r);
                     view! {
                         <p class=format!("small flag-{}", f.as_str()) data-testid="me-ratio" data-ratio=r.map(|v| format!("{v:.2}")).unwrap_or_default() data-flag=f.as_str()>
                             {match r {
