@@ -53,7 +53,7 @@ pub fn ShiftNotice() -> impl IntoView {
             let against = if reference == "lab" { "your laboratory's confirmed cells" } else { "the images the model learned from" };
             let (class, text) = match s {
                 ShiftState::TooFew { n, need } => ("shift muted small", format!(
-                    "Compared with {against} from {need} cells on ({n} so far).")),
+                    "From {need} cells on, this batch is compared with {against} ({n} so far).")),
                 ShiftState::Ok { .. } => ("shift small", format!("These cells look like {against}: the prediction sets apply.")),
                 ShiftState::Shifted { .. } if reference == "lab" => ("shift warn", format!(
                     "These images differ from {against}: the prediction sets, calibrated on those, are not calibrated for them. \
