@@ -23,7 +23,7 @@ use marrowscope::cells::fields::Layout;
 use marrowscope::eval::{dataset, metrics};
 use marrowscope::pipeline;
 use marrowscope::{Classifier, Manifest};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 struct Args {
@@ -71,13 +71,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn load(model_dir: &Path) -> Result<Classifier, String> {
-    let text = std::fs::read_to_string(model_dir.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?;
-    let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
-    let onnx = std::fs::read(model_dir.join(&manifest.onnx_file)).map_err(|e| format!("model: {e}"))?;
-    Classifier::new(manifest, &onnx).map_err(|e| e.to_string())
-}
-
 /// Accuracy and F1 over the eight groups of Acevedo et al. (2020): the true group from the label,
 /// the predicted group from the top class (a class outside the groups, e.g. BLA, counts wrong).
 fn group_report(
@@ -116,7 +109,7 @@ fn main() {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let t0 = Instant::now();
-    let mut clf = load(&args.model)?;
+    let mut clf = Classifier::from_dir(&args.model).map_err(|e| e.to_string())?;
     let m = clf.manifest().clone();
     println!(
         "model {} ({} classes, {}x{}) loaded and optimised in {:.2} s",

@@ -21,37 +21,14 @@ use marrowscope::eval::dataset;
 use marrowscope::eval::shift::{self, Proxy};
 use marrowscope::model::scores::Ranked;
 use marrowscope::pipeline;
+use marrowscope::random::Rng;
 use marrowscope::uncertainty::conformal::{ConformalSpec, LEVELS};
 use marrowscope::uncertainty::lab::{Confirmed, LabProfile};
-use marrowscope::{Classifier, Manifest};
+use marrowscope::Classifier;
 use std::path::{Path, PathBuf};
 
 fn data(var: &str, dir: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir))
-}
-
-fn load(model_dir: &Path) -> Result<Classifier, String> {
-    let text = std::fs::read_to_string(model_dir.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?;
-    let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
-    let onnx = std::fs::read(model_dir.join(&manifest.onnx_file)).map_err(|e| format!("model: {e}"))?;
-    Classifier::new(manifest, &onnx).map_err(|e| e.to_string())
-}
-
-/// A small deterministic generator (xorshift64*), so that every run draws the same cells.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-    }
 }
 
 /// One classified image: the model's ranking, the set the manifest gives per level, the truth.
@@ -69,7 +46,7 @@ fn classify(clf: &mut Classifier, proxy: &Proxy, csv: &Path, limit: usize) -> Re
         .into_iter()
         .filter(|i| i.split == "test" && m.knows(&i.label))
         .collect();
-    Rng(0x5EED_1AB5).shuffle(&mut items);
+    Rng::new(0x5EED_1AB5).shuffle(&mut items);
     items.truncate(limit);
     let mut out = Vec::with_capacity(items.len());
     for item in &items {
@@ -112,7 +89,7 @@ fn report(source: &str, scored: &[Scored], spec: &ConformalSpec, model_id: &str,
         println!("  too few cells to calibrate on {confirm} and test on the rest");
         return;
     }
-    let mut rng = Rng(0xC0FF_EE00 ^ scored.len() as u64);
+    let mut rng = Rng::new(0xC0FF_EE00 ^ scored.len() as u64);
     let mut order: Vec<usize> = (0..scored.len()).collect();
     let mut stats: Vec<(Vec<f64>, Vec<f64>)> = LEVELS.iter().map(|_| (Vec::new(), Vec::new())).collect();
     let mut own_classes = Vec::new();
@@ -164,7 +141,7 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let mut clf = load(&model)?;
+    let mut clf = Classifier::from_dir(&model).map_err(|e| e.to_string())?;
     let m = clf.manifest().clone();
     let spec = m.conformal.clone().ok_or("the model has no conformal calibration")?;
     println!("model {}; {limit} test cells at most per source; calibration on {confirm} confirmed cells, {rounds} draws", m.model_id);

@@ -13,16 +13,9 @@
 //! `tests/e2e/pipeline.test.mjs` compares this with the built site.
 
 use marrowscope::cells::fields::Layout;
-use marrowscope::{pipeline, Classifier, Manifest};
+use marrowscope::{pipeline, Classifier};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-fn load(model_dir: &Path) -> Result<Classifier, String> {
-    let text = std::fs::read_to_string(model_dir.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?;
-    let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
-    let onnx = std::fs::read(model_dir.join(&manifest.onnx_file)).map_err(|e| format!("model: {e}"))?;
-    Classifier::new(manifest, &onnx).map_err(|e| e.to_string())
-}
 
 /// The record of one file.
 fn outcome_of(clf: &mut Classifier, path: &Path) -> Value {
@@ -65,7 +58,7 @@ fn run() -> Result<(), String> {
     if files.is_empty() {
         return Err("usage: outcomes [--model DIR] FILE...".into());
     }
-    let mut clf = load(&model)?;
+    let mut clf = Classifier::from_dir(&model).map_err(|e| e.to_string())?;
     let records: Vec<Value> = files.iter().map(|f| outcome_of(&mut clf, f)).collect();
     println!("{}", serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?);
     Ok(())

@@ -36,13 +36,6 @@ fn data(var: &str, dir: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir))
 }
 
-fn load(model_dir: &Path) -> Result<Classifier, String> {
-    let text = std::fs::read_to_string(model_dir.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?;
-    let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
-    let onnx = std::fs::read(model_dir.join(&manifest.onnx_file)).map_err(|e| format!("model: {e}"))?;
-    Classifier::new(manifest, &onnx).map_err(|e| e.to_string())
-}
-
 /// Up to `n` val images of each class the model knows, spread over the split.
 fn sample(dir: &Path, m: &Manifest, n: usize) -> Result<Vec<dataset::Item>, String> {
     let items = dataset::from_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -144,7 +137,7 @@ fn run() -> Result<(), String> {
         }
     }
     let t0 = Instant::now();
-    let mut clf = load(&model)?;
+    let mut clf = Classifier::from_dir(&model).map_err(|e| e.to_string())?;
     let m = clf.manifest().clone();
     println!("model {}; cell scale {:?}", m.model_id, m.input.cell_scale);
     let sources = [("marrow (MLL val)", data("MLL_DATA", "mll-subset")), ("blood (PBC val)", data("PBC_DATA", "pbc"))];

@@ -20,6 +20,7 @@ use marrowscope::cells::fields::Layout;
 use marrowscope::eval::dataset;
 use marrowscope::eval::shift::{self, Proxy};
 use marrowscope::pipeline;
+use marrowscope::random::Rng;
 use marrowscope::uncertainty::conformal::Level;
 use marrowscope::uncertainty::shift::{batch_statistic, majority, BatchShift};
 use marrowscope::{Classifier, Manifest};
@@ -27,18 +28,6 @@ use std::path::{Path, PathBuf};
 
 fn data(var: &str, dir: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir))
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
 }
 
 /// One classified cell: its ood ratio, whether the model's 90 % set holds its label, and the
@@ -82,7 +71,7 @@ fn cells(
 /// `draws` random batches of `batch` cells: each one's statistic and the source most of its
 /// cells look like.
 fn batches(cells: &[Cell], batch: usize, draws: usize, seed: u64) -> Vec<(f64, Option<String>)> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     (0..draws)
         .map(|_| {
             let picked: Vec<&Cell> = (0..batch).map(|_| &cells[rng.below(cells.len())]).collect();

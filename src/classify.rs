@@ -84,6 +84,20 @@ impl Classifier {
         Ok(Classifier { model: Model::load(manifest, onnx)? })
     }
 
+    /// Reads a model folder as the site ships it: `dir/manifest.json` and the ONNX file it names
+    /// (the native tools and examples; the page and the worker fetch them instead).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_dir(dir: &std::path::Path) -> Result<Classifier> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| crate::error::Error::InvalidManifest(format!("{} could not be read ({e})", path.display())))?;
+        let manifest = Manifest::from_json(&text)?;
+        let path = dir.join(&manifest.onnx_file);
+        let onnx =
+            std::fs::read(&path).map_err(|e| crate::error::Error::ModelLoad(format!("{} could not be read ({e})", path.display())))?;
+        Classifier::new(manifest, &onnx)
+    }
+
     /// [`Classifier::new`], telling `phase` as each step of the load ends, with the bytes'
     /// SHA-256 when it was computed already ([`Model::load_observed`]).
     pub fn new_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {

@@ -34,6 +34,7 @@
 //!   onnxruntime parity ([`eval::dump`])
 //! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
+//! - [`random`] — a small seeded random generator (the Learn tab's order, the examples' draws)
 //! - [`pool`] — the pool of classification workers as a plain state machine (queue, two files per
 //!   worker, crash replacement, resizing, cancel); the page's `ui::engine` carries out its commands
 
@@ -48,6 +49,7 @@ pub mod model;
 #[cfg(feature = "engine")]
 pub mod pipeline;
 pub mod pool;
+pub mod random;
 pub mod taxonomy;
 pub mod uncertainty;
 

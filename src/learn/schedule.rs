@@ -6,38 +6,8 @@
 use super::progress::Progress;
 use super::teaching::TeachingItem;
 
-/// A small deterministic generator (xorshift64*), seeded by the page.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn pick(&mut self, weights: &[f64]) -> Option<usize> {
-        let total: f64 = weights.iter().sum();
-        if total.is_nan() || total <= 0.0 {
-            return None;
-        }
-        let mut r = self.next_f64() * total;
-        for (k, w) in weights.iter().enumerate() {
-            if r < *w {
-                return Some(k);
-            }
-            r -= w;
-        }
-        weights.iter().rposition(|w| *w > 0.0)
-    }
-}
+/// The generator, seeded by the page.
+pub use crate::random::Rng;
 
 /// How many of the last cells shown are held back while the pool has others.
 const RECENT: usize = 5;

@@ -89,12 +89,6 @@ fn confirmed(state: &AppState) -> Vec<(Vec<crate::model::scores::Ranked>, String
     })
 }
 
-fn date_words() -> String {
-    let d = js_sys::Date::new_0();
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!("{} {} {}", d.get_date(), MONTHS[d.get_month() as usize % 12], d.get_full_year())
-}
-
 #[component]
 pub fn LabPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -104,10 +98,15 @@ pub fn LabPanel() -> impl IntoView {
     let usable = Memo::new(move |_| {
         let m = manifest();
         let known = |code: &str| m.as_ref().is_some_and(|m| m.knows(code));
-        let all = state.cells.with(|cells| cells.iter().filter(|c| c.result.is_some() && c.final_class.is_some()).count());
-        let ok =
-            state.cells.with(|cells| cells.iter().filter(|c| c.result.is_some() && c.final_class.as_deref().is_some_and(known)).count());
-        (ok, all - ok)
+        state.cells.with(|cells| {
+            cells.iter().filter(|c| c.result.is_some()).filter_map(|c| c.final_class.as_deref()).fold((0, 0), |(ok, other), code| {
+                if known(code) {
+                    (ok + 1, other)
+                } else {
+                    (ok, other + 1)
+                }
+            })
+        })
     });
     // The kept profile, and whether it applies to the loaded model (why not, in words).
     let applies = Memo::new(move |_| {
@@ -133,7 +132,13 @@ pub fn LabPanel() -> impl IntoView {
         };
         let cells = confirmed(&state);
         let list: Vec<Confirmed> = cells.iter().map(|(r, c, ood)| Confirmed { ranked: r, code: c, ood: *ood }).collect();
-        match LabProfile::calibrate(spec, &m.model_id, &list, format!("profile of {}", date_words()), js_sys::Date::now()) {
+        match LabProfile::calibrate(
+            spec,
+            &m.model_id,
+            &list,
+            format!("profile of {}", super::persist::day_words(&js_sys::Date::new_0())),
+            js_sys::Date::now(),
+        ) {
             Ok(p) => {
                 console::info(
                     "lab",

@@ -120,20 +120,17 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.session_storage().ok().flatten())
 }
 
+/// A day as people write it: "5 Dec 2026" (session names, laboratory profiles).
+pub fn day_words(d: &js_sys::Date) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{} {} {}", d.get_date(), MONTHS[(d.get_month() as usize).min(11)], d.get_full_year())
+}
+
 fn new_meta() -> SessionMeta {
     let t = now();
     let id = format!("s-{}-{}", t as u64, (js_sys::Math::random() * 1e6) as u32);
     let d = js_sys::Date::new_0();
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let name = format!(
-        "{} {} {}, {:02}:{:02}:{:02}",
-        d.get_date(),
-        MONTHS[(d.get_month() as usize).min(11)],
-        d.get_full_year(),
-        d.get_hours(),
-        d.get_minutes(),
-        d.get_seconds()
-    );
+    let name = format!("{}, {:02}:{:02}:{:02}", day_words(&d), d.get_hours(), d.get_minutes(), d.get_seconds());
     SessionMeta::new(id, t, name)
 }
 

@@ -71,21 +71,21 @@ export function knownTestClasses(manifest) {
 }
 
 /**
- * `n` PBC test crops (Acevedo et al. 2020) round-robin over the classes with an MLL code (sorted),
- * each as `{ path, code }`. Data: `PBC_DATA` or `../shared/data/pbc`.
+ * `n` PBC test crops (Acevedo et al. 2020) round-robin over `codes` (default: every class with an
+ * MLL code, sorted), each as `{ path, code }`. Data: `PBC_DATA` or `../shared/data/pbc`.
  */
-export function pbcTestCrops(n) {
+export function pbcTestCrops(n, codes = null) {
   const pbc = path.resolve(ROOT, process.env.PBC_DATA || '../shared/data/pbc');
   const lines = fs.readFileSync(path.join(pbc, 'splits.csv'), 'utf8').split(/\r?\n/).filter(Boolean);
   const h = lines.shift().split(',');
   const rows = lines.map((l) => l.split(',')).filter((f) => f[h.indexOf('split')] === 'test' && f[h.indexOf('mll_code')]);
   const by = {};
   for (const f of rows) (by[f[h.indexOf('mll_code')]] ??= []).push({ path: path.join(pbc, f[h.indexOf('path')]), code: f[h.indexOf('mll_code')] });
-  const codes = Object.keys(by).sort();
+  const order = codes ?? Object.keys(by).sort();
   const out = [];
   for (let i = 0; out.length < n; i++) {
     const before = out.length;
-    for (const c of codes) if (out.length < n && by[c][i]) out.push(by[c][i]);
+    for (const c of order) if (out.length < n && by[c]?.[i]) out.push(by[c][i]);
     if (out.length === before) throw new Error(`only ${out.length} PBC test crops, wanted ${n}`);
   }
   return out;

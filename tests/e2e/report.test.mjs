@@ -10,28 +10,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { withApp, waitForCellsSettled, readCells, ROOT, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { readManifest, taxonomyKeys, selectCell, waitForAppReady, waitForSaved, artifact } from './flows.mjs';
+import { withApp, waitForCellsSettled, readCells, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
+import { readManifest, taxonomyKeys, selectCell, waitForAppReady, waitForSaved, artifact, pbcTestCrops } from './flows.mjs';
 
-const PBC = path.resolve(ROOT, process.env.PBC_DATA || '../shared/data/pbc');
 // Adult intervals the app must show (src/count/reference.rs, cited in the README).
 const BLOOD = { LYT: [20, 40], MON: [2, 10], EOS: [1, 6], BAS: [0, 2], BLA: [0, 0], MYB: [0, 0] };
 const MARROW = { LYT: [11.1, 23.2], NGS: [6, 12], EBO: [18, 39], BLA: [0, 5], MON: [0, 0.8] };
 const MLL_CLASSES = ['ABE', 'ART', 'BAS', 'BLA', 'EBO', 'EOS', 'FGC', 'HAC', 'KSC', 'LYI', 'LYT', 'MMZ', 'MON', 'MYB', 'NGB', 'NGS', 'NIF', 'OTH', 'PEB', 'PLM', 'PMO'];
-
-/** `n` PBC test crops, round-robin over neutrophils, lymphocytes, monocytes and eosinophils. */
-function bloodImages(n) {
-  const lines = fs.readFileSync(path.join(PBC, 'splits.csv'), 'utf8').split(/\r?\n/).filter(Boolean);
-  const h = lines.shift().split(',');
-  const rows = lines.map((l) => l.split(',')).filter((f) => f[h.indexOf('split')] === 'test');
-  const by = {};
-  for (const f of rows) (by[f[h.indexOf('mll_code')]] ??= []).push(path.join(PBC, f[h.indexOf('path')]));
-  const order = ['NGS', 'LYT', 'MON', 'EOS'];
-  const out = [];
-  for (let i = 0; out.length < n; i++) for (const c of order) if (out.length < n && by[c]?.[i]) out.push(by[c][i]);
-  return out;
-}
 
 async function readRows(page) {
   return page.$$eval('[data-testid=count-row]', (els) => els.map((e) => ({
@@ -65,7 +50,7 @@ function assertIntervals(rows, want, label) {
 
 test('count against reference intervals, chart, printable report', { timeout: MODEL_TIMEOUT + CLASSIFY_TIMEOUT + 180_000 }, async () => {
   const manifest = readManifest();
-  const images = bloodImages(12);
+  const images = pbcTestCrops(12, ['NGS', 'LYT', 'MON', 'EOS']).map((c) => c.path);
   assert.equal(images.length, 12);
   await withApp('report', async (app) => {
     const { page } = app;
