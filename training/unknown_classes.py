@@ -105,14 +105,13 @@ def set_sizes(p, q):
     return (s <= q + 1e-7).sum(1)
 
 
-def fit_gaussian_head(f, y, dim=64, shrink=0.1):
+def fit_gaussian_head(f, y, dim=64, shrink=0.1, basis=None):
     """A small head refitted without the held-out class: class means and one shared covariance
     (shrunk by `shrink` towards its mean variance) of the L2-normalised pooled features in their
     `dim` main directions; returns (classes, head): head(features) gives the probabilities,
     head.nearest(features) the squared Mahalanobis distance to the nearest class mean."""
     z = cal.l2n(f)
-    mu = z.mean(0)
-    _, _, vt = np.linalg.svd(z - mu, full_matrices=False)
+    mu, vt = basis if basis is not None else cal.fit_residual(f, dim)
     proj = vt[:dim]
     x = (z - mu) @ proj.T
     ks = np.unique(y)
@@ -186,10 +185,11 @@ def main():
     print(f"  {'class':5} {'n':>4} {'flagged':>8} {'set != 1':>8} {'honest':>7} {'known flagged':>13} {'refit head: set != 1':>20} {'honest':>7}")
     rows = []
     for c, code in enumerate(classes):
-        mu, comps = cal.fit_residual(tr_f[tr_y != c], k)
+        mu, basis = cal.fit_residual(tr_f[tr_y != c], 64)
+        comps = basis[:k]
         th = max(cal.quantile(cal.residual_score(o["val"][1][o["val"][2] != c], mu, comps), level) for o in srcs.values())
         flagged, other, honest, nonsingle, n = [], [], [], [], 0
-        ks, head = fit_gaussian_head(tr_f[tr_y != c], tr_y[tr_y != c])
+        ks, head = fit_gaussian_head(tr_f[tr_y != c], tr_y[tr_y != c], basis=(mu, basis))
         r_nonsingle, r_honest = [], []
         for o in srcs.values():
             lv, fv, yv = o["val"]
