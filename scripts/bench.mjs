@@ -229,7 +229,7 @@ function buildInfo(dist) {
     ? 'unknown'
     : dev
       ? 'dev (name section / debug info present, so no wasm-opt: NOT trunk build --release; the app code is unoptimised, expect slower wasm)'
-      : 'release (no name section or debug info: trunk build --release, wasm-opt -O3)';
+      : 'release (no name section or debug info: trunk build --release; the page through wasm-opt -Os, the worker not through wasm-opt)';
   info.latestCargoProfile = latest;
   return info;
 }

@@ -7,9 +7,9 @@
 //
 // Playwright cannot profile a dedicated worker, so this script starts Chromium itself with a
 // DevTools port and speaks the protocol (auto-attach with the worker paused until its profiler
-// runs). WebAssembly functions are named only where the module keeps its name section: a build
-// whose wasm-opt step ran without `-g` shows `wasm-function[N]`; for names, put the worker's
-// wasm-bindgen output without wasm-opt in place (see docs/benchmarks.md).
+// runs). WebAssembly functions are named only where the module keeps its name section: a release
+// build drops it (scripts/strip-names.mjs) and shows `wasm-function[N]`; for names, put the
+// worker's wasm-bindgen output (in the cargo target directory's wasm-bindgen/release/) in place.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -7,8 +7,8 @@
 # trunk builds worker.js/worker_bg.wasm with the project's flags (+simd128, .cargo/config.toml).
 # This builds the same `worker` binary again with +simd128,+relaxed-simd in its own target
 # directory (different flags, so it never invalidates trunk's cache), runs wasm-bindgen exactly
-# as trunk does for a worker (--target no-modules) and, for release, wasm-opt -O3 as trunk does
-# (data-wasm-opt="3"; wasm-opt takes the enabled features from the module's target_features).
+# as trunk does for a worker (--target no-modules) and, like trunk's worker (data-wasm-opt="0"),
+# no wasm-opt; release builds lose their name section (scripts/strip-names.mjs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIST="${1:?usage: relaxed-worker.sh DIST [--dev]}"
@@ -24,10 +24,7 @@ WASM="$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/worker.wasm"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 wasm-bindgen --target no-modules --no-typescript --out-dir "$TMP" --out-name worker_relaxed "$WASM"
-if [ "$DEV" = "--dev" ]; then
-  cp "$TMP/worker_relaxed_bg.wasm" "$DIST/worker_relaxed_bg.wasm"
-else
-  wasm-opt --output="$DIST/worker_relaxed_bg.wasm" -O3 "$TMP/worker_relaxed_bg.wasm"
-fi
+cp "$TMP/worker_relaxed_bg.wasm" "$DIST/worker_relaxed_bg.wasm"
+if [ "$DEV" != "--dev" ]; then node scripts/strip-names.mjs "$DIST"; fi
 cp "$TMP/worker_relaxed.js" "$DIST/worker_relaxed.js"
 node scripts/worker-variants.mjs "$DIST"

@@ -129,6 +129,9 @@ pub fn Gallery() -> impl IntoView {
                     </p>
                 }.into_any(),
                 GalleryState::Ready(items) => {
+                    // The thumbnails wait for the model: on a first visit their bytes would
+                    // compete with the worker's wasm and the model (issue 35).
+                    let show_images = Memo::new(move |_| !matches!(state.model.get(), super::state::ModelState::Loading(_)));
                     let has_blood = items.iter().any(|it| it.source_or_marrow() == "blood");
                     let classify_all = {
                         let items = items.clone();
@@ -142,6 +145,7 @@ pub fn Gallery() -> impl IntoView {
                         <div class="gallery-grid">
                             {items.into_iter().map(|it| {
                                 let file = it.file.clone();
+                                let file_for_img = it.file.clone();
                                 let source = it.source_or_marrow().to_string();
                                 // The accessible name starts with the visible text (WCAG 2.5.3, Label in Name).
                                 let label = format!("{} {source}: classify sample {} ({}, {})", it.label, it.file, label_name(&it.label), it.source_text());
@@ -149,7 +153,7 @@ pub fn Gallery() -> impl IntoView {
                                     <button class="gallery-item" data-testid="gallery-item" data-label=it.label.clone() data-source=it.source.clone()
                                         title=label.clone() aria-label=label
                                         on:click=move |_| leptos::task::spawn_local(classify_sample(file.clone()))>
-                                        <img src=format!("gallery/{}", it.file) alt="" loading="lazy" width="64" height="64" />
+                                        <img src=move || show_images.get().then(|| format!("gallery/{file_for_img}")) alt="" loading="lazy" width="64" height="64" />
                                         <span>{it.label.clone()}</span>
                                         " "<span class="gallery-source">{source}</span>
                                     </button>

@@ -32,7 +32,21 @@ use state::{AppState, ModelState, Tab};
 /// Fetches the bundled model named by `model/manifest.json` and starts the worker on it.
 async fn load_bundled_model(state: AppState) {
     state.model.set(ModelState::Loading("Downloading the model…".into()));
+    // public/worker-boot.js fetched it before this code ran (and handed the first worker a copy).
+    let early = match workers::boot_model().await {
+        Some(Ok(model)) => Some(model),
+        Some(Err(e)) => {
+            console::warn("model", &format!("the early download of the model failed ({e}); fetching it again"));
+            None
+        }
+        None => None,
+    };
     let result = async {
+        if let Some((text, bytes)) = early {
+            crate::web::marks::mark("manifest-fetched");
+            crate::web::marks::mark("model-fetched");
+            return Ok((text, bytes));
+        }
         let text = fetch::text("model/manifest.json").await?;
         crate::web::marks::mark("manifest-fetched");
         let manifest = crate::Manifest::from_json(&text).map_err(|e| e.to_string())?;

@@ -27,6 +27,9 @@ struct Workers {
     boot: Option<(Worker, Vec<JsValue>)>,
     /// The boot worker's key and its early messages, until [`boot_messages`] takes them.
     replay: Option<(u32, Vec<JsValue>)>,
+    /// public/worker-boot.js's fetch of the bundled model (`{manifest, model}`), until
+    /// [`boot_model`] takes it.
+    boot_model: Option<js_sys::Promise>,
 }
 
 thread_local! {
@@ -110,6 +113,8 @@ pub fn take_boot_worker() {
         let _ = Reflect::set(&window, &"__marrowscopeEngine".into(), &JsValue::TRUE);
         let boot = Reflect::get(&window, &"__marrowscopeBoot".into()).ok().filter(|b| b.is_object())?;
         let _ = Reflect::delete_property(&window, &"__marrowscopeBoot".into());
+        let model = Reflect::get(&boot, &"model".into()).ok().and_then(|m| m.dyn_into::<js_sys::Promise>().ok());
+        with(|w| w.boot_model = model);
         let worker: Worker = Reflect::get(&boot, &"worker".into()).ok()?.dyn_into().ok()?;
         if Reflect::get(&boot, &"url".into()).ok()?.as_string() != Some(worker_url()) {
             worker.terminate();
@@ -119,6 +124,24 @@ pub fn take_boot_worker() {
         Some((worker, messages.to_vec()))
     })();
     with(|w| w.boot = boot);
+}
+
+/// The bundled model as public/worker-boot.js fetched it (manifest text, ONNX bytes), which it
+/// also handed to the boot worker; `None` where it did not start one, `Some(Err)` where its
+/// fetch failed (the caller fetches the model itself). Once.
+pub async fn boot_model() -> Option<Result<(String, Uint8Array), String>> {
+    let promise = with(|w| w.boot_model.take())?;
+    Some(
+        async {
+            let v = JsFuture::from(promise)
+                .await
+                .map_err(|e| e.as_string().or_else(|| Reflect::get(&e, &"message".into()).ok()?.as_string()).unwrap_or_default())?;
+            let text = Reflect::get(&v, &"manifest".into()).ok().and_then(|t| t.as_string()).ok_or("no manifest text")?;
+            let model: ArrayBuffer = Reflect::get(&v, &"model".into()).ok().and_then(|m| m.dyn_into().ok()).ok_or("no model bytes")?;
+            Ok((text, Uint8Array::new(&model)))
+        }
+        .await,
+    )
 }
 
 /// Sends worker `key` the model (manifest text + ONNX bytes, copied: the worker takes its copy).

@@ -3,7 +3,9 @@
 //! core's ([`crate::pipeline`]); this glue turns the outcome into protocol messages and Blobs.
 //!
 //! Page → worker messages are plain JS objects:
-//! `{kind: "load", manifest: string, model: ArrayBuffer}` and
+//! `{kind: "load", manifest: string, model: ArrayBuffer}` (answered by `loaded` or `load_error`),
+//! `{kind: "preload", manifest, model}` (from public/worker-boot.js, before the page's code runs:
+//! loaded at once, answered only when the page's own `load` of the same manifest comes),
 //! `{kind: "classify", id: number, bytes: ArrayBuffer, one_cell?: true}` (a single cell, answered
 //! by `done`, or a field, answered by `field` with every white cell found, each classified;
 //! `progress` on the way; with `one_cell` always a single cell: an image known to be one),
@@ -22,8 +24,22 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+/// The model public/worker-boot.js handed over before the page's code ran (`preload`): loaded
+/// like any other, but answered only when the page's own `load` of the same manifest comes, so
+/// that the page's pool sees one answer per `load` it sent.
+struct Preload {
+    manifest: String,
+    /// Its load's answer; `None` while it loads.
+    reply: Option<Reply>,
+    /// The page asked for this model while it was loading: answer when done.
+    asked: bool,
+}
+
 thread_local! {
     static CLASSIFIER: RefCell<Option<Classifier>> = const { RefCell::new(None) };
+    static PRELOAD: RefCell<Option<Preload>> = const { RefCell::new(None) };
+    /// Counts the loads begun: a load installs its model only if no other began since.
+    static LOADS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// Test hook: run out of memory on the next file (`selftest_oom_next`).
     static OOM_NEXT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -116,8 +132,13 @@ fn start_browser_sha256(buffer: &JsValue) -> Option<wasm_bindgen_futures::JsFutu
 /// Loads the model while the browser computes its checksum (`digest`, started when the model
 /// arrived), then compares the two: a file that does not match its manifest gets the checksum
 /// error, whatever its read gave, and no result ever comes from an unchecked model.
+/// A model that another load began after this one is not installed (its answer still goes).
 async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures::JsFuture>) -> Reply {
     marks::mark("worker-load-start");
+    let generation = LOADS.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
     let t0 = now();
     let result: crate::error::Result<Classifier> = async {
         let m = Manifest::from_json(manifest)?;
@@ -139,7 +160,9 @@ async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures:
         Ok(c) => {
             marks::mark("worker-checked");
             let model_id = c.manifest().model_id.clone();
-            CLASSIFIER.with(|cell| *cell.borrow_mut() = Some(c));
+            if LOADS.with(|n| n.get()) == generation {
+                CLASSIFIER.with(|cell| *cell.borrow_mut() = Some(c));
+            }
             let load_ms = now() - t0;
             marks::mark("worker-model-ready");
             console::info("worker", &format!("model {model_id} ready in {load_ms:.0} ms ({SIMD})"));
@@ -344,7 +367,10 @@ fn bench(id: u32, bytes: &[u8], n: usize) -> Reply {
 }
 
 fn on_message(ev: MessageEvent) {
-    let data = ev.data();
+    handle(ev.data());
+}
+
+fn handle(data: JsValue) {
     let kind = get(&data, "kind").as_string().unwrap_or_default();
     if matches!(kind.as_str(), "classify" | "cell_at") && OOM_NEXT.with(|f| f.replace(false)) {
         run_out_of_memory();
@@ -354,8 +380,56 @@ fn on_message(ev: MessageEvent) {
             OOM_NEXT.with(|f| f.set(true));
             return;
         }
+        "preload" => {
+            let manifest = get(&data, "manifest").as_string().unwrap_or_default();
+            let buffer = get(&data, "model");
+            // Without bytes, or once the page's own `load` came first, that one does it all.
+            if LOADS.with(|n| n.get()) > 0 {
+                return;
+            }
+            let Some(model) = bytes_of(&buffer) else { return };
+            marks::mark("worker-model-received");
+            PRELOAD.with(|p| *p.borrow_mut() = Some(Preload { manifest: manifest.clone(), reply: None, asked: false }));
+            let digest = start_browser_sha256(&buffer);
+            wasm_bindgen_futures::spawn_local(async move {
+                let reply = load(&manifest, &model, digest).await;
+                let asked = PRELOAD.with(|p| {
+                    let mut p = p.borrow_mut();
+                    match p.as_mut() {
+                        Some(pre) if pre.manifest == manifest && pre.asked => {
+                            *p = None;
+                            true
+                        }
+                        Some(pre) if pre.manifest == manifest => {
+                            pre.reply = Some(reply.clone());
+                            false
+                        }
+                        // The page loaded another model meanwhile: this one is not installed.
+                        _ => false,
+                    }
+                });
+                if asked {
+                    post(&reply);
+                }
+            });
+            return;
+        }
         "load" => {
             let manifest = get(&data, "manifest").as_string().unwrap_or_default();
+            // The page asks for the model worker-boot.js already handed over: its answer, now or
+            // when its load ends. After its error, or for another model, this loads as asked.
+            let preloaded = PRELOAD.with(|p| p.borrow_mut().take());
+            if let Some(mut pre) = preloaded.filter(|pre| pre.manifest == manifest) {
+                match pre.reply.take() {
+                    Some(loaded @ Reply::Loaded { .. }) => return post(&loaded),
+                    None => {
+                        pre.asked = true;
+                        PRELOAD.with(|p| *p.borrow_mut() = Some(pre));
+                        return;
+                    }
+                    Some(_) => {}
+                }
+            }
             let buffer = get(&data, "model");
             match bytes_of(&buffer) {
                 Some(model) => {
@@ -411,4 +485,11 @@ pub fn start() {
     handler.forget();
     marks::mark("worker-alive");
     post(&Reply::Alive);
+    // What came before this ran, kept by the loader (scripts/worker-loader.mjs): public/worker-boot.js's
+    // `preload`, or the page's first messages.
+    let early = Reflect::get(&js_sys::global(), &"__marrowscopeEarly".into()).ok().and_then(|v| v.dyn_into::<js_sys::Array>().ok());
+    let _ = Reflect::delete_property(&js_sys::global(), &"__marrowscopeEarly".into());
+    for data in early.iter().flat_map(|a| a.iter()) {
+        handle(data);
+    }
 }

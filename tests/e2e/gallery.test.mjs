@@ -39,6 +39,14 @@ test('gallery samples classify, one and all', { timeout: MODEL_TIMEOUT + CLASSIF
     );
     const broken = await items.locator('img').evaluateAll((imgs) => imgs.filter((i) => i.naturalWidth === 0).map((i) => i.getAttribute('src')));
     assert.deepEqual(broken, [], 'gallery thumbnails that did not load');
+    // The thumbnails wait for the model: none was requested before the page's model was ready
+    // (on a first visit they would compete with the worker's wasm and the model: issue 35).
+    const early = await page.evaluate(() => {
+      const ready = performance.getEntriesByName('marrowscope:model-ready')[0]?.startTime;
+      return { ready, early: performance.getEntriesByType('resource').filter((r) => /\/gallery\/.+\.(jpe?g|png|webp)$/i.test(new URL(r.name).pathname) && !(r.startTime >= ready)).map((r) => r.name) };
+    });
+    assert.ok(Number.isFinite(early.ready), 'the page marks the moment its model is ready');
+    assert.deepEqual(early.early, [], 'gallery thumbnails fetched before the model was ready');
     await app.screenshot('gallery');
 
     // One click: one cell, classified.

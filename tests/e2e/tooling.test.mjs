@@ -358,3 +358,24 @@ test('preload-model.mjs: preloads the manifest and the file it names, once, and 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('scripts/strip-names.mjs drops only the name section of a WebAssembly module', async () => {
+  const { stripNames } = await import('../../scripts/strip-names.mjs');
+  const custom = (name, payload) => {
+    const body = Buffer.concat([Buffer.from([name.length]), Buffer.from(name), Buffer.from(payload)]);
+    assert.ok(body.length < 128, 'one-byte section size');
+    return Buffer.concat([Buffer.from([0, body.length]), body]);
+  };
+  // A name section giving the function a name (subsection 1), and another custom section.
+  const named = Buffer.concat([ADD_WASM, custom('name', [1, 6, 1, 0, 3, 0x61, 0x64, 0x64]), custom('keep', [1, 2, 3])]);
+  assert.equal(WebAssembly.Module.customSections(new WebAssembly.Module(named), 'name').length, 1);
+  const stripped = stripNames(named);
+  assert.equal(stripped.length, named.length - custom('name', [1, 6, 1, 0, 3, 0x61, 0x64, 0x64]).length);
+  const mod = new WebAssembly.Module(stripped);
+  assert.equal(WebAssembly.Module.customSections(mod, 'name').length, 0, 'the name section is gone');
+  assert.equal(WebAssembly.Module.customSections(mod, 'keep').length, 1, 'other custom sections stay');
+  assert.equal(new WebAssembly.Instance(mod).exports.add(2, 3), 5, 'the code is untouched');
+  assert.deepEqual(stripNames(ADD_WASM), ADD_WASM, 'a module without names is unchanged');
+  assert.throws(() => stripNames(Buffer.from('not wasm')), /not a WebAssembly module/);
+  assert.throws(() => stripNames(named.subarray(0, named.length - 2)), /truncated/);
+});
