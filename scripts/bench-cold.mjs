@@ -100,7 +100,7 @@ async function visit(context, url) {
   marks['shown'] = pageInfo.shown;
   // What was fetched before the page showed "Model ready" (a service worker's own fetches are
   // not in these timelines: it registers after ready).
-  const beforeReady = res.filter((r) => r.start <= pageInfo.shown).map((r) => ({ name: r.name, transfer: r.transfer }));
+  const beforeReady = res.filter((r) => r.start <= pageInfo.shown).map((r) => r.name);
   return { wall, marks, files, controlled: pageInfo.controlled, beforeReady };
 }
 
@@ -109,12 +109,13 @@ async function visit(context, url) {
 function brotliBytes(dist, names) {
   let raw = 0;
   let br = 0;
+  const size = (f) => (fs.statSync(f, { throwIfNoEntry: false })?.isFile() ? fs.statSync(f).size : null);
   for (const n of names) {
     const f = path.join(dist, decodeURIComponent(n.replace(/[?#].*$/, '') || 'index.html'));
-    if (!fs.existsSync(f) || !fs.statSync(f).isFile()) continue;
-    const size = fs.statSync(f).size;
-    raw += size;
-    br += fs.existsSync(f + '.br') ? fs.statSync(f + '.br').size : size;
+    const bytes = size(f);
+    if (bytes == null) continue;
+    raw += bytes;
+    br += size(f + '.br') ?? bytes;
   }
   return { raw, br };
 }
@@ -179,8 +180,7 @@ async function main() {
   lines.push(`**The figure a visitor sees** is the page's own clock from navigation start to the model status showing ready (\`shown\`, a MutationObserver on \`[data-testid=model-status][data-state=ready]\`; the other rows are the app's own marks on the same clock).`);
   lines.push(`Model ready, all runs: first visit ${ready('first').map(fmt).join(', ')}; repeat visit ${ready('repeat').map(fmt).join(', ')} ms.`);
   lines.push(`The same from outside the page (Playwright: page.goto → the status seen ready, includes the new tab): first visit median ${fmt(median(wall('first')))} ms, repeat ${fmt(median(wall('repeat')))} ms.`);
-  const first = runs.first[0].beforeReady;
-  const names = [...new Set(first.map((r) => r.name))];
+  const names = [...new Set(runs.first[0].beforeReady)];
   const bytes = brotliBytes(o.dist, names);
   const mib = (b) => (b / 1048576).toFixed(2);
   const gallery = names.filter((n) => n.startsWith('gallery/') && !n.endsWith('.json')).length;

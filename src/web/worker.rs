@@ -175,6 +175,63 @@ async fn load(manifest: &str, model: &[u8], digest: Option<wasm_bindgen_futures:
     }
 }
 
+/// Starts loading the model in `buffer` (an `ArrayBuffer` or bytes) with its `manifest`, the
+/// browser computing the checksum on its own thread meanwhile; `then` gets the answer. False
+/// when `buffer` holds no bytes.
+fn start_load(manifest: String, buffer: &JsValue, then: impl FnOnce(Reply) + 'static) -> bool {
+    let Some(model) = bytes_of(buffer) else { return false };
+    marks::mark("worker-model-received");
+    let digest = start_browser_sha256(buffer);
+    wasm_bindgen_futures::spawn_local(async move { then(load(&manifest, &model, digest).await) });
+    true
+}
+
+/// Loads the model public/worker-boot.js handed over; its answer is kept for the page's `load`.
+fn preload(manifest: String, buffer: &JsValue) {
+    let pending = Preload { manifest: manifest.clone(), reply: None, asked: false };
+    if !start_load(manifest.clone(), buffer, move |reply| {
+        let asked = PRELOAD.with(|p| {
+            let mut p = p.borrow_mut();
+            match p.as_mut() {
+                Some(pre) if pre.manifest == manifest && pre.asked => {
+                    *p = None;
+                    true
+                }
+                Some(pre) if pre.manifest == manifest => {
+                    pre.reply = Some(reply.clone());
+                    false
+                }
+                // The page loaded another model meanwhile: this one was not installed.
+                _ => false,
+            }
+        });
+        if asked {
+            post(&reply);
+        }
+    }) {
+        return;
+    }
+    PRELOAD.with(|p| *p.borrow_mut() = Some(pending));
+}
+
+/// The page's `load` of the model worker-boot.js already handed over: answered now, or when that
+/// load ends. False (load as asked) after its error, for another model, or without a preload.
+fn answered_by_preload(manifest: &str) -> bool {
+    let Some(mut pre) = PRELOAD.with(|p| p.borrow_mut().take()).filter(|pre| pre.manifest == manifest) else { return false };
+    match pre.reply.take() {
+        Some(loaded @ Reply::Loaded { .. }) => {
+            post(&loaded);
+            true
+        }
+        Some(_) => false,
+        None => {
+            pre.asked = true;
+            PRELOAD.with(|p| *p.borrow_mut() = Some(pre));
+            true
+        }
+    }
+}
+
 /// Size of this worker's WebAssembly memory, MB.
 fn memory_mb() -> f64 {
     let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
@@ -381,68 +438,18 @@ fn handle(data: JsValue) {
             return;
         }
         "preload" => {
-            let manifest = get(&data, "manifest").as_string().unwrap_or_default();
-            let buffer = get(&data, "model");
-            // Without bytes, or once the page's own `load` came first, that one does it all.
-            if LOADS.with(|n| n.get()) > 0 {
-                return;
+            // Once the page's own `load` came first, that one does it all.
+            if LOADS.with(|n| n.get()) == 0 {
+                preload(get(&data, "manifest").as_string().unwrap_or_default(), &get(&data, "model"));
             }
-            let Some(model) = bytes_of(&buffer) else { return };
-            marks::mark("worker-model-received");
-            PRELOAD.with(|p| *p.borrow_mut() = Some(Preload { manifest: manifest.clone(), reply: None, asked: false }));
-            let digest = start_browser_sha256(&buffer);
-            wasm_bindgen_futures::spawn_local(async move {
-                let reply = load(&manifest, &model, digest).await;
-                let asked = PRELOAD.with(|p| {
-                    let mut p = p.borrow_mut();
-                    match p.as_mut() {
-                        Some(pre) if pre.manifest == manifest && pre.asked => {
-                            *p = None;
-                            true
-                        }
-                        Some(pre) if pre.manifest == manifest => {
-                            pre.reply = Some(reply.clone());
-                            false
-                        }
-                        // The page loaded another model meanwhile: this one is not installed.
-                        _ => false,
-                    }
-                });
-                if asked {
-                    post(&reply);
-                }
-            });
             return;
         }
         "load" => {
             let manifest = get(&data, "manifest").as_string().unwrap_or_default();
-            // The page asks for the model worker-boot.js already handed over: its answer, now or
-            // when its load ends. After its error, or for another model, this loads as asked.
-            let preloaded = PRELOAD.with(|p| p.borrow_mut().take());
-            if let Some(mut pre) = preloaded.filter(|pre| pre.manifest == manifest) {
-                match pre.reply.take() {
-                    Some(loaded @ Reply::Loaded { .. }) => return post(&loaded),
-                    None => {
-                        pre.asked = true;
-                        PRELOAD.with(|p| *p.borrow_mut() = Some(pre));
-                        return;
-                    }
-                    Some(_) => {}
-                }
+            if answered_by_preload(&manifest) || start_load(manifest, &get(&data, "model"), |reply| post(&reply)) {
+                return;
             }
-            let buffer = get(&data, "model");
-            match bytes_of(&buffer) {
-                Some(model) => {
-                    marks::mark("worker-model-received");
-                    // The browser's checksum runs on its own thread while this one loads.
-                    let digest = start_browser_sha256(&buffer);
-                    wasm_bindgen_futures::spawn_local(async move {
-                        post(&load(&manifest, &model, digest).await);
-                    });
-                    return;
-                }
-                None => Reply::LoadError { message: "no model bytes were sent to the worker".into() },
-            }
+            Reply::LoadError { message: "no model bytes were sent to the worker".into() }
         }
         "classify" => {
             let id = get(&data, "id").as_f64().unwrap_or(-1.0) as u32;
