@@ -86,6 +86,10 @@ if ! [ -x "$TOOLS/py/bin/python" ] || ! "$TOOLS/py/bin/python" -c 'import onnxru
   "$TOOLS/py/bin/pip" install -q -r "$ROOT/training/requirements-parity.txt"
 fi
 
+# 6. Vendored crates with a fixed old file time where their content is what their version names, so
+# that a fresh clone reuses the shared build cache instead of recompiling tract (scripts/vendor-times.sh).
+bash "$ROOT/scripts/vendor-times.sh" "$ROOT"
+
 cat > "$TOOLS/env" <<ENV
 export RUSTUP_TOOLCHAIN=$TOOLCHAIN
 # Build cache shared by every checkout on this machine (a fresh clone reuses compiled dependencies).

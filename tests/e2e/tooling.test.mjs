@@ -5,7 +5,7 @@
 // from the data folders when they exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -378,4 +378,65 @@ test('scripts/strip-names.mjs drops only the name section of a WebAssembly modul
   assert.deepEqual(stripNames(ADD_WASM), ADD_WASM, 'a module without names is unchanged');
   assert.throws(() => stripNames(Buffer.from('not wasm')), /not a WebAssembly module/);
   assert.throws(() => stripNames(named.subarray(0, named.length - 2)), /truncated/);
+});
+
+// Vendored crates: the version names the content (so the shared build cache never holds two
+// contents under one version), and only such crates get the old file time that lets a fresh
+// clone reuse the cache (scripts/vendor-times.sh, run by setup.sh).
+test('vendored crates: the version names the content hash; vendor-times.sh ages only those that match', { timeout: 60_000 }, () => {
+  const hash = (dir) => execFileSync('bash', [path.join(ROOT, 'scripts', 'vendor-hash.sh'), dir], { encoding: 'utf8' }).trim();
+  const packageVersion = (toml) => {
+    const pkg = toml.split(/^\[/m).find((s) => s.startsWith('package]'));
+    return /^version = "([^"]+)"/m.exec(pkg)[1];
+  };
+  for (const name of fs.readdirSync(path.join(ROOT, 'vendor')).filter((n) => fs.existsSync(path.join(ROOT, 'vendor', n, 'Cargo.toml')))) {
+    const version = packageVersion(fs.readFileSync(path.join(ROOT, 'vendor', name, 'Cargo.toml'), 'utf8'));
+    const h = hash(path.join(ROOT, 'vendor', name));
+    assert.match(h, /^[0-9a-f]{12}$/);
+    assert.equal(version.split('+marrowscope.')[1], h, `vendor/${name} changed: set its version to ${version.split('+')[0]}+marrowscope.${h} (vendor/README.md)`);
+    assert.ok(fs.readFileSync(path.join(ROOT, 'Cargo.lock'), 'utf8').includes(`name = "${name}"\nversion = "${version}"\n`), `Cargo.lock locks vendor/${name} at ${version}`);
+  }
+
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-vendor-'));
+  try {
+    const make = (name, body) => {
+      const dir = path.join(root, 'vendor', name);
+      fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), body);
+      fs.writeFileSync(path.join(dir, 'Cargo.toml'), `[package]\nname = "${name}"\nversion = "1.0.0"\n\n[dependencies.x]\nversion = "2.0"\n`);
+      return dir;
+    };
+    const setVersion = (dir, v) => {
+      const p = path.join(dir, 'Cargo.toml');
+      fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace('version = "1.0.0"', `version = "${v}"`));
+    };
+    const a = make('a', 'pub fn f() {}\n');
+    const b = make('b', 'pub fn g() {}\n');
+    const c = make('c', 'pub fn h() {}\n');
+    const ha = hash(a);
+    setVersion(a, `1.0.0+marrowscope.${ha}`);
+    assert.equal(hash(a), ha, 'the package version is not part of the hash');
+    setVersion(b, `1.0.0+marrowscope.${hash(b)}`);
+    fs.writeFileSync(path.join(b, 'src', 'lib.rs'), 'pub fn g() { let _ = 1; }\n'); // changed after its version was set
+    assert.notEqual(hash(b), hash(make('b2', 'pub fn g() {}\n')), 'a changed file changes the hash');
+    fs.rmSync(path.join(root, 'vendor', 'b2'), { recursive: true });
+    const hc = hash(c);
+    const dep = path.join(c, 'Cargo.toml');
+    fs.writeFileSync(dep, fs.readFileSync(dep, 'utf8').replace('version = "2.0"', 'version = "3.0"'));
+    assert.notEqual(hash(c), hc, "a dependency's version is part of the hash");
+    // c: content hash matches, but its version carries none (a crate never given one): left alone.
+
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'vendor-times.sh'), root], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const year = (f) => fs.lstatSync(f).mtime.getUTCFullYear();
+    assert.equal(year(path.join(a, 'src', 'lib.rs')), 2000);
+    assert.equal(year(path.join(a, 'Cargo.toml')), 2000);
+    assert.notEqual(year(path.join(b, 'src', 'lib.rs')), 2000, 'changed content keeps its new time: cargo recompiles it');
+    assert.notEqual(year(path.join(c, 'src', 'lib.rs')), 2000);
+    assert.match(r.stderr, new RegExp(`vendor/b differs.*\\n.*set its version to 1\\.0\\.0\\+marrowscope\\.${hash(b)}`));
+    assert.match(r.stderr, /vendor\/c differs/);
+    assert.doesNotMatch(r.stderr, /vendor\/a /);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
