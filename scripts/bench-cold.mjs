@@ -4,26 +4,32 @@
 // its worker mark their moments on the performance timeline (src/web/marks.rs); this script reads
 // them, and the resource timings of the files that matter, and prints the median of --runs runs.
 //
-//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--json FILE] [--md FILE]
+//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--disk-profile] [--json FILE] [--md FILE]
+//
+// --disk-profile: each run in a new browser profile on disk, as a visitor's browser is (Chromium
+// keeps compiled WebAssembly for the next visit only there); by default each run is a new
+// off-the-record context of one browser.
 //
 // Serves the folder with scripts/serve.mjs on 127.0.0.1 (precompressed files where the build made
 // them; no throttling): what it measures is the browser's work (downloading from the local server,
 // compiling WebAssembly, loading the model), not a network.
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchBrowser, startServer, ROOT } from '../tests/e2e/lib.mjs';
+import os from 'node:os';
+import { launchBrowser, launchProfile, startServer, ROOT } from '../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
-  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0 };
+  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dist') o.dist = path.resolve(argv[++i]);
     else if (argv[i] === '--runs') o.runs = Math.max(1, Number(argv[++i]));
     else if (argv[i] === '--json') o.json = argv[++i];
     else if (argv[i] === '--md') o.md = argv[++i];
     else if (argv[i] === '--dwell-ms') o.dwell = Number(argv[++i]);
+    else if (argv[i] === '--disk-profile') o.disk = true;
     else if (argv[i] === '--query') o.query = argv[++i].replace(/^\??/, '?');
     else {
-      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--json FILE] [--md FILE]');
+      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--json FILE] [--md FILE]');
       process.exit(2);
     }
   }
@@ -104,6 +110,13 @@ async function visit(context, url) {
   return { wall, marks, files, controlled: pageInfo.controlled, beforeReady };
 }
 
+/** Bytes in a profile's code cache for WebAssembly (Chromium: Default/Code Cache/wasm). */
+function codeCacheBytes(profile) {
+  const dir = path.join(profile, 'Default', 'Code Cache', 'wasm');
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir, { recursive: true }).map((f) => fs.statSync(path.join(dir, f))).filter((s) => s.isFile()).reduce((a, s) => a + s.size, 0);
+}
+
 /** Bytes a server sends for these files: the build's brotli copy where it made one, else the
  * file itself (what Chromium reports over http://127.0.0.1 depends on what it negotiates). */
 function brotliBytes(dist, names) {
@@ -130,11 +143,13 @@ const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : '—');
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const server = await startServer({ dist: o.dist });
-  const browser = await launchBrowser();
+  const browser = o.disk ? null : await launchBrowser();
   const runs = { first: [], repeat: [] };
   try {
     for (let i = 0; i < o.runs; i++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const viewport = { width: 1280, height: 900 };
+      const profile = o.disk ? fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-profile-')) : null;
+      const context = o.disk ? await launchProfile(profile, { viewport }) : await browser.newContext({ viewport });
       runs.first.push(await visit(context, server.url + o.query));
       // The service worker registers once the model is ready and stores the site; a repeat
       // visit is one made after that, in the same profile.
@@ -156,10 +171,14 @@ async function main() {
       await p.close();
       runs.repeat.push(await visit(context, server.url + o.query));
       await context.close();
+      if (profile) {
+        if (i === 0) console.error(`compiled WebAssembly kept in the profile: ${codeCacheBytes(profile)} bytes`);
+        fs.rmSync(profile, { recursive: true, force: true });
+      }
       console.error(`run ${i + 1}/${o.runs}: first ${fmt(runs.first.at(-1).marks.shown)} ms, repeat ${fmt(runs.repeat.at(-1).marks.shown)} ms (controlled: ${runs.repeat.at(-1).controlled})`);
     }
   } finally {
-    await browser.close();
+    await browser?.close();
     await server.stop();
   }
   const lines = [];

@@ -64,19 +64,27 @@ fi
 ln -sf "$ROOT/node_modules/binaryen/bin/wasm-opt" "$TOOLS/bin/wasm-opt"
 
 # 4. trunk and wasm-bindgen-cli at pinned versions, in .tools/bin (built once per machine, cached).
-install_crate() { # name version bin [--locked]
-  local name=$1 version=$2 bin=$3 locked=${4:-}
+# Without their default features (TLS, trunk's update check: neither downloads anything here) and
+# without link-time optimisation. trunk's own profile (fat LTO, one codegen unit) made it the
+# slowest step of a new machine's setup; trunk only runs cargo, wasm-bindgen and wasm-opt and
+# copies files, so it is built at opt-level 1 (no difference in a build's time; measured in
+# docs/benchmarks.md, "The test command and the set-up"). wasm-bindgen reads and writes the
+# 20 MB worker: it keeps opt-level 3.
+install_crate() { # name version bin opt-level [cargo install flags...]
+  local name=$1 version=$2 bin=$3 opt=$4
+  shift 4
   if [ -x "$TOOLS/bin/$bin" ] && "$TOOLS/bin/$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
   local dir="$CACHE/tools/$name-$version"
   if ! [ -x "$dir/bin/$bin" ]; then
     log "cargo install $name@$version (once per machine, a few minutes)"
-    cargo install -q ${locked:+"$locked"} "$name@$version" --root "$dir"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" \
+      cargo install -q "$@" "$name@$version" --root "$dir"
   fi
   cp "$dir/bin/$bin" "$TOOLS/bin/$bin"
 }
-install_crate trunk "$TRUNK_VERSION" trunk --locked
+install_crate trunk "$TRUNK_VERSION" trunk 1 --locked --no-default-features
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' "$ROOT/Cargo.lock")"
-install_crate wasm-bindgen-cli "$WB_VERSION" wasm-bindgen
+install_crate wasm-bindgen-cli "$WB_VERSION" wasm-bindgen 3 --no-default-features
 cp "$CACHE/tools/wasm-bindgen-cli-$WB_VERSION/bin/wasm-bindgen-test-runner" "$TOOLS/bin/" 2>/dev/null || true
 
 # 5. Python for the parity check against onnxruntime (small: onnxruntime + numpy).

@@ -96,9 +96,15 @@ def quantile(scores, level):
     return float("inf") if n == 0 or k > n else float(np.sort(scores)[k - 1])
 
 
-def set_stats(p, y, q, *cfg):
+def prediction_sets(p, q, *cfg):
+    """Each row's classes, most probable first, and how many of them its set at threshold q holds
+    (may be 0: no class reaches the level; see src/uncertainty/conformal.rs)."""
     order, s = sorted_scores(p, *cfg)
-    size = (s <= q + 1e-7).sum(1)  # may be 0: no class reaches the level (see src/uncertainty/conformal.rs)
+    return order, (s <= q + 1e-7).sum(1)
+
+
+def set_stats(p, y, q, *cfg):
+    order, size = prediction_sets(p, q, *cfg)
     hit = np.argmax(order == y[:, None], axis=1) < size
     single = size == 1
     return {"coverage": round(float(hit.mean()), 4), "mean_size": round(float(size.mean()), 4),
@@ -120,8 +126,7 @@ def compare_methods(pv, yv, seed=0, repeats=200):
                 perm = rng.permutation(len(yv))
                 a, b = perm[: len(yv) // 2], perm[len(yv) // 2:]
                 q = quantile(label_scores(pv[a], yv[a], *cfg), level)
-                order, s = sorted_scores(pv[b], *cfg)
-                size = (s <= q + 1e-7).sum(1)
+                order, size = prediction_sets(pv[b], q, *cfg)
                 hit = np.argmax(order == yv[b][:, None], axis=1) < size
                 worst = min(hit[yv[b] == k].mean() for k in np.unique(yv[b]))
                 acc.append((hit.mean(), size.mean(), (size == 1).mean(), worst))

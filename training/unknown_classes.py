@@ -49,7 +49,8 @@ LEVEL = 0.90
 
 def features(man, model_dir, name, data, cache):
     """{split: (logits, pooled features, labels)} for train/val/test (and 'gallery' when the
-    folder has single examples), from the app's crops, cached per model."""
+    folder has single examples, with their codes in 'gallery_codes'), from the app's crops, cached
+    per model."""
     path = os.path.join(cache, f"{man['sha256'][:16]}-{name}.npz")
     items, _ = common.discover(data)
     classes = man["classes"]
@@ -65,7 +66,7 @@ def features(man, model_dir, name, data, cache):
         z = np.load(path, allow_pickle=False)
         out = {s: (z[f"{s}_logits"], z[f"{s}_feats"], z[f"{s}_labels"]) for s in rows}
         if all(len(out[s][2]) == len(rows[s]) for s in rows):
-            return out
+            return with_codes(out, rows)
     crop_of = cal.scale_crops(man, name, data)
     if "gallery" in rows:
         # make_crops skips the gallery split: the single examples go through it as a test split of their own.
@@ -86,10 +87,15 @@ def features(man, model_dir, name, data, cache):
         out[s] = (lo, fe, labels)
         arrays.update({f"{s}_logits": lo, f"{s}_feats": fe, f"{s}_labels": labels})
         print(f"[{name}] {s}: {len(rs)} images", flush=True)
-    if "gallery" in rows:
-        arrays["gallery_codes"] = np.array([lab for _, lab in rows["gallery"]])
     os.makedirs(cache, exist_ok=True)
     np.savez(path, **arrays)
+    return with_codes(out, rows)
+
+
+def with_codes(out, rows):
+    """The single examples' codes (including those the model has no class for, labelled -1)."""
+    if "gallery" in rows:
+        out["gallery_codes"] = [lab for _, lab in rows["gallery"]]
     return out
 
 
@@ -101,8 +107,7 @@ def drop_class(logits, c):
 
 
 def set_sizes(p, q):
-    _, s = cal.sorted_scores(p, "lac")
-    return (s <= q + 1e-7).sum(1)
+    return cal.prediction_sets(p, q, "lac")[1]
 
 
 def fit_gaussian_head(f, y, dim=64, shrink=0.1, basis=None):
@@ -239,8 +244,7 @@ def main():
     for name, o in srcs.items():
         if "gallery" not in o:
             continue
-        z = np.load(os.path.join(args.cache, f"{man['sha256'][:16]}-{name}.npz"))
-        codes = list(z["gallery_codes"])
+        codes = o["gallery_codes"]
         lo, fe, _ = o["gallery"]
         q = man["conformal"]["sources"][name]["qhat"][f"{LEVEL:.2f}"]
         p = cal.softmax(lo)

@@ -122,14 +122,25 @@ export function externalServer(url) {
   return { url: u.href, origin: u.origin, requests: [], external: true, async stop() {} };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({
+function browserOptions() {
+  return {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: !process.env.E2E_HEADFUL,
     slowMo: Number(process.env.E2E_SLOWMO || 0),
     // CHROMIUM_EXTRA_ARGS: more switches, space-separated (experiments, e.g. V8's --js-flags).
     args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean)],
-  });
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch(browserOptions());
+}
+
+/** A browser context with its profile on disk in `dir`, as a visitor's browser has: Chromium
+ * keeps compiled code between visits (V8's code cache) only in such a profile; the contexts that
+ * `launchBrowser().newContext()` makes are off the record. Closing the context closes the browser. */
+export async function launchProfile(dir, contextOptions = {}) {
+  return chromium.launchPersistentContext(dir, { ...browserOptions(), ...contextOptions });
 }
 
 /**
