@@ -145,11 +145,13 @@ async function main() {
   const server = await startServer({ dist: o.dist });
   const browser = o.disk ? null : await launchBrowser();
   const runs = { first: [], repeat: [] };
+  let context = null;
+  let profile = null;
   try {
     for (let i = 0; i < o.runs; i++) {
       const viewport = { width: 1280, height: 900 };
-      const profile = o.disk ? fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-profile-')) : null;
-      const context = o.disk ? await launchProfile(profile, { viewport }) : await browser.newContext({ viewport });
+      profile = o.disk ? fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-profile-')) : null;
+      context = o.disk ? await launchProfile(profile, { viewport }) : await browser.newContext({ viewport });
       runs.first.push(await visit(context, server.url + o.query));
       // The service worker registers once the model is ready and stores the site; a repeat
       // visit is one made after that, in the same profile.
@@ -171,13 +173,17 @@ async function main() {
       await p.close();
       runs.repeat.push(await visit(context, server.url + o.query));
       await context.close();
+      context = null;
       if (profile) {
         if (i === 0) console.error(`compiled WebAssembly kept in the profile: ${codeCacheBytes(profile)} bytes`);
         fs.rmSync(profile, { recursive: true, force: true });
+        profile = null;
       }
       console.error(`run ${i + 1}/${o.runs}: first ${fmt(runs.first.at(-1).marks.shown)} ms, repeat ${fmt(runs.repeat.at(-1).marks.shown)} ms (controlled: ${runs.repeat.at(-1).controlled})`);
     }
   } finally {
+    await context?.close().catch(() => {});
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
     await browser?.close();
     await server.stop();
   }
