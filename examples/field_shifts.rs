@@ -25,7 +25,7 @@
 //! Then the share of single-cell images decided single: MLL and PBC splits (val to choose, test to
 //! report) and the 320 PBC originals (report only).
 
-use image::{imageops, Rgb, RgbImage};
+use image::{imageops, RgbImage};
 use marrowscope::cells::fields::{self, Layout};
 use marrowscope::cells::measure_central_cell;
 use marrowscope::eval::shift;
@@ -173,44 +173,8 @@ fn blur(case: &Case, sigma: f32) -> Case {
 }
 
 fn eyepiece(case: &Case) -> Case {
-    // The field at 0.2× (128×96: nuclei of about 15–25 px), tiled 10×10 with alternate tiles
-    // mirrored (a wide low-magnification field of many cells), inside the dark round aperture of a
-    // 1600×1200 photo, then JPEG 70.
-    let small = scaled(case, 128, 96);
-    let (tw, th) = (128u32, 96u32);
-    let (fw, fh) = (1600u32, 1200u32);
-    let (ox, oy) = ((fw - 10 * tw) / 2, (fh - 10 * th) / 2);
-    let r = 0.5 * fh as f32;
-    let inside = |x: f32, y: f32| (x - fw as f32 / 2.0).hypot(y - fh as f32 / 2.0) < r;
-    let image = RgbImage::from_fn(fw, fh, |x, y| {
-        if !inside(x as f32, y as f32) || x < ox || y < oy || x >= ox + 10 * tw || y >= oy + 10 * th {
-            return Rgb([12, 10, 14]);
-        }
-        let (i, j) = ((x - ox) / tw, (y - oy) / th);
-        let (mut u, mut v) = ((x - ox) % tw, (y - oy) % th);
-        if i % 2 == 1 {
-            u = tw - 1 - u;
-        }
-        if j % 2 == 1 {
-            v = th - 1 - v;
-        }
-        *small.image.get_pixel(u, v)
-    });
-    let mut boxes = Vec::new();
-    for j in 0..10u32 {
-        for i in 0..10u32 {
-            for b in &small.boxes {
-                let (x0, x1) = if i % 2 == 1 { (tw as f32 - b[2], tw as f32 - b[0]) } else { (b[0], b[2]) };
-                let (y0, y1) = if j % 2 == 1 { (th as f32 - b[3], th as f32 - b[1]) } else { (b[1], b[3]) };
-                let (dx, dy) = ((ox + i * tw) as f32, (oy + j * th) as f32);
-                let bb = [x0 + dx, y0 + dy, x1 + dx, y1 + dy];
-                if inside((bb[0] + bb[2]) / 2.0, (bb[1] + bb[3]) / 2.0) {
-                    boxes.push(bb);
-                }
-            }
-        }
-    }
-    jpeg(&Case { image, boxes }, 70)
+    let (image, boxes) = shift::eyepiece(&case.image, &case.boxes);
+    Case { image, boxes }
 }
 
 /// Close-ups of each white cell: a square of twice the box's long side around it (moved inside

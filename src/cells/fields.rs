@@ -178,7 +178,12 @@ pub fn typical_cell_radius(image: &RgbImage) -> Option<f32> {
     if w < 16 || h < 16 {
         return None;
     }
-    let (_, r) = crate::cells::find_cells::survey(image, SURVEY_SIDE as u32);
+    // Measured as `analyse` measures it: inside an eyepiece photo's lit field.
+    let (lit, eyepiece) = match lit_bounds(image) {
+        Some((x, y, w, h)) => (std::borrow::Cow::Owned(image::imageops::crop_imm(image, x, y, w, h).to_image()), true),
+        None => (std::borrow::Cow::Borrowed(image), false),
+    };
+    let (_, r) = crate::cells::find_cells::survey(&lit_field(lit), SURVEY_SIDE as u32, eyepiece);
     (r.is_finite() && r > 0.0).then_some(r)
 }
 
@@ -189,11 +194,17 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     let (iw, ih) = image.dimensions();
     let aspect = iw.max(ih).max(1) as f32 / iw.min(ih).max(1) as f32;
     let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
-    // A photo through an eyepiece: the dark surround is not part of the smear.
+    // A photo through an eyepiece: the dark surround is not part of the smear. The frame is the
+    // lit field's bounding box, and what is left of the surround in its corners is painted as
+    // glass (a surround of half the photo, painted, would outweigh the smear's own glass in the
+    // stain model and the scale).
+    let (x0, y0, lw, lh) = lit_bounds(&det).unwrap_or((0, 0, det.width(), det.height()));
+    let eyepiece = (lw, lh) != det.dimensions();
+    let det = if eyepiece { std::borrow::Cow::Owned(image::imageops::crop_imm(det.as_ref(), x0, y0, lw, lh).to_image()) } else { det };
     let det = lit_field(det);
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;
-    let found = find_cells(&det, &FindOptions::default());
+    let found = find_cells(&det, &FindOptions { eyepiece, ..FindOptions::default() });
     let mut nuclei: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).filter(|d| *d > 0.0).collect();
     nuclei.sort_by(f32::total_cmp);
     let nuclei_across = nuclei.get(nuclei.len() / 2).map(|d| short / d).unwrap_or(0.0);
@@ -238,7 +249,7 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     }
     let cells = match layout {
         Layout::Single => Vec::new(),
-        Layout::Field => found.iter().map(|c| scale_cell(c, factor, image.width(), image.height())).collect(),
+        Layout::Field => found.iter().map(|c| scale_cell(&c.shifted(x0, y0), factor, image.width(), image.height())).collect(),
     };
     Analysis { layout, aspect, content, cells, detect_factor: factor }
 }
@@ -247,15 +258,8 @@ pub fn analyse(image: &RgbImage) -> Analysis {
 /// vignetted corner) painted the colour of its glass, so that the stain model and the scale are
 /// read from the smear only. Unchanged where under 3 % of the image is that dark.
 pub fn lit_field(image: std::borrow::Cow<'_, RgbImage>) -> std::borrow::Cow<'_, RgbImage> {
-    let white: [u8; 3] = std::array::from_fn(|c| {
-        let mut v: Vec<u8> = image.pixels().step_by(7).map(|p| p[c]).collect();
-        if v.is_empty() {
-            return 255;
-        }
-        let k = (v.len() * 99 / 100).min(v.len() - 1);
-        *v.select_nth_unstable(k).1
-    });
-    let cut = (white.iter().copied().max().unwrap_or(255) as f32 * DARK_SURROUND) as u8;
+    let white = white_point(&image);
+    let cut = dark_cut(&white);
     let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&v| v < cut);
     let n = image.pixels().filter(|p| dark(p)).count();
     if n * 100 < 3 * image.pixels().len() {
@@ -268,6 +272,46 @@ pub fn lit_field(image: std::borrow::Cow<'_, RgbImage>) -> std::borrow::Cow<'_, 
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The bounding box `(x, y, w, h)` of the illuminated field of `image` where a dark surround (an
+/// eyepiece's black outside its round field of view) takes at least 3 % of it and the lit part
+/// is at least a quarter of each side; `None` otherwise.
+pub fn lit_bounds(image: &RgbImage) -> Option<(u32, u32, u32, u32)> {
+    let cut = dark_cut(&white_point(image));
+    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&v| v < cut);
+    let (iw, ih) = image.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0u32, 0u32, 0usize);
+    for (x, y, p) in image.enumerate_pixels() {
+        if dark(p) {
+            n += 1;
+        } else {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+    }
+    let (w, h) = (x1.checked_sub(x0)? + 1, y1.checked_sub(y0)? + 1);
+    (n * 100 >= 3 * image.pixels().len() && (w, h) != (iw, ih) && 4 * w >= iw && 4 * h >= ih).then_some((x0, y0, w, h))
+}
+
+/// Level below which a pixel, in every channel, is outside the illuminated field: a fraction
+/// ([`DARK_SURROUND`]) of the glass's (`white`) brightest channel.
+fn dark_cut(white: &[u8; 3]) -> u8 {
+    (white.iter().copied().max().unwrap_or(255) as f32 * DARK_SURROUND) as u8
+}
+
+/// Each channel's 99th percentile over every 7th pixel (the glass's colour).
+fn white_point(image: &RgbImage) -> [u8; 3] {
+    std::array::from_fn(|c| {
+        let mut v: Vec<u8> = image.pixels().step_by(7).map(|p| p[c]).collect();
+        if v.is_empty() {
+            return 255;
+        }
+        let k = (v.len() * 99 / 100).min(v.len() - 1);
+        *v.select_nth_unstable(k).1
+    })
 }
 
 /// Median blue stain of a central disc (a fifth of the short side across): 0 at the glass's
@@ -587,6 +631,28 @@ mod tests {
         assert_eq!(lit.get_pixel(200, 150).0, [95, 70, 160]);
         let plain = field(400, 300, &[]);
         assert!(matches!(lit_field(std::borrow::Cow::Borrowed(&plain)), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn an_eyepiece_photo_is_measured_inside_its_aperture_and_mapped_back() {
+        // A round lit field off the middle of a dark frame, white cells inside it.
+        let mut img = field(1000, 600, &[(520.0, 200.0), (700.0, 420.0)]);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if (x as f32 - 600.0).hypot(y as f32 - 300.0) > 280.0 {
+                *p = Rgb([10, 9, 12]);
+            }
+        }
+        let (x, y, w, h) = lit_bounds(&img).expect("a dark surround");
+        assert!(x.abs_diff(320) <= 2 && y.abs_diff(20) <= 2 && w.abs_diff(560) <= 3 && h.abs_diff(560) <= 3, "{x} {y} {w} {h}");
+        assert_eq!(lit_bounds(&field(400, 300, &[(200.0, 150.0)])), None);
+        let a = analyse(&img);
+        assert_eq!(a.layout, Layout::Field, "{a:?}");
+        let mut centres: Vec<(f32, f32)> = a.cells.iter().map(|c| c.centre).collect();
+        centres.sort_by(|p, q| p.0.total_cmp(&q.0));
+        assert_eq!(centres.len(), 2, "{a:?}");
+        for (c, want) in centres.iter().zip([(520.0, 200.0), (700.0, 420.0)]) {
+            assert!((c.0 - want.0).abs() < 6.0 && (c.1 - want.1).abs() < 6.0, "{c:?} for {want:?}");
+        }
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct FindOptions {
     pub split_distance: f32,
     /// Detections scoring below this are dropped (0–1).
     pub min_score: f32,
+    /// A photo through an eyepiece (its dark surround left out by the caller): a wide field at a
+    /// low magnification whose touching red cells the survey's small copy merges into masses;
+    /// the survey looks closer (see [`survey`]).
+    pub eyepiece: bool,
 }
 
 impl Default for FindOptions {
@@ -55,6 +59,7 @@ impl Default for FindOptions {
             join_radius: 1.2,
             split_distance: 2.2,
             min_score: 0.0,
+            eyepiece: false,
         }
     }
 }
@@ -150,9 +155,13 @@ pub(crate) fn mask_of(w: u32, h: u32, values: &[f32], pred: impl Fn(f32) -> bool
 
 /// The scale of a field: the typical cell radius in pixels of `image` (see [`typical_radius`]).
 pub fn field_cell_radius(image: &RgbImage, model: &StainModel) -> Option<f32> {
+    field_cell_radius_at(image, model, model.cytoplasm_density())
+}
+
+/// [`field_cell_radius`] with `cut` as the density between glass and cells.
+fn field_cell_radius_at(image: &RgbImage, model: &StainModel, cut: f32) -> Option<f32> {
     let maps = model.maps(image);
     // Cells against glass, with a low cut (red cells are pale in the middle), lightly closed.
-    let cut = model.cytoplasm_density();
     let cells = mask_of(maps.width, maps.height, &maps.density, |d| d > cut);
     let cells = close(&open(&cells, 1), 2);
     typical_radius(&cells)
@@ -162,12 +171,22 @@ pub fn field_cell_radius(image: &RgbImage, model: &StainModel) -> Option<f32> {
 /// cells are smaller than this radius (pixels of the copy): a photo of a low-magnification field
 /// with many small cells.
 const SMALL_SURVEY_RADIUS: f32 = 5.0;
+/// The same for a photo through an eyepiece ([`FindOptions::eyepiece`]): at its low magnification
+/// touching red cells merge into masses in the small copy and measure several times their size
+/// (the eyepiece shift of `examples/field_shifts.rs --split val`: first look 3–15 px where the
+/// larger copy's read 7–11 px, the true 8–10 px). Only there: on camera frames of BCCD enlarged
+/// 1.5× the second look read texture inside red cells (val precision 0.92 → 0.86).
+const EYEPIECE_SURVEY_RADIUS: f32 = 16.0;
+/// The second look's radius is taken only where it is at most this fraction of the first's
+/// (the small copy merged touching cells into masses); otherwise the first stands.
+const DETAILED_SURVEY_SMALLER: f32 = 0.7;
 /// Long side of that second look.
 const DETAILED_SURVEY_SIDE: u32 = 1024;
 
 /// The stain model of `image` and its typical cell radius in pixels of `image`, measured on a
-/// copy of long side `side` (or larger where cells are small in it, see [`SMALL_SURVEY_RADIUS`]).
-pub fn survey(image: &RgbImage, side: u32) -> (StainModel, f32) {
+/// copy of long side `side`, or on a larger one where the cells are small in it (see
+/// [`SMALL_SURVEY_RADIUS`], and [`EYEPIECE_SURVEY_RADIUS`] where `eyepiece`).
+pub fn survey(image: &RgbImage, side: u32, eyepiece: bool) -> (StainModel, f32) {
     let (w0, h0) = image.dimensions();
     let long = w0.max(h0) as f32;
     let look = |side: u32| {
@@ -175,14 +194,28 @@ pub fn survey(image: &RgbImage, side: u32) -> (StainModel, f32) {
         let copy = downscale(image, f);
         let model = StainModel::estimate(&copy);
         let r = field_cell_radius(&copy, &model);
-        (model, r, f, copy.width().max(copy.height()) as f32)
+        let copy_long = copy.width().max(copy.height()) as f32;
+        (model, r, f, copy, copy_long)
     };
-    // A second look at a larger copy where the cells are small in the first.
-    let (model, r, f, copy_long) = look(side);
+    let below = if eyepiece { EYEPIECE_SURVEY_RADIUS } else { SMALL_SURVEY_RADIUS };
+    let (model, r, f, _, copy_long) = look(side);
     match r {
-        Some(r) if r < SMALL_SURVEY_RADIUS && f > 1.0 => {
-            let (m2, r2, f2, _) = look(DETAILED_SURVEY_SIDE.max(side));
-            (m2, r2.unwrap_or(r * f / f2) * f2)
+        // A second look at a larger copy where the cells are small in the first (an eyepiece
+        // photo's lit field may be smaller than the first copy: look at it whole).
+        Some(r) if r < below && (f > 1.0 || eyepiece) => {
+            let (m2, r2, f2, copy2, _) = look(DETAILED_SURVEY_SIDE.max(side));
+            let smaller = |r2: f32| r2 * f2 < DETAILED_SURVEY_SMALLER * r * f;
+            match r2 {
+                // Cells that merged into masses in the small copy come apart in the larger one.
+                Some(r2) if smaller(r2) => (m2, r2 * f2),
+                // Where they still touch, the cells' own density (the image's threshold between
+                // glass and cells, not the faint cytoplasm cut) parts them at their rims.
+                _ if eyepiece => match field_cell_radius_at(&copy2, &m2, m2.density_threshold) {
+                    Some(r3) if smaller(r3) => (m2, r3 * f2),
+                    _ => (model, r * f),
+                },
+                _ => (model, r * f),
+            }
         }
         Some(r) => (model, r * f),
         None => (model, copy_long / 16.0 * f),
@@ -198,7 +231,7 @@ pub fn find_cells(image: &RgbImage, opts: &FindOptions) -> Vec<FoundCell> {
         return Vec::new();
     }
     // 1. Survey.
-    let (model, radius_full) = survey(image, opts.survey_side);
+    let (model, radius_full) = survey(image, opts.survey_side, opts.eyepiece);
     // 2. Working copy, where a typical cell has `work_cell_radius` pixels: downscaled, or
     // upscaled (at most [`MAX_UPSCALE`]×, to at most [`MAX_UPSCALED_SIDE`] pixels) where cells are
     // smaller, so that a nucleus of about 8 pixels still survives the opening that removes noise.

@@ -44,6 +44,14 @@ pub struct FoundCell {
     pub score: f32,
 }
 
+impl FoundCell {
+    /// The same cell in an image whose origin lies `dx`, `dy` pixels left of and above this one's
+    /// (a cell found in a cut of that image, mapped back).
+    pub fn shifted(&self, dx: u32, dy: u32) -> FoundCell {
+        FoundCell { x: self.x + dx, y: self.y + dy, centre: (self.centre.0 + dx as f32, self.centre.1 + dy as f32), ..self.clone() }
+    }
+}
+
 /// Errors of the cell functions.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CellError {

@@ -230,8 +230,11 @@ pub fn class_colour(code: Option<&str>) -> String {
     }
 }
 
+/// Up to this many white cells too small to classify carry a "white cell" label on the field.
+const MAX_LABELLED_TOO_SMALL: usize = 12;
+
 /// The field image with a box and class label per cell, and a dashed grey box labelled "white
-/// cell" per white cell too small to classify (`[data-testid=field-box-too-small]`, `data-box`);
+/// cell" (unlabelled beyond [`MAX_LABELLED_TOO_SMALL`]) per white cell too small to classify (`[data-testid=field-box-too-small]`, `data-box`);
 /// click a box to select its cell, click elsewhere on the field to add a missed cell there.
 fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -> impl IntoView {
     let fid = field.id;
@@ -249,6 +252,9 @@ fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -
         })
     });
     let too_small = field.field_info.as_ref().map(|i| i.too_small.clone()).unwrap_or_default();
+    // A wide field at a low magnification (an eyepiece photo) has dozens of them: the dashed boxes
+    // say it, and labels on each would cover the field.
+    let label_too_small = too_small.len() <= MAX_LABELLED_TOO_SMALL;
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let (sx, sy) = down_at.get_value();
@@ -280,7 +286,9 @@ fn field_layer(state: AppState, field: Cell, down_at: StoredValue<(f64, f64)>) -
                     <title>"White cell — too small to classify"</title>
                     <rect x=x.to_string() y=y.to_string() width=bw.to_string() height=bh.to_string() fill="transparent"
                         stroke="hsl(0, 0%, 45%)" stroke-width=stroke.to_string() stroke-dasharray=format!("{:.1} {:.1}", 3.0 * stroke, 2.0 * stroke)></rect>
-                    <text x=x.to_string() y=(y as f64 - stroke * 1.5).max(font * 0.8).to_string() fill="hsl(0, 0%, 30%)" font-size=(font * 0.8).to_string()>"white cell"</text>
+                    {label_too_small.then(|| view! {
+                        <text x=x.to_string() y=(y as f64 - stroke * 1.5).max(font * 0.8).to_string() fill="hsl(0, 0%, 30%)" font-size=(font * 0.8).to_string()>"white cell"</text>
+                    })}
                 </g>
             }).collect_view()}
             <For each=move || boxes.get() key=|b| (b.0, b.1) let:b>
