@@ -172,8 +172,8 @@ fn blur(case: &Case, sigma: f32) -> Case {
     Case { image: shift::blur(&case.image, sigma), boxes: case.boxes.clone() }
 }
 
-fn eyepiece(case: &Case) -> Case {
-    let (image, boxes) = shift::eyepiece(&case.image, &case.boxes);
+fn eyepiece(case: &Case, scale: f32) -> Case {
+    let (image, boxes) = shift::eyepiece(&case.image, &case.boxes, scale);
     Case { image, boxes }
 }
 
@@ -226,7 +226,11 @@ fn shifts() -> Vec<Shift> {
         ("phone white balance (green, contrast)", one(|c| map_pixels(c, |p| [0.85 * p[0] + 10.0, 1.0 * p[1] + 14.0, 0.9 * p[2]]))),
         ("JPEG quality 30", one(|c| jpeg(c, 30))),
         ("blur σ 2 (defocus)", one(|c| blur(c, 2.0))),
-        ("eyepiece photo, low magnification (0.2× fields tiled in a dark aperture, 1600×1200, JPEG 70)", one(eyepiece)),
+        (
+            "eyepiece photo, low magnification (0.2× fields tiled in a dark aperture, 1600×1200, JPEG 70)",
+            Box::new(|c| vec![eyepiece(c, 0.2)]),
+        ),
+        ("eyepiece photo, 0.4× fields tiled in a dark aperture (1600×1200, JPEG 70)", Box::new(|c| vec![eyepiece(c, 0.4)])),
         ("close-ups of one white cell (575×575)", Box::new(close_ups)),
     ]
 }

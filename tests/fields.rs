@@ -231,7 +231,7 @@ fn eyepiece_photos_at_low_magnification() {
     let (mut tp, mut fp, mut boxes, mut fields, mut n) = (0usize, 0usize, 0usize, 0usize, 0usize);
     for id in bccd_ids("val").iter().step_by(11) {
         let img = open(&dir.join(format!("JPEGImages/{id}.jpg")));
-        let (photo, truth) = marrowscope::eval::shift::eyepiece(&img, &wbc_boxes(id));
+        let (photo, truth) = marrowscope::eval::shift::eyepiece(&img, &wbc_boxes(id), 0.2);
         let a = analyse(&photo);
         n += 1;
         fields += usize::from(a.layout == Layout::Field);

@@ -59,13 +59,14 @@ pub fn jpeg(image: &RgbImage, quality: u8) -> RgbImage {
     }
 }
 
-/// A phone photo through a microscope's eyepiece at a low magnification, made from a smear field
-/// and its white-cell boxes (`[x0, y0, x1, y1]`): the field reduced to 128×96 (nuclei of about
-/// 15–25 px for a BCCD field), tiled 10×10 with alternate tiles mirrored (a wide field of many
-/// cells), inside the dark round aperture of a 1600×1200 frame, then JPEG 70. Returns the photo
-/// and the boxes whose centre lies inside the aperture.
-pub fn eyepiece(image: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]>) {
-    let (tw, th) = (128u32, 96u32);
+/// A phone photo through a microscope's eyepiece, made from a smear field and its white-cell boxes
+/// (`[x0, y0, x1, y1]`): the field reduced to `scale` of a 640×480 frame (0.2: 128×96, nuclei of
+/// about 15–25 px for a BCCD field; 0.4: 256×192), tiled over 1280×960 with alternate tiles
+/// mirrored (a wide field of many cells), inside the dark round aperture of a 1600×1200 frame,
+/// then JPEG 70. Returns the photo and the boxes whose centre lies inside the aperture.
+pub fn eyepiece(image: &RgbImage, boxes: &[[f32; 4]], scale: f32) -> (RgbImage, Vec<[f32; 4]>) {
+    let (tw, th) = (((640.0 * scale).round() as u32).clamp(16, 1280), ((480.0 * scale).round() as u32).clamp(12, 960));
+    let n = (1280 / tw).max(1);
     let small = if image.width() > tw && image.height() > th {
         imageops::thumbnail(image, tw, th)
     } else {
@@ -74,11 +75,11 @@ pub fn eyepiece(image: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]
     let (sx, sy) = (tw as f32 / image.width().max(1) as f32, th as f32 / image.height().max(1) as f32);
     let small_boxes: Vec<[f32; 4]> = boxes.iter().map(|b| [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]).collect();
     let (fw, fh) = (1600u32, 1200u32);
-    let (ox, oy) = ((fw - 10 * tw) / 2, (fh - 10 * th) / 2);
+    let (ox, oy) = ((fw - n * tw) / 2, (fh - n * th) / 2);
     let r = 0.5 * fh as f32;
     let inside = |x: f32, y: f32| (x - fw as f32 / 2.0).hypot(y - fh as f32 / 2.0) < r;
     let photo = RgbImage::from_fn(fw, fh, |x, y| {
-        if !inside(x as f32, y as f32) || x < ox || y < oy || x >= ox + 10 * tw || y >= oy + 10 * th {
+        if !inside(x as f32, y as f32) || x < ox || y < oy || x >= ox + n * tw || y >= oy + n * th {
             return Rgb([12, 10, 14]);
         }
         let (i, j) = ((x - ox) / tw, (y - oy) / th);
@@ -92,8 +93,8 @@ pub fn eyepiece(image: &RgbImage, boxes: &[[f32; 4]]) -> (RgbImage, Vec<[f32; 4]
         *small.get_pixel(u, v)
     });
     let mut out = Vec::new();
-    for j in 0..10u32 {
-        for i in 0..10u32 {
+    for j in 0..n {
+        for i in 0..n {
             for b in &small_boxes {
                 let (x0, x1) = if i % 2 == 1 { (tw as f32 - b[2], tw as f32 - b[0]) } else { (b[0], b[2]) };
                 let (y0, y1) = if j % 2 == 1 { (th as f32 - b[3], th as f32 - b[1]) } else { (b[1], b[3]) };
