@@ -177,8 +177,8 @@ const SMALL_SURVEY_RADIUS: f32 = 5.0;
 /// larger copy's read 7–11 px, the true 8–10 px). Only there: on camera frames of BCCD enlarged
 /// 1.5× the second look read texture inside red cells (val precision 0.92 → 0.86).
 const EYEPIECE_SURVEY_RADIUS: f32 = 16.0;
-/// The second look's radius is taken only where it is at most this fraction of the first's
-/// (the small copy merged touching cells into masses); otherwise the first stands.
+/// In an eyepiece photo the second look's radius is taken only where it is at most this fraction
+/// of the first's (the small copy merged touching cells into masses); otherwise the first stands.
 const DETAILED_SURVEY_SMALLER: f32 = 0.7;
 /// Long side of that second look.
 const DETAILED_SURVEY_SIDE: u32 = 1024;
@@ -204,17 +204,19 @@ pub fn survey(image: &RgbImage, side: u32, eyepiece: bool) -> (StainModel, f32) 
         // photo's lit field may be smaller than the first copy: look at it whole).
         Some(r) if r < below && (f > 1.0 || eyepiece) => {
             let (m2, r2, f2, copy2, _) = look(DETAILED_SURVEY_SIDE.max(side));
+            if !eyepiece {
+                return (m2, r2.map_or(r * f, |r2| r2 * f2));
+            }
             let smaller = |r2: f32| r2 * f2 < DETAILED_SURVEY_SMALLER * r * f;
             match r2 {
                 // Cells that merged into masses in the small copy come apart in the larger one.
                 Some(r2) if smaller(r2) => (m2, r2 * f2),
                 // Where they still touch, the cells' own density (the image's threshold between
                 // glass and cells, not the faint cytoplasm cut) parts them at their rims.
-                _ if eyepiece => match field_cell_radius_at(&copy2, &m2, m2.density_threshold) {
+                _ => match field_cell_radius_at(&copy2, &m2, m2.density_threshold) {
                     Some(r3) if smaller(r3) => (m2, r3 * f2),
                     _ => (model, r * f),
                 },
-                _ => (model, r * f),
             }
         }
         Some(r) => (model, r * f),
