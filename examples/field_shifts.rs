@@ -79,17 +79,12 @@ impl Tally {
                 vec![measure_central_cell(&case.image).map(|c| c.centre).unwrap_or((w as f32 / 2.0, h as f32 / 2.0))]
             }
         };
-        let mut used = vec![false; case.boxes.len()];
-        for &(x, y) in &centres {
-            if let Some((i, _)) = case.boxes.iter().enumerate().find(|(i, b)| !used[*i] && x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3])
-            {
-                used[i] = true;
-                self.right += 1;
-            }
-        }
+        let right = marrowscope::eval::dataset::match_to_boxes(centres.iter().copied(), &case.boxes).iter().flatten().count();
+        // Each box counts for one detection: the detections counted right are the boxes found.
+        self.right += right;
+        self.found += right;
         self.detections += centres.len();
         self.boxes += case.boxes.len();
-        self.found += used.iter().filter(|u| **u).count();
     }
 
     fn row(&mut self, name: &str) -> String {

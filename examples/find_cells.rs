@@ -74,23 +74,12 @@ fn bccd(split: &str, dump: Option<&Path>) -> Tally {
         let start = Instant::now();
         let found = find_cells(&img, &opts);
         t.ms.push(start.elapsed().as_secs_f64() * 1e3);
-        let mut used = vec![false; boxes.len()];
-        let mut fp = Vec::new();
-        for c in &found {
-            let (x, y) = c.centre;
-            match boxes.iter().enumerate().find(|(i, b)| !used[*i] && x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]) {
-                Some((i, _)) => {
-                    used[i] = true;
-                    t.tp += 1;
-                }
-                None => {
-                    t.fp += 1;
-                    fp.push(c);
-                }
-            }
-        }
+        let matched = marrowscope::eval::dataset::match_to_boxes(found.iter().map(|c| c.centre), &boxes);
+        let fp: Vec<&marrowscope::cells::FoundCell> = found.iter().zip(&matched).filter(|(_, m)| m.is_none()).map(|(c, _)| c).collect();
+        t.tp += matched.len() - fp.len();
+        t.fp += fp.len();
         t.boxes += boxes.len();
-        let missed = used.iter().filter(|u| !**u).count();
+        let missed = boxes.len() - (matched.len() - fp.len());
         if missed > 0 || !fp.is_empty() {
             println!("  {split} {id}: {} box(es), {} found, {missed} missed, {} false", boxes.len(), found.len(), fp.len());
         }

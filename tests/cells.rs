@@ -26,19 +26,9 @@ fn wbc_boxes(id: &str) -> Vec<[f32; 4]> {
 /// (true positives, false positives, boxes): a detection counts when its centre lies inside a
 /// WBC box not yet taken.
 fn score(found: &[FoundCell], boxes: &[[f32; 4]]) -> (usize, usize, usize) {
-    let mut used = vec![false; boxes.len()];
-    let (mut tp, mut fp) = (0, 0);
-    for c in found {
-        let (x, y) = c.centre;
-        match (0..boxes.len()).find(|&i| !used[i] && x >= boxes[i][0] && x <= boxes[i][2] && y >= boxes[i][1] && y <= boxes[i][3]) {
-            Some(i) => {
-                used[i] = true;
-                tp += 1;
-            }
-            None => fp += 1,
-        }
-    }
-    (tp, fp, boxes.len())
+    let matched = marrowscope::eval::dataset::match_to_boxes(found.iter().map(|c| c.centre), boxes);
+    let tp = matched.iter().flatten().count();
+    (tp, matched.len() - tp, boxes.len())
 }
 
 fn bccd_field(id: &str) -> image::RgbImage {

@@ -9,6 +9,7 @@
 
 use marrowscope::cells::fields::{analyse, cell_crop, Layout, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
 use marrowscope::cells::measure_central_cell;
+use marrowscope::eval::dataset::match_to_boxes;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -133,16 +134,10 @@ fn bccd_test_white_cells_through_the_app_path() {
         let a = analyse(&img);
         ms.push(t.elapsed().as_secs_f32() * 1e3);
         fields += usize::from(a.layout == Layout::Field);
-        let mut used = vec![false; truth.len()];
+        let matched = match_to_boxes(a.cells.iter().map(|c| c.centre), &truth);
+        tp += matched.iter().flatten().count();
+        fp += matched.iter().filter(|m| m.is_none()).count();
         for c in &a.cells {
-            let (x, y) = c.centre;
-            match (0..truth.len()).find(|&i| !used[i] && x >= truth[i][0] && x <= truth[i][2] && y >= truth[i][1] && y <= truth[i][3]) {
-                Some(i) => {
-                    used[i] = true;
-                    tp += 1;
-                }
-                None => fp += 1,
-            }
             let crop = cell_crop(&img, c).expect("a crop");
             assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
         }
@@ -235,16 +230,10 @@ fn eyepiece_photos_at_low_magnification() {
         let a = analyse(&photo);
         n += 1;
         fields += usize::from(a.layout == Layout::Field);
-        let mut used = vec![false; truth.len()];
+        let matched = match_to_boxes(a.cells.iter().map(|c| c.centre), &truth);
+        tp += matched.iter().flatten().count();
+        fp += matched.iter().filter(|m| m.is_none()).count();
         for c in &a.cells {
-            let (x, y) = c.centre;
-            match (0..truth.len()).find(|&i| !used[i] && x >= truth[i][0] && x <= truth[i][2] && y >= truth[i][1] && y <= truth[i][3]) {
-                Some(i) => {
-                    used[i] = true;
-                    tp += 1;
-                }
-                None => fp += 1,
-            }
             // Nuclei of 15–25 px: found and counted, too small for the model.
             assert!(c.nucleus_diameter_px < marrowscope::cells::fields::MIN_CLASSIFIABLE_NUCLEUS_PX * 1.5, "{c:?}");
         }

@@ -179,11 +179,8 @@ pub fn typical_cell_radius(image: &RgbImage) -> Option<f32> {
         return None;
     }
     // Measured as `analyse` measures it: inside an eyepiece photo's lit field.
-    let (lit, eyepiece) = match lit_bounds(image) {
-        Some((x, y, w, h)) => (std::borrow::Cow::Owned(image::imageops::crop_imm(image, x, y, w, h).to_image()), true),
-        None => (std::borrow::Cow::Borrowed(image), false),
-    };
-    let (_, r) = crate::cells::find_cells::survey(&lit_field(lit), SURVEY_SIDE as u32, eyepiece);
+    let (lit, offset) = lit_frame(std::borrow::Cow::Borrowed(image));
+    let (_, r) = crate::cells::find_cells::survey(&lit, SURVEY_SIDE as u32, offset.is_some());
     (r.is_finite() && r > 0.0).then_some(r)
 }
 
@@ -194,14 +191,10 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     let (iw, ih) = image.dimensions();
     let aspect = iw.max(ih).max(1) as f32 / iw.min(ih).max(1) as f32;
     let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
-    // A photo through an eyepiece: the dark surround is not part of the smear. The frame is the
-    // lit field's bounding box, and what is left of the surround in its corners is painted as
-    // glass (a surround of half the photo, painted, would outweigh the smear's own glass in the
-    // stain model and the scale).
-    let (x0, y0, lw, lh) = lit_bounds(&det).unwrap_or((0, 0, det.width(), det.height()));
-    let eyepiece = (lw, lh) != det.dimensions();
-    let det = if eyepiece { std::borrow::Cow::Owned(image::imageops::crop_imm(det.as_ref(), x0, y0, lw, lh).to_image()) } else { det };
-    let det = lit_field(det);
+    // A photo through an eyepiece: the dark surround is not part of the smear.
+    let (det, offset) = lit_frame(det);
+    let eyepiece = offset.is_some();
+    let (x0, y0) = offset.unwrap_or((0, 0));
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;
     let found = find_cells(&det, &FindOptions { eyepiece, ..FindOptions::default() });
@@ -254,20 +247,40 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     Analysis { layout, aspect, content, cells, detect_factor: factor }
 }
 
+/// `image` ready to be measured: a photo through an eyepiece ([`lit_bounds`]) cut to its lit
+/// field's bounding box, with the offset of that cut; in any image, what remains of a dark
+/// surround painted as glass ([`lit_field`]). The frame is cut first because a surround of half
+/// the photo, painted, would outweigh the smear's own glass in the stain model and the scale.
+pub fn lit_frame(image: std::borrow::Cow<'_, RgbImage>) -> (std::borrow::Cow<'_, RgbImage>, Option<(u32, u32)>) {
+    let white = white_point(&image);
+    let (n, bounds) = dark_pixels(&image, dark_cut(&white));
+    match bounds {
+        Some((x, y, w, h)) => {
+            let cut = image::imageops::crop_imm(image.as_ref(), x, y, w, h).to_image();
+            (lit_field(std::borrow::Cow::Owned(cut)), Some((x, y)))
+        }
+        None => (paint_dark(image, n, white), None),
+    }
+}
+
 /// `image` with a dark surround (the black outside an eyepiece's round field of view, a
 /// vignetted corner) painted the colour of its glass, so that the stain model and the scale are
 /// read from the smear only. Unchanged where under 3 % of the image is that dark.
 pub fn lit_field(image: std::borrow::Cow<'_, RgbImage>) -> std::borrow::Cow<'_, RgbImage> {
     let white = white_point(&image);
-    let cut = dark_cut(&white);
-    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&v| v < cut);
-    let n = image.pixels().filter(|p| dark(p)).count();
+    let (n, _) = dark_pixels(&image, dark_cut(&white));
+    paint_dark(image, n, white)
+}
+
+/// [`lit_field`] for an image with `n` dark pixels under the glass colour `white`.
+fn paint_dark(image: std::borrow::Cow<'_, RgbImage>, n: usize, white: [u8; 3]) -> std::borrow::Cow<'_, RgbImage> {
     if n * 100 < 3 * image.pixels().len() {
         return image;
     }
+    let cut = dark_cut(&white);
     let mut out = image.into_owned();
     for p in out.pixels_mut() {
-        if dark(p) {
+        if is_dark(p, cut) {
             p.0 = white;
         }
     }
@@ -278,12 +291,19 @@ pub fn lit_field(image: std::borrow::Cow<'_, RgbImage>) -> std::borrow::Cow<'_, 
 /// eyepiece's black outside its round field of view) takes at least 3 % of it and the lit part
 /// is at least a quarter of each side; `None` otherwise.
 pub fn lit_bounds(image: &RgbImage) -> Option<(u32, u32, u32, u32)> {
-    let cut = dark_cut(&white_point(image));
-    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&v| v < cut);
+    dark_pixels(image, dark_cut(&white_point(image))).1
+}
+
+fn is_dark(p: &image::Rgb<u8>, cut: u8) -> bool {
+    p.0.iter().all(|&v| v < cut)
+}
+
+/// How many pixels of `image` are darker than `cut` in every channel, and [`lit_bounds`].
+fn dark_pixels(image: &RgbImage, cut: u8) -> (usize, Option<(u32, u32, u32, u32)>) {
     let (iw, ih) = image.dimensions();
     let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0u32, 0u32, 0usize);
     for (x, y, p) in image.enumerate_pixels() {
-        if dark(p) {
+        if is_dark(p, cut) {
             n += 1;
         } else {
             x0 = x0.min(x);
@@ -292,8 +312,10 @@ pub fn lit_bounds(image: &RgbImage) -> Option<(u32, u32, u32, u32)> {
             y1 = y1.max(y);
         }
     }
-    let (w, h) = (x1.checked_sub(x0)? + 1, y1.checked_sub(y0)? + 1);
-    (n * 100 >= 3 * image.pixels().len() && (w, h) != (iw, ih) && 4 * w >= iw && 4 * h >= ih).then_some((x0, y0, w, h))
+    let bounds = (x1 >= x0 && y1 >= y0)
+        .then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+        .filter(|&(_, _, w, h)| n * 100 >= 3 * image.pixels().len() && (w, h) != (iw, ih) && 4 * w >= iw && 4 * h >= ih);
+    (n, bounds)
 }
 
 /// Level below which a pixel, in every channel, is outside the illuminated field: a fraction

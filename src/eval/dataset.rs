@@ -164,9 +164,31 @@ pub fn voc_wbc_boxes(xml: &str) -> Vec<[f32; 4]> {
         .collect()
 }
 
+/// For each detection centre `(x, y)` (pixels), the index of the box (`[xmin, ymin, xmax,
+/// ymax]`) it counts for: the first box not yet taken that holds the centre. `None`: a false
+/// detection. Each box counts for at most one detection, so the boxes taken are the ones found.
+pub fn match_to_boxes(centres: impl IntoIterator<Item = (f32, f32)>, boxes: &[[f32; 4]]) -> Vec<Option<usize>> {
+    let mut used = vec![false; boxes.len()];
+    centres
+        .into_iter()
+        .map(|(x, y)| {
+            let i = (0..boxes.len()).find(|&i| !used[i] && x >= boxes[i][0] && x <= boxes[i][2] && y >= boxes[i][1] && y <= boxes[i][3])?;
+            used[i] = true;
+            Some(i)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_box_counts_for_one_detection() {
+        let boxes = [[0.0, 0.0, 10.0, 10.0], [20.0, 0.0, 30.0, 10.0]];
+        let m = match_to_boxes([(5.0, 5.0), (6.0, 6.0), (25.0, 5.0), (50.0, 50.0)], &boxes);
+        assert_eq!(m, vec![Some(0), None, Some(1), None]);
+    }
 
     #[test]
     fn pbc_layouts_give_mll_codes() {
