@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -72,13 +72,40 @@ class Augment:
     """Per-sample geometric + JPEG augmentation in PIL/numpy (uint8), colour jitter per batch
     in torch (3x3 colour matrix per image: hue rotation in YIQ, saturation, brightness, contrast)."""
 
-    def __init__(self, size, seed, jpeg_p=0.3, scale=(0.8, 1.0), ratio=(0.9, 1.0 / 0.9)):
+    def __init__(self, size, seed, jpeg_p=0.3, scale=(0.8, 1.0), ratio=(0.9, 1.0 / 0.9), robust=None):
         self.size, self.jpeg_p, self.scale, self.ratio = size, jpeg_p, scale, ratio
         self.rng = np.random.RandomState(seed)
+        # Robustness augmentations (issue 32), all off by default (the shipped recipe):
+        # shift (fraction of the side), scale_jitter, blur_p, hed (sigma), gamma (factor), noise (std).
+        self.robust = robust or {}
+
+    def geometry(self, img):
+        """Off-centre and rescaled frames (robustness): the image moved by up to `shift` of its side
+        and scaled by 1 +- `scale_jitter`, cut back to its own size, glass (its 99th-percentile
+        colour) where the frame leaves it."""
+        r, rb = self.rng, self.robust
+        shift, jitter = rb.get("shift", 0.0), rb.get("scale_jitter", 0.0)
+        if shift <= 0 and jitter <= 0:
+            return img
+        w, h = img.size
+        a = np.asarray(img)
+        glass = tuple(int(v) for v in np.percentile(a.reshape(-1, 3)[::7], 99, axis=0))
+        f = r.uniform(1 - jitter, 1 + jitter) if jitter > 0 else 1.0
+        if f != 1.0:
+            img = img.resize((max(1, round(w * f)), max(1, round(h * f))), Image.BILINEAR)
+        dx = dy = 0
+        if shift > 0 and r.rand() < 0.5:
+            ang, d = r.uniform(0, 2 * math.pi), r.uniform(0, shift)
+            dx, dy = int(round(d * w * math.cos(ang))), int(round(d * h * math.sin(ang)))
+        canvas = Image.new("RGB", (w, h), glass)
+        canvas.paste(img, ((w - img.size[0]) // 2 - dx, (h - img.size[1]) // 2 - dy))
+        return canvas
 
     def one(self, arr):
         r = self.rng
-        img = Image.fromarray(arr)
+        img = self.geometry(Image.fromarray(arr))
+        if self.robust.get("blur_p", 0) > 0 and r.rand() < self.robust["blur_p"]:
+            img = img.filter(ImageFilter.GaussianBlur(radius=float(r.uniform(0.5, 2.0))))
         if r.rand() < self.jpeg_p:
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=int(r.randint(60, 96)))
@@ -118,7 +145,37 @@ class Augment:
         y = torch.einsum("nij,njhw->nihw", M, x) * bri.view(n, 1, 1, 1)
         mean = y.mean(dim=(1, 2, 3), keepdim=True)
         y = (y - mean) * con.view(n, 1, 1, 1) + mean
+        y = y.clamp_(0, 1)
+        rb = self.robust
+        if rb.get("hed", 0) > 0:
+            y = hed_jitter(y, rb["hed"], r)
+        if rb.get("gamma", 1.0) > 1.0:
+            g = torch.tensor(np.exp(r.uniform(-math.log(rb["gamma"]), math.log(rb["gamma"]), n)), dtype=torch.float32)
+            y = y.clamp(1e-6, 1).pow(g.view(n, 1, 1, 1))
+        if rb.get("noise", 0) > 0:
+            sd = torch.tensor(r.uniform(0, rb["noise"], n), dtype=torch.float32).view(n, 1, 1, 1)
+            y = y + torch.randn(y.shape, generator=torch.Generator().manual_seed(int(r.randint(2**31)))) * sd
         return y.clamp_(0, 1)
+
+
+# Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB) in optical density, as
+# src/eval/shift.rs uses them for the shift suite.
+RGB_FROM_HED = torch.tensor([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])
+HED_FROM_RGB = torch.linalg.inv(RGB_FROM_HED)
+
+
+def hed_jitter(x, sigma, rng):
+    """Stain augmentation in haematoxylin-eosin-DAB optical density (Tellez et al. 2018): per image,
+    each stain's density scaled by U(1 - sigma, 1 + sigma) and shifted by U(-sigma, sigma) / 4.
+    x: N x 3 x H x W in [0, 1]."""
+    n = x.shape[0]
+    od = -torch.log((x * 255 + 1) / 256)
+    hed = torch.einsum("nchw,cd->ndhw", od, HED_FROM_RGB)
+    a = torch.tensor(rng.uniform(1 - sigma, 1 + sigma, (n, 3)), dtype=torch.float32).view(n, 3, 1, 1)
+    b = torch.tensor(rng.uniform(-sigma, sigma, (n, 3)) / 4, dtype=torch.float32).view(n, 3, 1, 1)
+    hed = hed * a + b
+    od = torch.einsum("ndhw,dc->nchw", hed, RGB_FROM_HED)
+    return (256 * torch.exp(-od) - 1).div_(255).clamp_(0, 1)
 
 
 def channel_stats(arr):
@@ -190,6 +247,17 @@ def main():
     ap.add_argument("--kd-temp", type=float, default=2.0, help="softmax temperature of the distillation term")
     ap.add_argument("--kd-offline", action="store_true",
                     help="the teacher's logits once per un-augmented training image instead of per batch")
+    rob = ap.add_argument_group("robustness (issue 32; all off in the shipped recipe)")
+    rob.add_argument("--hed-jitter", type=float, default=0.0,
+                     help="stain augmentation in HED optical density: scale 1 +- S, shift +- S/4 per stain")
+    rob.add_argument("--gamma-jitter", type=float, default=1.0, help="gamma drawn log-uniformly in [1/G, G]")
+    rob.add_argument("--noise", type=float, default=0.0, help="Gaussian noise, std drawn in [0, S] (on 0-1)")
+    rob.add_argument("--blur-p", type=float, default=0.0, help="probability of a Gaussian blur (sigma 0.5-2 px)")
+    rob.add_argument("--shift", type=float, default=0.0,
+                     help="half of the images moved off centre by up to this fraction of the side (glass beyond)")
+    rob.add_argument("--scale-jitter", type=float, default=0.0, help="images rescaled by 1 +- J, cut back to their size")
+    rob.add_argument("--balance-sources", action="store_true",
+                     help="every batch drawn in equal parts from each source")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -277,13 +345,21 @@ def main():
         p = (step - warm) / max(1, total - warm)
         return args.lr * 0.5 * (1 + math.cos(math.pi * p))
 
-    aug = Augment(args.size, args.seed)
+    aug = Augment(args.size, args.seed, robust={"hed": args.hed_jitter, "gamma": args.gamma_jitter,
+                                                 "noise": args.noise, "blur_p": args.blur_p,
+                                                 "shift": args.shift, "scale_jitter": args.scale_jitter})
     gen = np.random.RandomState(args.seed + 1)
     best_f1, best_epoch, history, step = -1.0, -1, [], 0
     for epoch in range(1, args.epochs + 1):
         model.train()
         t0 = time.time()
         order = gen.permutation(len(Xtr))
+        if args.balance_sources and len(sources) > 1:
+            # Each batch in equal parts from each source (the smaller ones cycled).
+            per = [gen.permutation(by_source[s_]) for s_ in sources]
+            k = args.batch // len(sources)
+            order = np.concatenate([np.concatenate([p[(b * k + np.arange(k)) % len(p)] for p in per])
+                                    for b in range(steps_per_epoch)])
         tot_loss, seen = 0.0, 0
         for b in range(steps_per_epoch):
             idx = order[b * args.batch:(b + 1) * args.batch]

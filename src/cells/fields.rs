@@ -325,7 +325,7 @@ fn dark_cut(white: &[u8; 3]) -> u8 {
 }
 
 /// Each channel's 99th percentile over every 7th pixel (the glass's colour).
-fn white_point(image: &RgbImage) -> [u8; 3] {
+pub(crate) fn white_point(image: &RgbImage) -> [u8; 3] {
     std::array::from_fn(|c| {
         let mut v: Vec<u8> = image.pixels().step_by(7).map(|p| p[c]).collect();
         if v.is_empty() {

@@ -1,7 +1,11 @@
 //! Shifts made from the test splits, as another laboratory's images differ from the project's
-//! sources: stain strength (haematoxylin and eosin), blur (focus), JPEG compression. Used by the
-//! proxies for images from elsewhere (`examples/field_shifts.rs`, `examples/lab_calibration.rs`).
+//! sources: stain strength (haematoxylin and eosin), white balance, background tint, gamma, blur
+//! and defocus (focus), JPEG compression, scale, the cell off centre and a neighbour in the frame.
+//! Used by the proxies for images from elsewhere (`examples/field_shifts.rs`,
+//! `examples/lab_calibration.rs`, `examples/shift_warning.rs`) and by the model's shift suite
+//! (`examples/cell_shifts.rs`).
 
+use crate::cells::fields::white_point;
 use image::{imageops, Rgb, RgbImage};
 
 /// Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB) in optical density.
@@ -160,6 +164,92 @@ pub fn laboratory_proxies() -> Vec<Proxy> {
     ]
 }
 
+/// The frame moved by `fraction` of its side in the direction `angle` (radians): the cell sits off
+/// centre, glass (the image's own background colour) where the frame leaves the image.
+pub fn off_centre(image: &RgbImage, fraction: f32, angle: f32) -> RgbImage {
+    let g = white_point(image);
+    let (w, h) = image.dimensions();
+    let dx = (fraction * w as f32 * angle.cos()).round() as i64;
+    let dy = (fraction * h as f32 * angle.sin()).round() as i64;
+    RgbImage::from_fn(w, h, |x, y| {
+        let (sx, sy) = (x as i64 + dx, y as i64 + dy);
+        if sx < 0 || sy < 0 || sx >= w as i64 || sy >= h as i64 {
+            Rgb(g)
+        } else {
+            *image.get_pixel(sx as u32, sy as u32)
+        }
+    })
+}
+
+/// A neighbour cut by the frame's edge: `other` (another image of the same source, resized to this
+/// one's size) laid over the frame with its centre `distance` frame sides from the centre in the
+/// direction `angle`, the darker of the two kept per channel (stained cells over glass).
+pub fn neighbour(image: &RgbImage, other: &RgbImage, distance: f32, angle: f32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let other = if other.dimensions() == (w, h) { other.clone() } else { imageops::resize(other, w, h, imageops::FilterType::Triangle) };
+    let dx = (distance * w as f32 * angle.cos()).round() as i64;
+    let dy = (distance * h as f32 * angle.sin()).round() as i64;
+    let mut out = image.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (ox, oy) = (x as i64 - dx, y as i64 - dy);
+        if ox >= 0 && oy >= 0 && ox < w as i64 && oy < h as i64 {
+            let q = other.get_pixel(ox as u32, oy as u32);
+            *p = Rgb([p[0].min(q[0]), p[1].min(q[1]), p[2].min(q[2])]);
+        }
+    }
+    out
+}
+
+/// Gamma: every channel `255 · (v / 255)^g` (a camera's tone curve).
+pub fn gamma(image: &RgbImage, g: f32) -> RgbImage {
+    map_pixels(image, |p| p.map(|v| 255.0 * (v / 255.0).powf(g)))
+}
+
+/// White balance: the channels scaled by `gains` (a camera's or a lamp's colour).
+pub fn white_balance(image: &RgbImage, gains: [f32; 3]) -> RgbImage {
+    map_pixels(image, |p| [p[0] * gains[0], p[1] * gains[1], p[2] * gains[2]])
+}
+
+/// The background tinted by `gains` while the cells keep their colour: each pixel scaled in
+/// proportion to how close its luminance is to the glass's.
+pub fn background_tint(image: &RgbImage, gains: [f32; 3]) -> RgbImage {
+    let g = white_point(image).map(f32::from);
+    let glass_lum = (0.299 * g[0] + 0.587 * g[1] + 0.114 * g[2]).max(1.0);
+    map_pixels(image, |p| {
+        let lum = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        let t = ((lum / glass_lum - 0.6) / 0.4).clamp(0.0, 1.0);
+        [0, 1, 2].map(|c| p[c] * (1.0 - t + t * gains[c]))
+    })
+}
+
+/// Out of focus: the mean over a disc of `radius` pixels.
+pub fn defocus(image: &RgbImage, radius: u32) -> RgbImage {
+    let side = 2 * radius + 1;
+    let r = radius as f32 + 0.5;
+    let mut weights: Vec<f32> = (0..side * side)
+        .map(|i| {
+            let (x, y) = ((i % side) as f32 - radius as f32, (i / side) as f32 - radius as f32);
+            if x.hypot(y) <= r {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f32 = weights.iter().sum();
+    weights.iter_mut().for_each(|w| *w /= sum);
+    let kernel = imageproc::kernel::Kernel::new(&weights, side, side);
+    imageproc::filter::filter(image, kernel, |v: f32| v.round().clamp(0.0, 255.0) as u8)
+}
+
+/// The whole image rescaled by `factor` (another camera or objective: every cell larger or smaller
+/// in pixels).
+pub fn scale(image: &RgbImage, factor: f32) -> RgbImage {
+    let w = ((image.width() as f32 * factor).round() as u32).max(1);
+    let h = ((image.height() as f32 * factor).round() as u32).max(1);
+    imageops::resize(image, w, h, imageops::FilterType::Triangle)
+}
+
 /// `image` as PNG bytes (lossless: what the app would be given).
 pub fn png(image: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
@@ -180,5 +270,37 @@ mod tests {
         let dark = stain(&img, 1.5, 1.0);
         let sum = |p: &Rgb<u8>| p.0.iter().map(|&v| v as u32).sum::<u32>();
         assert!(sum(dark.get_pixel(0, 0)) + 30 < sum(img.get_pixel(0, 0)));
+    }
+
+    #[test]
+    fn the_cell_shifts_move_blur_rescale_and_tint_as_named() {
+        // A dark "nucleus" square at the centre of pale glass.
+        let img = RgbImage::from_fn(60, 60, |x, y| {
+            if (25..35).contains(&x) && (25..35).contains(&y) {
+                Rgb([90, 40, 140])
+            } else {
+                Rgb([235, 225, 230])
+            }
+        });
+        // Off centre by a third to the right (angle 0): the nucleus moves 20 px left, glass comes in on the right.
+        let moved = off_centre(&img, 1.0 / 3.0, 0.0);
+        assert_eq!(moved.get_pixel(8, 30), &Rgb([90, 40, 140]));
+        assert_eq!(moved.get_pixel(30, 30), &Rgb([235, 225, 230]));
+        assert_eq!(moved.get_pixel(59, 59), &Rgb([235, 225, 230]));
+        // A neighbour 0.8 frames to the right: its nucleus lands at x 73..83, outside; at 0.5 it is inside (55..60).
+        let near = neighbour(&img, &img, 0.5, 0.0);
+        assert_eq!(near.get_pixel(57, 30), &Rgb([90, 40, 140]));
+        assert_eq!(near.get_pixel(30, 30), &Rgb([90, 40, 140]));
+        assert_eq!(neighbour(&img, &img, 0.8, 0.0), img);
+        // Defocus keeps flat glass and spreads the nucleus's edge.
+        let soft = defocus(&img, 4);
+        assert_eq!(soft.get_pixel(2, 2), &Rgb([235, 225, 230]));
+        assert!(soft.get_pixel(25, 30)[0] > 90 && soft.get_pixel(25, 30)[0] < 235);
+        assert_eq!(scale(&img, 1.25).dimensions(), (75, 75));
+        // The background tint changes the glass, not the nucleus.
+        let tinted = background_tint(&img, [0.85, 0.9, 1.0]);
+        assert!(tinted.get_pixel(2, 2)[0] < 210);
+        assert_eq!(tinted.get_pixel(30, 30), &Rgb([90, 40, 140]));
+        assert!(gamma(&img, 1.5).get_pixel(30, 30)[0] < 90 && white_balance(&img, [1.0, 1.0, 0.5]).get_pixel(2, 2)[2] == 115);
     }
 }

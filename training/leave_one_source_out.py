@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Leave-one-source-out (issue 32): how well a recipe generalises to a source it never saw.
+
+    python training/leave_one_source_out.py \
+        --marrow-ckpt training/runs/loso-marrow/best.pt --blood-ckpt training/runs/loso-blood/best.pt \
+        --marrow CROPS/marrow --blood CROPS/blood [--split test] [--json out.json]
+
+A model trained on marrow only (MLL) is tested on blood's cells (PBC), and one trained on blood
+only on marrow's, on the five codes both sources have: EOS LYT MON NGS PMO. Two figures per
+direction, both macro-F1 over those five codes:
+
+* `five-way`: the model's answer restricted to the five shared codes (which of them it is): how
+  well the features carry over, whatever the other classes;
+* `as trained`: its plain answer over all the classes it was trained on, a cell given a class of
+  its own source only (e.g. BLA, NIF or NGB) counting as wrong.
+
+The in-source test macro-F1 of each model (all its classes) is printed beside them. Training
+(`bash training/leave_one_source_out.sh`) uses the shipped recipe unless told otherwise, so that a
+new recipe is compared with today's on the same figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from eval_checkpoint import read  # noqa: E402
+
+SHARED = ["EOS", "LYT", "MON", "NGS", "PMO"]
+
+
+def probabilities(model, items, size):
+    import torch
+    x = np.stack([common.contract_uint8(common.load_rgb(p), size) for p, _ in items])
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), 64):
+            out.append(torch.softmax(model(torch.from_numpy(common.normalize_nchw(x[i:i + 64])))[0], 1).numpy())
+    return np.concatenate(out)
+
+
+def macro_f1(truth, predicted, codes):
+    f1 = []
+    for c in codes:
+        tp = sum(1 for t, p in zip(truth, predicted) if t == c and p == c)
+        fp = sum(1 for t, p in zip(truth, predicted) if t != c and p == c)
+        fn = sum(1 for t, p in zip(truth, predicted) if t == c and p != c)
+        f1.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return float(np.mean(f1)), dict(zip(codes, f1))
+
+
+def direction(ckpt, own, other, split):
+    model, ck = common.load_checkpoint(ckpt)
+    classes, size = ck["classes"], ck["size"]
+    missing = [c for c in SHARED if c not in classes]
+    if missing:
+        raise SystemExit(f"{ckpt}: not trained on {' '.join(missing)}")
+    # In-source: every class it knows, its own test split.
+    mine = [(p, lab) for p, lab in read(own, split) if lab in classes]
+    pm = probabilities(model, mine, size)
+    own_f1, _ = macro_f1([lab for _, lab in mine], [classes[k] for k in pm.argmax(1)], classes)
+    # The other source: the shared codes only.
+    theirs = [(p, lab) for p, lab in read(other, split) if lab in SHARED]
+    po = probabilities(model, theirs, size)
+    truth = [lab for _, lab in theirs]
+    plain = [classes[k] for k in po.argmax(1)]
+    idx = [classes.index(c) for c in SHARED]
+    five = [SHARED[k] for k in po[:, idx].argmax(1)]
+    five_f1, per_code = macro_f1(truth, five, SHARED)
+    plain_f1, _ = macro_f1(truth, plain, SHARED)
+    counts = {c: truth.count(c) for c in SHARED}
+    return {"classes": classes, "own_test_macro_f1": own_f1, "own_n": len(mine), "other_n": len(theirs),
+            "other_counts": counts, "five_way_macro_f1": five_f1, "five_way_per_code": per_code,
+            "as_trained_macro_f1": plain_f1}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--marrow-ckpt", required=True, help="a checkpoint trained on marrow only")
+    ap.add_argument("--blood-ckpt", required=True, help="a checkpoint trained on blood only")
+    ap.add_argument("--marrow", required=True, help="marrow crops (examples/make_crops.rs)")
+    ap.add_argument("--blood", required=True, help="blood crops")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    import torch
+    torch.set_num_threads(2)
+    report = {}
+    for name, ckpt, own, other in [("marrow → blood", args.marrow_ckpt, args.marrow, args.blood),
+                                   ("blood → marrow", args.blood_ckpt, args.blood, args.marrow)]:
+        r = direction(ckpt, own, other, args.split)
+        report[name] = r
+        print(f"{name}: trained on {len(r['classes'])} classes, own {args.split} macro-F1 {r['own_test_macro_f1']:.3f} "
+              f"(n={r['own_n']}); on the other source's {args.split} cells of {' '.join(SHARED)} (n={r['other_n']}): "
+              f"five-way macro-F1 {r['five_way_macro_f1']:.3f}, as trained {r['as_trained_macro_f1']:.3f}; five-way F1 "
+              + " ".join(f"{c}={v:.2f}" for c, v in r["five_way_per_code"].items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
