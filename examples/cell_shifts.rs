@@ -33,17 +33,19 @@ fn data(var: &str, dir: &str) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(dir))
 }
 
-/// What a shift is given per image: the image, a random direction and another image of the split.
+/// What a shift is given per image besides the image: a random direction, another image of the
+/// split and the split's source.
 struct Draw<'a> {
     angle: f32,
     other: &'a RgbImage,
+    source: &'static str,
 }
 
 type Apply = Box<dyn Fn(&RgbImage, &Draw) -> RgbImage>;
 
 fn shifts() -> Vec<(&'static str, Option<Apply>)> {
     let s = |f: fn(&RgbImage, &Draw) -> RgbImage| Some(Box::new(f) as Apply);
-    let mut out: Vec<(&'static str, Option<Apply>)> = vec![
+    vec![
         ("as is", None),
         ("off centre by 1/6 of the frame", s(|i, d| shift::off_centre(i, 1.0 / 6.0, d.angle))),
         ("off centre by 1/3 of the frame", s(|i, d| shift::off_centre(i, 1.0 / 3.0, d.angle))),
@@ -61,10 +63,9 @@ fn shifts() -> Vec<(&'static str, Option<Apply>)> {
         ("JPEG quality 30", s(|i, _| shift::jpeg(i, 30))),
         ("scale 0.75", s(|i, _| shift::scale(i, 0.75))),
         ("scale 1.25", s(|i, _| shift::scale(i, 1.25))),
-    ];
-    out.push(("another laboratory (stain, blur, JPEG; per source)", s(|i, _| i.clone())));
-    out.push(("harsh: tungsten light, gamma 1.6, blur σ 2, JPEG 40", s(|i, _| shift::tungsten(i))));
-    out
+        ("another laboratory (stain, blur, JPEG; per source)", s(|i, d| laboratory(d.source).map_or_else(|| i.clone(), |f| f(i)))),
+        ("harsh: tungsten light, gamma 1.6, blur σ 2, JPEG 40", s(|i, _| shift::tungsten(i))),
+    ]
 }
 
 /// The "another laboratory" proxy of `source` ([`shift::laboratory_proxies`]).
@@ -100,7 +101,6 @@ fn load(m: &Manifest, csv: &Path, source: &'static str, split: &str, limit: usiz
 /// and the milliseconds per image of the app's path.
 fn score(clf: &mut Classifier, split: &Split, name: &str, apply: Option<&Apply>) -> Result<(f64, f64, f64), String> {
     let classes = clf.manifest().classes.clone();
-    let lab = laboratory(split.source);
     let mut rng = Rng::new(0x5EED ^ name.len() as u64);
     let mut probs: Vec<(usize, Vec<f32>)> = Vec::with_capacity(split.images.len());
     let mut ms = 0.0;
@@ -109,8 +109,7 @@ fn score(clf: &mut Classifier, split: &Split, name: &str, apply: Option<&Apply>)
         let other = &split.images[(i + 1 + rng.below(split.images.len().max(2) - 1)) % split.images.len()];
         let shifted = match apply {
             None => image.clone(),
-            Some(_) if name.starts_with("another laboratory") => lab.map_or_else(|| image.clone(), |f| f(image)),
-            Some(f) => f(image, &Draw { angle, other }),
+            Some(f) => f(image, &Draw { angle, other, source: split.source }),
         };
         let bytes = shift::png(&shifted);
         if let (Some(dir), true) = (std::env::var_os("CELL_SHIFTS_SAVE"), i % 97 == 0) {
