@@ -30,28 +30,22 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from eval_checkpoint import read  # noqa: E402
+from train import predict  # noqa: E402
 
 SHARED = ["EOS", "LYT", "MON", "NGS", "PMO"]
 
 
-def probabilities(model, items, size):
-    import torch
-    x = np.stack([common.contract_uint8(common.load_rgb(p), size) for p, _ in items])
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), 64):
-            out.append(torch.softmax(model(torch.from_numpy(common.normalize_nchw(x[i:i + 64])))[0], 1).numpy())
-    return np.concatenate(out)
+def scores(model, items, size):
+    """The model's logits for `items` ((path, label) pairs), preprocessed by the contract."""
+    return predict(model, [common.contract_uint8(common.load_rgb(p), size) for p, _ in items])
 
 
 def macro_f1(truth, predicted, codes):
-    f1 = []
-    for c in codes:
-        tp = sum(1 for t, p in zip(truth, predicted) if t == c and p == c)
-        fp = sum(1 for t, p in zip(truth, predicted) if t != c and p == c)
-        fn = sum(1 for t, p in zip(truth, predicted) if t == c and p != c)
-        f1.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(f1)), dict(zip(codes, f1))
+    """Macro-F1 over `codes` (each code with cells in `truth`) and F1 per code, by common.metrics;
+    a prediction outside `codes` counts as wrong."""
+    labels = list(codes) + sorted(set(predicted) - set(codes))
+    m = common.metrics([labels.index(t) for t in truth], [labels.index(p) for p in predicted], labels)
+    return m["macro_f1"], {c: m["per_class"][c]["f1"] for c in codes}
 
 
 def direction(ckpt, own, other, split):
@@ -62,11 +56,11 @@ def direction(ckpt, own, other, split):
         raise SystemExit(f"{ckpt}: not trained on {' '.join(missing)}")
     # In-source: every class it knows, its own test split.
     mine = [(p, lab) for p, lab in read(own, split) if lab in classes]
-    pm = probabilities(model, mine, size)
+    pm = scores(model, mine, size)
     own_f1, _ = macro_f1([lab for _, lab in mine], [classes[k] for k in pm.argmax(1)], classes)
     # The other source: the shared codes only.
     theirs = [(p, lab) for p, lab in read(other, split) if lab in SHARED]
-    po = probabilities(model, theirs, size)
+    po = scores(model, theirs, size)
     truth = [lab for _, lab in theirs]
     plain = [classes[k] for k in po.argmax(1)]
     idx = [classes.index(c) for c in SHARED]
