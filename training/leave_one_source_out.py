@@ -75,18 +75,22 @@ def direction(ckpt, own, other, split):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--marrow-ckpt", required=True, help="a checkpoint trained on marrow only")
-    ap.add_argument("--blood-ckpt", required=True, help="a checkpoint trained on blood only")
+    ap.add_argument("--marrow-ckpt", help="a checkpoint trained on marrow only (marrow → blood)")
+    ap.add_argument("--blood-ckpt", help="a checkpoint trained on blood only (blood → marrow)")
     ap.add_argument("--marrow", required=True, help="marrow crops (examples/make_crops.rs)")
     ap.add_argument("--blood", required=True, help="blood crops")
     ap.add_argument("--split", default="test")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if not (args.marrow_ckpt or args.blood_ckpt):
+        ap.error("give --marrow-ckpt, --blood-ckpt or both")
     import torch
     torch.set_num_threads(2)
     report = {}
     for name, ckpt, own, other in [("marrow → blood", args.marrow_ckpt, args.marrow, args.blood),
                                    ("blood → marrow", args.blood_ckpt, args.blood, args.marrow)]:
+        if not ckpt:
+            continue
         r = direction(ckpt, own, other, args.split)
         report[name] = r
         print(f"{name}: trained on {len(r['classes'])} classes, own {args.split} macro-F1 {r['own_test_macro_f1']:.3f} "

@@ -101,9 +101,34 @@ class Augment:
         canvas.paste(img, ((w - img.size[0]) // 2 - dx, (h - img.size[1]) // 2 - dy))
         return canvas
 
-    def one(self, arr):
+    def neighbour(self, img, pool):
+        """A neighbour in the frame (robustness): with probability `neighbour`, the central disc of
+        another training image (its cell, radius 0.3 of the side, soft edge) pasted with its centre
+        0.42-0.65 of the side away from this image's centre, so that it is cut by the frame's edge
+        as crowded marrow cells are. The label stays this image's own."""
+        r, p = self.rng, self.robust.get("neighbour", 0.0)
+        if p <= 0 or pool is None or r.rand() >= p:
+            return img
+        other = pool[r.randint(len(pool))]
+        w, h = img.size
+        side = min(w, h)
+        rad = 0.3 * side
+        o = Image.fromarray(other).resize((w, h), Image.BILINEAR)
+        ang, d = r.uniform(0, 2 * math.pi), r.uniform(0.42, 0.65) * side
+        cx, cy = w / 2 + d * math.cos(ang), h / 2 + d * math.sin(ang)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        # the other image's disc around its own centre, moved to (cx, cy)
+        src_x = np.clip(np.round(xx - cx + w / 2), 0, w - 1).astype(np.intp)
+        src_y = np.clip(np.round(yy - cy + h / 2), 0, h - 1).astype(np.intp)
+        dist = np.hypot(xx - cx, yy - cy)
+        alpha = np.clip((rad - dist) / (0.08 * side), 0, 1)[..., None]
+        a = np.asarray(img).astype(np.float32)
+        b = np.asarray(o)[src_y, src_x].astype(np.float32)
+        return Image.fromarray(np.round(a * (1 - alpha) + b * alpha).astype(np.uint8))
+
+    def one(self, arr, pool=None):
         r = self.rng
-        img = self.geometry(Image.fromarray(arr))
+        img = self.neighbour(self.geometry(Image.fromarray(arr)), pool)
         if self.robust.get("blur_p", 0) > 0 and r.rand() < self.robust["blur_p"]:
             img = img.filter(ImageFilter.GaussianBlur(radius=float(r.uniform(0.5, 2.0))))
         if r.rand() < self.jpeg_p:
@@ -256,6 +281,8 @@ def main():
     rob.add_argument("--shift", type=float, default=0.0,
                      help="half of the images moved off centre by up to this fraction of the side (glass beyond)")
     rob.add_argument("--scale-jitter", type=float, default=0.0, help="images rescaled by 1 +- J, cut back to their size")
+    rob.add_argument("--neighbour", type=float, default=0.0,
+                     help="probability of another training image's cell pasted at the frame's edge")
     rob.add_argument("--balance-sources", action="store_true",
                      help="every batch drawn in equal parts from each source")
     args = ap.parse_args()
@@ -347,7 +374,8 @@ def main():
 
     aug = Augment(args.size, args.seed, robust={"hed": args.hed_jitter, "gamma": args.gamma_jitter,
                                                  "noise": args.noise, "blur_p": args.blur_p,
-                                                 "shift": args.shift, "scale_jitter": args.scale_jitter})
+                                                 "shift": args.shift, "scale_jitter": args.scale_jitter,
+                                                 "neighbour": args.neighbour})
     gen = np.random.RandomState(args.seed + 1)
     best_f1, best_epoch, history, step = -1.0, -1, [], 0
     for epoch in range(1, args.epochs + 1):
@@ -363,7 +391,7 @@ def main():
         tot_loss, seen = 0.0, 0
         for b in range(steps_per_epoch):
             idx = order[b * args.batch:(b + 1) * args.batch]
-            x = torch.from_numpy(np.stack([aug.one(Xtr[i]) for i in idx])).permute(0, 3, 1, 2).float() / 255.0
+            x = torch.from_numpy(np.stack([aug.one(Xtr[i], Xtr) for i in idx])).permute(0, 3, 1, 2).float() / 255.0
             if stats is not None:
                 for k, i in enumerate(idx):
                     if aug.rng.rand() < args.stain_transfer:
