@@ -34,11 +34,11 @@ fn data(var: &str, dir: &str) -> PathBuf {
 }
 
 /// What a shift is given per image besides the image: a random direction, another image of the
-/// split and the split's source.
+/// split and the "another laboratory" proxy of the split's source.
 struct Draw<'a> {
     angle: f32,
     other: &'a RgbImage,
-    source: &'static str,
+    laboratory: Option<fn(&RgbImage) -> RgbImage>,
 }
 
 type Apply = Box<dyn Fn(&RgbImage, &Draw) -> RgbImage>;
@@ -63,7 +63,7 @@ fn shifts() -> Vec<(&'static str, Option<Apply>)> {
         ("JPEG quality 30", s(|i, _| shift::jpeg(i, 30))),
         ("scale 0.75", s(|i, _| shift::scale(i, 0.75))),
         ("scale 1.25", s(|i, _| shift::scale(i, 1.25))),
-        ("another laboratory (stain, blur, JPEG; per source)", s(|i, d| laboratory(d.source).map_or_else(|| i.clone(), |f| f(i)))),
+        ("another laboratory (stain, blur, JPEG; per source)", s(|i, d| d.laboratory.map_or_else(|| i.clone(), |f| f(i)))),
         ("harsh: tungsten light, gamma 1.6, blur σ 2, JPEG 40", s(|i, _| shift::tungsten(i))),
     ]
 }
@@ -75,6 +75,7 @@ fn laboratory(source: &str) -> Option<fn(&RgbImage) -> RgbImage> {
 
 struct Split {
     source: &'static str,
+    laboratory: Option<fn(&RgbImage) -> RgbImage>,
     labels: Vec<usize>,
     images: Vec<RgbImage>,
 }
@@ -86,7 +87,7 @@ fn load(m: &Manifest, csv: &Path, source: &'static str, split: &str, limit: usiz
         .filter(|i| i.split == split && m.knows(&i.label))
         .take(limit)
         .collect();
-    let mut out = Split { source, labels: Vec::new(), images: Vec::new() };
+    let mut out = Split { source, laboratory: laboratory(source), labels: Vec::new(), images: Vec::new() };
     for item in items {
         let bytes = std::fs::read(&item.path).map_err(|e| format!("{}: {e}", item.path.display()))?;
         let image = image::load_from_memory(&bytes).map_err(|e| format!("{}: {e}", item.path.display()))?.to_rgb8();
@@ -99,7 +100,7 @@ fn load(m: &Manifest, csv: &Path, source: &'static str, split: &str, limit: usiz
 
 /// Macro-F1 (over the split's classes) and accuracy of the model on `split` shifted by `apply`,
 /// and the milliseconds per image of the app's path.
-fn score(clf: &mut Classifier, split: &Split, name: &str, apply: Option<&Apply>) -> Result<(f64, f64, f64), String> {
+fn score(clf: &mut Classifier, split: &Split, name: &str, apply: Option<&Apply>, save: Option<&Path>) -> Result<(f64, f64, f64), String> {
     let classes = clf.manifest().classes.clone();
     let mut rng = Rng::new(0x5EED ^ name.len() as u64);
     let mut probs: Vec<(usize, Vec<f32>)> = Vec::with_capacity(split.images.len());
@@ -109,12 +110,12 @@ fn score(clf: &mut Classifier, split: &Split, name: &str, apply: Option<&Apply>)
         let other = &split.images[(i + 1 + rng.below(split.images.len().max(2) - 1)) % split.images.len()];
         let shifted = match apply {
             None => image.clone(),
-            Some(f) => f(image, &Draw { angle, other, source: split.source }),
+            Some(f) => f(image, &Draw { angle, other, laboratory: split.laboratory }),
         };
         let bytes = shift::png(&shifted);
-        if let (Some(dir), true) = (std::env::var_os("CELL_SHIFTS_SAVE"), i % 97 == 0) {
+        if let (Some(dir), true) = (save, i % 97 == 0) {
             let file = format!("{}-{i:04}-{}.png", split.source, name.split(' ').take(4).collect::<Vec<_>>().join("_"));
-            std::fs::write(Path::new(&dir).join(file.replace(['/', '(', ')', ';', ','], "")), &bytes).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join(file.replace(['/', '(', ')', ';', ','], "")), &bytes).map_err(|e| e.to_string())?;
         }
         let t = Instant::now();
         let outcome = pipeline::read_file_as(clf, &bytes, &mut |_| {}, Some(Layout::Single)).map_err(|e| format!("{name}: {e}"))?;
@@ -155,6 +156,7 @@ fn run() -> Result<(), String> {
     );
     println!("| shift | marrow macro-F1 | Δ | blood macro-F1 | Δ | ms per image |");
     println!("|---|---:|---:|---:|---:|---:|");
+    let save = std::env::var_os("CELL_SHIFTS_SAVE").map(PathBuf::from);
     let mut base = [f64::NAN; 2];
     let mut rows = Vec::new();
     for (name, apply) in shifts() {
@@ -165,7 +167,7 @@ fn run() -> Result<(), String> {
         let mut acc = [0.0; 2];
         let mut ms = 0.0;
         for (k, s) in splits.iter().enumerate() {
-            let (f, a, t) = score(&mut clf, s, name, apply.as_ref())?;
+            let (f, a, t) = score(&mut clf, s, name, apply.as_ref(), save.as_deref())?;
             (f1[k], acc[k], ms) = (f, a, ms + t / 2.0);
         }
         if apply.is_none() {

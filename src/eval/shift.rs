@@ -7,6 +7,7 @@
 
 use crate::cells::fields::white_point;
 use image::{imageops, Rgb, RgbImage};
+use imageproc::geometric_transformations::{translate, Border};
 
 /// Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB) in optical density.
 const RGB_FROM_HED: [[f32; 3]; 3] = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
@@ -167,18 +168,10 @@ pub fn laboratory_proxies() -> Vec<Proxy> {
 /// The frame moved by `fraction` of its side in the direction `angle` (radians): the cell sits off
 /// centre, glass (the image's own background colour) where the frame leaves the image.
 pub fn off_centre(image: &RgbImage, fraction: f32, angle: f32) -> RgbImage {
-    let g = white_point(image);
     let (w, h) = image.dimensions();
-    let dx = (fraction * w as f32 * angle.cos()).round() as i64;
-    let dy = (fraction * h as f32 * angle.sin()).round() as i64;
-    RgbImage::from_fn(w, h, |x, y| {
-        let (sx, sy) = (x as i64 + dx, y as i64 + dy);
-        if sx < 0 || sy < 0 || sx >= w as i64 || sy >= h as i64 {
-            Rgb(g)
-        } else {
-            *image.get_pixel(sx as u32, sy as u32)
-        }
-    })
+    let dx = (fraction * w as f32 * angle.cos()).round() as i32;
+    let dy = (fraction * h as f32 * angle.sin()).round() as i32;
+    translate(image, (-dx, -dy), Border::Constant(Rgb(white_point(image))))
 }
 
 /// A neighbour cut by the frame's edge: `other` (another image of the same source, resized to this
