@@ -3,7 +3,7 @@
 
     python training/leave_one_source_out.py \
         --marrow-ckpt training/runs/loso-marrow/best.pt --blood-ckpt training/runs/loso-blood/best.pt \
-        --marrow CROPS/marrow --blood CROPS/blood [--split test] [--json out.json]
+        --marrow CROPS/marrow --blood CROPS/blood [--split test] [--flips] [--json out.json]
 
 A model trained on marrow only (MLL) is tested on blood's cells (PBC), and one trained on blood
 only on marrow's, on the five codes both sources have: EOS LYT MON NGS PMO. Two figures per
@@ -14,7 +14,8 @@ direction, both macro-F1 over those five codes:
 * `as trained`: its plain answer over all the classes it was trained on, a cell given a class of
   its own source only (e.g. BLA, NIF or NGB) counting as wrong.
 
-The in-source test macro-F1 of each model (all its classes) is printed beside them. Training
+`--flips` averages each image's four flips (test-time augmentation), to measure whether it pays
+for generalisation. The in-source test macro-F1 of each model (all its classes) is printed beside them. Training
 (`bash training/leave_one_source_out.sh`) uses the shipped recipe unless told otherwise, so that a
 new recipe is compared with today's on the same figure.
 """
@@ -35,9 +36,18 @@ from train import predict  # noqa: E402
 SHARED = ["EOS", "LYT", "MON", "NGS", "PMO"]
 
 
-def scores(model, items, size):
-    """The model's logits for `items` ((path, label) pairs), preprocessed by the contract."""
-    return predict(model, [common.contract_uint8(common.load_rgb(p), size) for p, _ in items])
+def scores(model, items, size, flips=False):
+    """The model's class probabilities for `items` ((path, label) pairs), preprocessed by the
+    contract; with `flips`, averaged over the four flips of each image (test-time augmentation)."""
+    arrs = [common.contract_uint8(common.load_rgb(p), size) for p, _ in items]
+    views = [arrs] + ([[a[:, ::-1] for a in arrs], [a[::-1] for a in arrs], [a[::-1, ::-1] for a in arrs]] if flips else [])
+    probs = [softmax(predict(model, [np.ascontiguousarray(a) for a in v])) for v in views]
+    return sum(probs) / len(probs)
+
+
+def softmax(logits):
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
 
 
 def macro_f1(truth, predicted, codes):
@@ -48,7 +58,7 @@ def macro_f1(truth, predicted, codes):
     return m["macro_f1"], {c: m["per_class"][c]["f1"] for c in codes}
 
 
-def direction(ckpt, own, other, split):
+def direction(ckpt, own, other, split, flips=False):
     model, ck = common.load_checkpoint(ckpt)
     classes, size = ck["classes"], ck["size"]
     missing = [c for c in SHARED if c not in classes]
@@ -56,11 +66,11 @@ def direction(ckpt, own, other, split):
         raise SystemExit(f"{ckpt}: not trained on {' '.join(missing)}")
     # In-source: every class it knows, its own test split.
     mine = [(p, lab) for p, lab in read(own, split) if lab in classes]
-    pm = scores(model, mine, size)
+    pm = scores(model, mine, size, flips)
     own_f1, _ = macro_f1([lab for _, lab in mine], [classes[k] for k in pm.argmax(1)], classes)
     # The other source: the shared codes only.
     theirs = [(p, lab) for p, lab in read(other, split) if lab in SHARED]
-    po = scores(model, theirs, size)
+    po = scores(model, theirs, size, flips)
     truth = [lab for _, lab in theirs]
     plain = [classes[k] for k in po.argmax(1)]
     idx = [classes.index(c) for c in SHARED]
@@ -80,6 +90,7 @@ def main():
     ap.add_argument("--marrow", required=True, help="marrow crops (examples/make_crops.rs)")
     ap.add_argument("--blood", required=True, help="blood crops")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--flips", action="store_true", help="average each image's four flips (test-time augmentation)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if not (args.marrow_ckpt or args.blood_ckpt):
@@ -91,7 +102,7 @@ def main():
                                    ("blood → marrow", args.blood_ckpt, args.blood, args.marrow)]:
         if not ckpt:
             continue
-        r = direction(ckpt, own, other, args.split)
+        r = direction(ckpt, own, other, args.split, args.flips)
         report[name] = r
         print(f"{name}: trained on {len(r['classes'])} classes, own {args.split} macro-F1 {r['own_test_macro_f1']:.3f} "
               f"(n={r['own_n']}); on the other source's {args.split} cells of {' '.join(SHARED)} (n={r['other_n']}): "

@@ -180,15 +180,13 @@ pub fn off_centre(image: &RgbImage, fraction: f32, angle: f32) -> RgbImage {
 pub fn neighbour(image: &RgbImage, other: &RgbImage, distance: f32, angle: f32) -> RgbImage {
     let (w, h) = image.dimensions();
     let other = if other.dimensions() == (w, h) { other.clone() } else { imageops::resize(other, w, h, imageops::FilterType::Triangle) };
-    let dx = (distance * w as f32 * angle.cos()).round() as i64;
-    let dy = (distance * h as f32 * angle.sin()).round() as i64;
+    let dx = (distance * w as f32 * angle.cos()).round() as i32;
+    let dy = (distance * h as f32 * angle.sin()).round() as i32;
+    // White beyond the other image's edge: the darker-of-two below leaves this image there.
+    let moved = translate(&other, (dx, dy), Border::Constant(Rgb([255; 3])));
     let mut out = image.clone();
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        let (ox, oy) = (x as i64 - dx, y as i64 - dy);
-        if ox >= 0 && oy >= 0 && ox < w as i64 && oy < h as i64 {
-            let q = other.get_pixel(ox as u32, oy as u32);
-            *p = Rgb([p[0].min(q[0]), p[1].min(q[1]), p[2].min(q[2])]);
-        }
+    for (p, q) in out.pixels_mut().zip(moved.pixels()) {
+        *p = Rgb([p[0].min(q[0]), p[1].min(q[1]), p[2].min(q[2])]);
     }
     out
 }
