@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+from calibrate import softmax  # noqa: E402
 from eval_checkpoint import read  # noqa: E402
 from train import predict  # noqa: E402
 
@@ -43,11 +44,6 @@ def scores(model, items, size, flips=False):
     views = [arrs] + ([[a[:, ::-1] for a in arrs], [a[::-1] for a in arrs], [a[::-1, ::-1] for a in arrs]] if flips else [])
     probs = [softmax(predict(model, [np.ascontiguousarray(a) for a in v])) for v in views]
     return sum(probs) / len(probs)
-
-
-def softmax(logits):
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 def macro_f1(truth, predicted, codes):
