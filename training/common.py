@@ -242,6 +242,13 @@ def load_checkpoint(path: str):
 
 
 # ----------------------------------------------------------------------------- metrics
+def softmax(z):
+    """Class probabilities of logits [N, K] (row-wise, stable)."""
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def metrics(y_true, y_pred, classes):
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)

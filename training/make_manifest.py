@@ -115,11 +115,12 @@ def main():
                      f"square (image scaled by ({args.nucleus_px:g} px / nucleus diameter)^{args.size_exponent:g}"
                      + (f", then into a nucleus of {args.nucleus_range.replace(',', '-')} px" if args.nucleus_range else "")
                      + ") by the app's own code")
+    backbone = ck.get("backbone", "lite0")  # lite0 | lite1 | lite2 (train.py --backbone)
     prefix = "mll" if sources == ["marrow"] else "mll-pbc" if sources == ["marrow", "blood"] else "-".join(sources)
     citation = CITATION + ("" if "blood" not in sources else " | " + CITATION_PBC)
     man = {
         "schema": "marrowscope-manifest/1",
-        "model_id": f"{prefix}{n_cls}-effnetlite0-{size}",
+        "model_id": f"{prefix}{n_cls}-effnet{backbone}-{size}",
         "version": args.version,
         "onnx_file": "model.int8.onnx",
         "sha256": sha,
@@ -143,7 +144,7 @@ def main():
                      "images": {k: int(ck["counts"][k]) for k in ("train", "val", "test")},
                      "citation": citation, "license": "CC BY 4.0",
                      "sources": sources,
-                     "backbone": "EfficientNet-Lite0 (ImageNet init)",
+                     "backbone": f"EfficientNet-Lite{backbone[-1]} (ImageNet init)",
                      "seed": int(ck["seed"]), "epochs": int(ck.get("epochs_total", ck["epochs"]))},
         "metrics": {"split": "test", "engine": "onnxruntime int8",
                     "accuracy": tq["accuracy"], "macro_f1": tq["macro_f1"],

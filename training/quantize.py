@@ -33,18 +33,39 @@ def stratified(items, classes, split, n_total, seed):
     return out
 
 
+def chunked_collection(chunk):
+    """Make onnxruntime's calibraters collect `chunk` images at a time: their histograms and
+    ranges merge across calls to collect_data, but one call keeps every activation in memory."""
+    from onnxruntime.quantization import calibrate as cal
+
+    class Part:
+        def __init__(self, xs):
+            self.it = iter(xs)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    for cls in (cal.MinMaxCalibrater, cal.HistogramCalibrater):
+        whole = cls.collect_data
+
+        def collect_data(self, reader, whole=whole):
+            while True:
+                part = []
+                while len(part) < chunk and (x := reader.get_next()) is not None:
+                    part.append(x)
+                if not part:
+                    return
+                whole(self, Part(part))
+
+        cls.collect_data = collect_data
+
+
 def run_onnx(path, xs, threads=2):
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     return np.concatenate([sess.run(["logits"], {"input": x})[0] for x in xs])
-
-
-def softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def main():
@@ -63,6 +84,9 @@ def main():
                     help="int8 activations with zero point 0 (with --activation QInt8)")
     ap.add_argument("--keep-float", default="",
                     help="comma-separated node-name substrings (or 'depthwise') to leave in float")
+    ap.add_argument("--calib-chunk", type=int, default=0,
+                    help="collect activation statistics this many images at a time (onnxruntime keeps "
+                         "every activation of every calibration image: about 20 MB each at 160 px)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-limit", type=int, default=0, help="debug: evaluate only every k-th image")
     args = ap.parse_args()
@@ -103,6 +127,8 @@ def main():
         else:
             exclude += [n.name for n in m.graph.node if key in n.name]
     print("excluded from quantisation:", exclude)
+    if args.calib_chunk:
+        chunked_collection(args.calib_chunk)
     t = time.time()
     quantize_static(pre, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=not args.per_tensor,
                     activation_type=getattr(QuantType, args.activation), weight_type=QuantType.QInt8,
@@ -122,7 +148,7 @@ def main():
     print("int8 ops:", dict(Counter(n.op_type for n in q.graph.node)))
     print("int8 outputs:", [o.name for o in q.graph.output], "opsets:", [(o.domain, o.version) for o in q.opset_import])
 
-    res = {"classes": classes, "size": size, "calibration_images": len(calib_x),
+    res = {"classes": classes, "size": size, "calibration_images": len(calib_x), "calibration_chunk": args.calib_chunk,
            "activation_type": args.activation, "calibrate_method": args.method,
            "fc_quantised": bool(args.quantize_fc),
            "per_channel": not args.per_tensor, "symmetric_activations": bool(args.symmetric_activations), "keep_float": args.keep_float,
@@ -147,7 +173,7 @@ def main():
             for s, ms in mt["per_source"].items():
                 print(f"  {s}: acc {ms['accuracy']:.4f} macro-F1 {ms['macro_f1']:.4f} (n={ms['n']})")
             if split == "val" and name == "int8":
-                p = softmax(logits)
+                p = common.softmax(logits)
                 res["val_int8_maxprob"] = [round(float(v), 6) for v in p.max(1)]
                 res["val_int8_correct"] = [bool(v) for v in (p.argmax(1) == y)]
             if name == "int8":
