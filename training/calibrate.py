@@ -41,8 +41,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
 
-from common import softmax  # noqa: E402  (kept as calibrate.softmax for its users)
-
 LEVELS = (0.80, 0.90, 0.95)
 
 
@@ -201,7 +199,7 @@ def compare_ood(tr_f, tr_l, tr_y, va, te, od, level):
     def maha(f):
         return np.min([(((f - m) @ prec) * (f - m)).sum(1) for m in means], axis=0)
     cands = {
-        "max softmax (1 - p)": lambda f, lo: -softmax(lo).max(1),
+        "max softmax (1 - p)": lambda f, lo: -common.softmax(lo).max(1),
         "energy (-logsumexp)": lambda f, lo: -lse(lo),
         "Mahalanobis, class means, tied full covariance (1280x1280)": lambda f, lo: maha(f),
     }
@@ -339,8 +337,8 @@ def main():
             out[s] = (lo, fe, np.array([y for _, y in rows]))
             print(f"[{name}] {s}: {len(rows)} images", flush=True)
         per_source[name] = out
-        pv, yv = softmax(out["val"][0]), out["val"][2]
-        pt, yt = softmax(out["test"][0]), out["test"][2]
+        pv, yv = common.softmax(out["val"][0]), out["val"][2]
+        pt, yt = common.softmax(out["test"][0]), out["test"][2]
         if args.engine == "tract":
             pv = tract_probabilities(args.model_dir, path, "val", split["val"])
             pt = tract_probabilities(args.model_dir, path, "test", split["test"])

@@ -26,8 +26,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from eval_checkpoint import read  # noqa: E402
@@ -41,7 +39,7 @@ def scores(model, items, size, flips=False):
     contract; with `flips`, averaged over the four flips of each image (test-time augmentation)."""
     arrs = [common.contract_uint8(common.load_rgb(p), size) for p, _ in items]
     views = [arrs] + ([[a[:, ::-1] for a in arrs], [a[::-1] for a in arrs], [a[::-1, ::-1] for a in arrs]] if flips else [])
-    probs = [common.softmax(predict(model, [np.ascontiguousarray(a) for a in v])) for v in views]
+    probs = [common.softmax(predict(model, v)) for v in views]
     return sum(probs) / len(probs)
 
 

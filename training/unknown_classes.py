@@ -103,7 +103,7 @@ def drop_class(logits, c):
     """Softmax over every class but c (c's probability 0): the head without c."""
     z = np.array(logits, np.float64)
     z[:, c] = -np.inf
-    return cal.softmax(z)
+    return common.softmax(z)
 
 
 def set_sizes(p, q):
@@ -130,7 +130,7 @@ def fit_gaussian_head(f, y, dim=64, shrink=0.1, basis=None):
         return np.stack([(((xx - m) @ prec) * (xx - m)).sum(1) for m in means], 1)
 
     def probabilities(feats):
-        return cal.softmax(-0.5 * distances(feats))
+        return common.softmax(-0.5 * distances(feats))
     probabilities.nearest = lambda feats: distances(feats).min(1)
     return ks, probabilities
 
@@ -247,7 +247,7 @@ def main():
         codes = o["gallery_codes"]
         lo, fe, _ = o["gallery"]
         q = man["conformal"]["sources"][name]["qhat"][f"{LEVEL:.2f}"]
-        p = cal.softmax(lo)
+        p = common.softmax(lo)
         s = cal.residual_score(fe, mu, comps)
         order, sc = cal.sorted_scores(p, "lac")
         for i, code in enumerate(codes):
