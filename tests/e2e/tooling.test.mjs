@@ -39,6 +39,16 @@ function makeSite() {
   return dir;
 }
 
+// The made-up app's heading once its module has run. app.js awaits the wasm at its top level, and
+// the page's load event does not wait for a module's top-level await: read the heading only once
+// it has left 'loading' (or after 10 s, so that a failure still shows what it says).
+async function heading(page) {
+  await page
+    .waitForFunction(() => document.getElementById('h')?.textContent !== 'loading', null, { timeout: 10_000 })
+    .catch(() => {});
+  return page.textContent('#h');
+}
+
 function genSw(dir) {
   return execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
 }
@@ -129,7 +139,7 @@ test('gen-sw.mjs: deterministic version, offline under a sub-path, update on SKI
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(server.url);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
-    assert.equal(await page.textContent('#h'), 'add=5');
+    assert.equal(await heading(page), 'add=5');
     const cached = await page.evaluate(async () => {
       const names = await caches.keys();
       const c = await caches.open(names[0]);
@@ -144,9 +154,9 @@ test('gen-sw.mjs: deterministic version, offline under a sub-path, update on SKI
     // Offline: the server is gone, the app still loads from the cache.
     await server.stop();
     await page.reload();
-    assert.equal(await page.textContent('#h'), 'add=5');
+    assert.equal(await heading(page), 'add=5');
     await page.goto(server.url + '?from=bookmark');
-    assert.equal(await page.textContent('#h'), 'add=5');
+    assert.equal(await heading(page), 'add=5');
 
     // New version: installs and waits; activates only after SKIP_WAITING; old cache removed.
     fs.writeFileSync(path.join(dir, 'style.css'), 'h1 { color: rgb(0, 0, 255); }\n');
