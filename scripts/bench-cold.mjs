@@ -4,11 +4,16 @@
 // its worker mark their moments on the performance timeline (src/web/marks.rs); this script reads
 // them, and the resource timings of the files that matter, and prints the median of --runs runs.
 //
-//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--disk-profile] [--json FILE] [--md FILE]
+//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--disk-profile]
+//                               [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]
 //
 // --disk-profile: each run in a new browser profile on disk, as a visitor's browser is (Chromium
 // keeps compiled WebAssembly for the next visit only there); by default each run is a new
-// off-the-record context of one browser.
+// off-the-record context of one browser. --dwell-ms: the page before the repeat visit stays open
+// that long once ready (V8 stores optimised code a while after optimising it). --warm-loads N
+// (with --dwell-ms): that page also starts a new worker of the site and has it load the model N
+// times first, so that V8 optimises tract's load code before it stores the worker's code
+// (docs/benchmarks.md, "Warm-up loads").
 //
 // Serves the folder with scripts/serve.mjs on 127.0.0.1 (precompressed files where the build made
 // them; no throttling): what it measures is the browser's work (downloading from the local server,
@@ -19,7 +24,7 @@ import os from 'node:os';
 import { launchBrowser, launchProfile, startServer, ROOT } from '../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
-  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false };
+  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false, warm: 0 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dist') o.dist = path.resolve(argv[++i]);
     else if (argv[i] === '--runs') o.runs = Math.max(1, Number(argv[++i]));
@@ -27,9 +32,10 @@ function parseArgs(argv) {
     else if (argv[i] === '--md') o.md = argv[++i];
     else if (argv[i] === '--dwell-ms') o.dwell = Number(argv[++i]);
     else if (argv[i] === '--disk-profile') o.disk = true;
+    else if (argv[i] === '--warm-loads') o.warm = Number(argv[++i]);
     else if (argv[i] === '--query') o.query = argv[++i].replace(/^\??/, '?');
     else {
-      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--json FILE] [--md FILE]');
+      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]');
       process.exit(2);
     }
   }
@@ -168,6 +174,24 @@ async function main() {
         // A visitor stays a while: the browser may keep compiled code for the next visit only
         // after its first use (V8's WebAssembly code cache is written after tier-up).
         await p.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 120_000 });
+        if (o.warm) {
+          const ms = await p.evaluate(async (n) => {
+            const t0 = performance.now();
+            const text = await (await fetch('./model/manifest.json')).text();
+            const buf = await (await fetch('./model/' + JSON.parse(text).onnx_file)).arrayBuffer();
+            const w = new Worker('./worker_loader.js');
+            const times = [];
+            for (let i = 0; i < n; i++) {
+              times.push(await new Promise((res) => {
+                w.onmessage = (e) => { if (e.data?.kind === 'loaded') res(e.data.load_ms); else if (e.data?.kind === 'load_error') res(-1); };
+                w.postMessage({ kind: 'load', manifest: text, model: buf.slice(0) });
+              }));
+            }
+            w.terminate();
+            return [performance.now() - t0, times];
+          }, o.warm);
+          if (i === 0) console.error(`warm-up loads in a new worker: ${Math.round(ms[0])} ms in all, each ${ms[1].join(', ')} ms`);
+        }
         await p.waitForTimeout(o.dwell);
       }
       await p.close();
