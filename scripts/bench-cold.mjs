@@ -182,8 +182,11 @@ async function main() {
             const w = new Worker('./worker_loader.js');
             const times = [];
             for (let i = 0; i < n; i++) {
-              times.push(await new Promise((res) => {
-                w.onmessage = (e) => { if (e.data?.kind === 'loaded') res(e.data.load_ms); else if (e.data?.kind === 'load_error') res(-1); };
+              times.push(await new Promise((res, rej) => {
+                const give_up = setTimeout(() => rej(new Error('a warm-up load gave no answer in 60 s')), 60_000);
+                const end = (v) => { clearTimeout(give_up); res(v); };
+                w.onmessage = (e) => { if (e.data?.kind === 'loaded') end(e.data.load_ms); else if (e.data?.kind === 'load_error' || e.data?.kind === 'crashed') end(-1); };
+                w.onerror = () => end(-1);
                 w.postMessage({ kind: 'load', manifest: text, model: buf.slice(0) });
               }));
             }
