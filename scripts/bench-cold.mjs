@@ -39,6 +39,10 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
+  if (o.warm && !o.dwell) {
+    console.error('bench-cold.mjs: --warm-loads runs in the page that stays open before the repeat visit: give --dwell-ms too');
+    process.exit(2);
+  }
   return o;
 }
 
@@ -183,8 +187,8 @@ async function main() {
             const times = [];
             for (let i = 0; i < n; i++) {
               times.push(await new Promise((res, rej) => {
-                const give_up = setTimeout(() => rej(new Error('a warm-up load gave no answer in 60 s')), 60_000);
-                const end = (v) => { clearTimeout(give_up); res(v); };
+                const giveUp = setTimeout(() => rej(new Error('a warm-up load gave no answer in 60 s')), 60_000);
+                const end = (v) => { clearTimeout(giveUp); res(v); };
                 w.onmessage = (e) => { if (e.data?.kind === 'loaded') end(e.data.load_ms); else if (e.data?.kind === 'load_error' || e.data?.kind === 'crashed') end(-1); };
                 w.onerror = () => end(-1);
                 w.postMessage({ kind: 'load', manifest: text, model: buf.slice(0) });
