@@ -150,6 +150,36 @@ const median = (xs) => {
 };
 const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : '—');
 
+/** In `page` (the site, model ready): a new worker of the site loads the model `n` times, one
+ * after the other; returns [ms in all, each load's `load_ms`]. A load that fails, or gives no
+ * answer in 60 s, fails the run. */
+function warmUpLoads(page, n) {
+  return page.evaluate(async (n) => {
+    const t0 = performance.now();
+    const text = await (await fetch('./model/manifest.json')).text();
+    const buf = await (await fetch('./model/' + JSON.parse(text).onnx_file)).arrayBuffer();
+    const w = new Worker('./worker_loader.js');
+    const times = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        times.push(await new Promise((res, rej) => {
+          const giveUp = setTimeout(() => rej(new Error('a warm-up load gave no answer in 60 s')), 60_000);
+          const fail = (why) => { clearTimeout(giveUp); rej(new Error(`a warm-up load failed: ${why}`)); };
+          w.onmessage = (e) => {
+            if (e.data?.kind === 'loaded') { clearTimeout(giveUp); res(e.data.load_ms); }
+            else if (e.data?.kind === 'load_error' || e.data?.kind === 'crashed') fail(e.data.message);
+          };
+          w.onerror = (e) => fail(e.message || 'worker error');
+          w.postMessage({ kind: 'load', manifest: text, model: buf.slice(0) });
+        }));
+      }
+    } finally {
+      w.terminate();
+    }
+    return [performance.now() - t0, times];
+  }, n);
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const server = await startServer({ dist: o.dist });
@@ -179,25 +209,8 @@ async function main() {
         // after its first use (V8's WebAssembly code cache is written after tier-up).
         await p.waitForSelector('[data-testid=model-status][data-state=ready]', { timeout: 120_000 });
         if (o.warm) {
-          const ms = await p.evaluate(async (n) => {
-            const t0 = performance.now();
-            const text = await (await fetch('./model/manifest.json')).text();
-            const buf = await (await fetch('./model/' + JSON.parse(text).onnx_file)).arrayBuffer();
-            const w = new Worker('./worker_loader.js');
-            const times = [];
-            for (let i = 0; i < n; i++) {
-              times.push(await new Promise((res, rej) => {
-                const giveUp = setTimeout(() => rej(new Error('a warm-up load gave no answer in 60 s')), 60_000);
-                const end = (v) => { clearTimeout(giveUp); res(v); };
-                w.onmessage = (e) => { if (e.data?.kind === 'loaded') end(e.data.load_ms); else if (e.data?.kind === 'load_error' || e.data?.kind === 'crashed') end(-1); };
-                w.onerror = () => end(-1);
-                w.postMessage({ kind: 'load', manifest: text, model: buf.slice(0) });
-              }));
-            }
-            w.terminate();
-            return [performance.now() - t0, times];
-          }, o.warm);
-          if (i === 0) console.error(`warm-up loads in a new worker: ${Math.round(ms[0])} ms in all, each ${ms[1].join(', ')} ms`);
+          const [all, each] = await warmUpLoads(p, o.warm);
+          if (i === 0) console.error(`warm-up loads in a new worker: ${Math.round(all)} ms in all, each ${each.join(', ')} ms`);
         }
         await p.waitForTimeout(o.dwell);
       }
