@@ -13,6 +13,8 @@
 //! normalised away (`fields::CellScale::size_exponent`) and `--nucleus-range MIN,MAX` the nucleus
 //! sizes kept as they are (`nucleus_range_px`); the manifest must then say the same. `nucleus_px` is the measured nucleus diameter in the original
 //! image (empty where no central nucleus was found and the central square was used whole).
+//! `--fill glass` fills a crop that runs past the image with the glass's colour instead of
+//! repeated edge pixels (`fields::CropFill`; the manifest's `input.cell_scale.fill`).
 
 use marrowscope::cells::fields;
 use marrowscope::eval::dataset;
@@ -45,7 +47,17 @@ fn parse_args() -> Result<Args, String> {
                 scale.nucleus_range_px =
                     Some([lo.parse().map_err(|_| "--nucleus-range MIN")?, hi.parse().map_err(|_| "--nucleus-range MAX")?]);
             }
-            _ => return Err("usage: make_crops --data DIR --source NAME --out DIR [--size-exponent A] [--nucleus-range MIN,MAX]".into()),
+            "--fill" => {
+                scale.fill = match val()?.as_str() {
+                    "edge" => fields::CropFill::Edge,
+                    "glass" => fields::CropFill::Glass,
+                    _ => return Err("--fill needs edge or glass".into()),
+                }
+            }
+            _ => return Err(
+                "usage: make_crops --data DIR --source NAME --out DIR [--size-exponent A] [--nucleus-range MIN,MAX] [--fill edge|glass]"
+                    .into(),
+            ),
         }
     }
     match (data, out, source) {

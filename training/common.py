@@ -181,6 +181,7 @@ def _lite0_cls():
             super().__init__()
             self.net = net
             self.n_frozen = 0  # number of MBConv blocks (plus stem) run without gradients
+            self.bn_frozen = False  # every batch-norm layer keeps its running statistics (issue 50)
 
         def freeze(self, n_blocks: int):
             self.n_frozen = n_blocks
@@ -192,6 +193,10 @@ def _lite0_cls():
 
         def train(self, mode=True):
             super().train(mode)
+            if mode and self.bn_frozen:  # statistics as they stand (ImageNet's), affine weights still learn
+                for m in self.modules():
+                    if isinstance(m, torch.nn.BatchNorm2d):
+                        m.eval()
             if mode and self.n_frozen > 0:  # frozen part keeps its BN statistics
                 self.net._bn0.eval()
                 for b in self.net._blocks[: self.n_frozen]:

@@ -75,6 +75,8 @@ def main():
                     help="input.cell_scale: the make_crops.rs --size-exponent the crops were made with")
     ap.add_argument("--nucleus-range", default="48,172",
                     help="input.cell_scale: the make_crops.rs --nucleus-range MIN,MAX ('' for none)")
+    ap.add_argument("--fill", default="edge", choices=["edge", "glass"],
+                    help="input.cell_scale.fill: the make_crops.rs --fill the crops were made with")
     ap.add_argument("--whole-image", action="store_true",
                     help="the model was trained on whole images, not on make_crops.rs crops: no input.cell_scale")
     ap.add_argument("--no-calibrate", action="store_true", help="skip training/calibrate.py")
@@ -131,6 +133,7 @@ def main():
                   **({} if args.whole_image else
                      {"cell_scale": {"nucleus_diameter_px": args.nucleus_px, "crop_side": args.crop_side,
                                      "size_exponent": args.size_exponent,
+                                     **({"fill": args.fill} if args.fill != "edge" else {}),
                                      **({"nucleus_range_px": [float(v) for v in args.nucleus_range.split(",")]}
                                         if args.nucleus_range else {})}})},
         "outputs": {"logits": "logits", "features": "features"},

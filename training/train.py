@@ -283,6 +283,9 @@ def main():
     rob.add_argument("--scale-jitter", type=float, default=0.0, help="images rescaled by 1 +- J, cut back to their size")
     rob.add_argument("--neighbour", type=float, default=0.0,
                      help="probability of another training image's cell pasted at the frame's edge")
+    rob.add_argument("--bn-frozen", action="store_true",
+                     help="every batch-norm layer in eval mode while fine-tuning: the statistics stay "
+                          "ImageNet's (or --init's), the affine weights still learn (Tsutsui et al. 2023)")
     rob.add_argument("--balance-sources", action="store_true",
                      help="every batch drawn in equal parts from each source")
     args = ap.parse_args()
@@ -345,6 +348,7 @@ def main():
         prev_epochs = int(ck0.get("epochs_total", ck0["epochs"]))
         log(f"initialised from {args.init} ({prev_epochs} earlier epochs at {ck0['size']} px)", fh)
     model.freeze(args.freeze_blocks)
+    model.bn_frozen = args.bn_frozen
     for m in model.modules():  # faster adaptation of BN statistics than the TF-ported 0.01
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = 0.1

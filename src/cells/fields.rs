@@ -13,7 +13,9 @@
 //! Large images: detection runs on a copy of at most [`DETECT_MAX_SIDE`] pixels on its long
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
 
-use crate::cells::{crop_to_scale, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel};
+use crate::cells::{
+    crop_to_scale_filled, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel,
+};
 use image::RgbImage;
 
 /// Side of the crops the model was trained on (MLL: 250×250 pixels).
@@ -433,7 +435,29 @@ pub fn cell_crop(image: &RgbImage, cell: &FoundCell) -> Result<RgbImage, CellErr
 pub fn cell_crop_at(image: &RgbImage, cell: &FoundCell, scale: &CellScale) -> Result<RgbImage, CellError> {
     let by_nucleus = FoundCell { diameter_px: cell.nucleus_diameter_px, ..cell.clone() };
     let target = scale.factor(cell.nucleus_diameter_px) * cell.nucleus_diameter_px.max(1.0);
-    crop_to_scale(image, &by_nucleus, target, scale.crop_side)
+    let fill = match scale.fill {
+        CropFill::Edge => None,
+        CropFill::Glass => Some(crate::cells::glass_colour(image)),
+    };
+    crop_to_scale_filled(image, &by_nucleus, target, scale.crop_side, fill)
+}
+
+/// What fills the part of a crop that runs past the image (a tightly framed cell, a cell at a
+/// field's edge): the model must be trained on crops filled the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CropFill {
+    /// The image's edge pixels repeated (the models up to issue 50).
+    #[default]
+    Edge,
+    /// The glass's own colour ([`crate::cells::glass_colour`]).
+    Glass,
+}
+
+impl CropFill {
+    fn is_edge(&self) -> bool {
+        *self == CropFill::Edge
+    }
 }
 
 /// The scale a model was trained at, from its manifest (`input.cell_scale`): every cell is cut as
@@ -457,6 +481,9 @@ pub struct CellScale {
     /// range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nucleus_range_px: Option<[f32; 2]>,
+    /// What fills a crop beyond the image's edge.
+    #[serde(default, skip_serializing_if = "CropFill::is_edge")]
+    pub fill: CropFill,
 }
 
 fn one() -> f32 {
@@ -465,7 +492,13 @@ fn one() -> f32 {
 
 impl Default for CellScale {
     fn default() -> Self {
-        CellScale { nucleus_diameter_px: MLL_NUCLEUS_DIAMETER_PX, crop_side: CROP_SIDE, size_exponent: 1.0, nucleus_range_px: None }
+        CellScale {
+            nucleus_diameter_px: MLL_NUCLEUS_DIAMETER_PX,
+            crop_side: CROP_SIDE,
+            size_exponent: 1.0,
+            nucleus_range_px: None,
+            fill: CropFill::Edge,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::extent::cell_extent;
 use super::find_cells::{find_nuclei, FindOptions};
 use super::stain::StainModel;
 use super::{downscale, CellError, FoundCell};
-use image::{imageops, RgbImage};
+use image::{imageops, Rgb, RgbImage};
 
 /// Long side of the working copy of a single-cell image.
 const CENTRAL_WORK_SIDE: f32 = 256.0;
@@ -50,6 +50,19 @@ pub fn measure_central_cell(image: &RgbImage) -> Option<FoundCell> {
 /// `target_diameter_px` in an `out_size`×`out_size` result (the cell centred). Parts of the crop
 /// beyond the image repeat its edge pixels.
 pub fn crop_to_scale(image: &RgbImage, cell: &FoundCell, target_diameter_px: f32, out_size: u32) -> Result<RgbImage, CellError> {
+    crop_to_scale_filled(image, cell, target_diameter_px, out_size, None)
+}
+
+/// [`crop_to_scale`], with the parts of the crop beyond the image filled with `fill` (the
+/// glass's colour, [`glass_colour`]) instead of repeated edge pixels, where `fill` is given: a
+/// tightly framed cell then sits on plain glass, not among streaks no training image has.
+pub fn crop_to_scale_filled(
+    image: &RgbImage,
+    cell: &FoundCell,
+    target_diameter_px: f32,
+    out_size: u32,
+    fill: Option<Rgb<u8>>,
+) -> Result<RgbImage, CellError> {
     let (w, h) = image.dimensions();
     if w == 0 || h == 0 {
         return Err(CellError::EmptyImage);
@@ -70,9 +83,12 @@ pub fn crop_to_scale(image: &RgbImage, cell: &FoundCell, target_diameter_px: f32
     let x0 = (cell.centre.0 - side as f32 / 2.0).round() as i64;
     let y0 = (cell.centre.1 - side as f32 / 2.0).round() as i64;
     let crop = RgbImage::from_fn(side, side, |x, y| {
-        let sx = (x0 + x as i64).clamp(0, w as i64 - 1) as u32;
-        let sy = (y0 + y as i64).clamp(0, h as i64 - 1) as u32;
-        *image.get_pixel(sx, sy)
+        let (ux, uy) = (x0 + x as i64, y0 + y as i64);
+        let inside = (0..w as i64).contains(&ux) && (0..h as i64).contains(&uy);
+        match fill {
+            Some(colour) if !inside => colour,
+            _ => *image.get_pixel(ux.clamp(0, w as i64 - 1) as u32, uy.clamp(0, h as i64 - 1) as u32),
+        }
     });
     if side == out_size {
         return Ok(crop);
@@ -80,10 +96,18 @@ pub fn crop_to_scale(image: &RgbImage, cell: &FoundCell, target_diameter_px: f32
     Ok(imageops::resize(&crop, out_size, out_size, imageops::FilterType::Triangle))
 }
 
+/// The colour of the empty glass of `image` (the stain model's white point, read on a copy of at
+/// most 256 px a side): what a crop that runs past the image is filled with.
+pub fn glass_colour(image: &RgbImage) -> Rgb<u8> {
+    let (w, h) = image.dimensions();
+    let factor = (w.max(h) as f32 / CENTRAL_WORK_SIDE).max(1.0);
+    let white = StainModel::estimate(&downscale(image, factor)).white;
+    Rgb(white.map(|v| v.round().clamp(0.0, 255.0) as u8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::Rgb;
 
     fn disc_image(size: u32, r_nucleus: f32, r_cell: f32) -> RgbImage {
         let c = size as f32 / 2.0;
@@ -130,5 +154,24 @@ mod tests {
         assert!((m.diameter_px - 200.0).abs() < 15.0, "{m:?}");
         assert!(crop_to_scale(&img, &c, 0.0, 250).is_err());
         assert!(crop_to_scale(&img, &c, 200.0, 0).is_err());
+    }
+
+    #[test]
+    fn a_crop_past_the_edge_is_filled_with_the_glass() {
+        // A cell that runs past its frame, as another laboratory frames it: the 250 px crop at
+        // the same scale runs past all four edges, and the edges are cytoplasm.
+        let img = disc_image(120, 25.0, 70.0);
+        let c = measure_central_cell(&img).expect("a cell");
+        let glass = glass_colour(&img);
+        assert!(glass.0.iter().zip([235u8, 232, 235]).all(|(a, b)| a.abs_diff(b) <= 3), "{glass:?}");
+        let target = c.diameter_px;
+        let filled = crop_to_scale_filled(&img, &c, target, 250, Some(glass)).expect("a crop");
+        let edged = crop_to_scale(&img, &c, target, 250).expect("a crop");
+        // Left of the image, level with the cell: glass in one, streaks of cytoplasm in the other.
+        let y = 125;
+        assert_eq!(*filled.get_pixel(2, y), glass);
+        assert_eq!(*edged.get_pixel(2, y), Rgb([200, 190, 215]));
+        // The cell itself is the same in both.
+        assert_eq!(filled.get_pixel(125, 125), edged.get_pixel(125, 125));
     }
 }

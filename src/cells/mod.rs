@@ -19,7 +19,7 @@ pub mod morphology;
 pub mod stain;
 
 pub use find_cells::{find_cells, FindOptions};
-pub use measure::{crop_to_scale, measure_central_cell};
+pub use measure::{crop_to_scale, crop_to_scale_filled, glass_colour, measure_central_cell};
 pub use stain::{romanowsky_share, StainModel};
 
 use image::{imageops, RgbImage};

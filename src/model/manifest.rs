@@ -304,6 +304,7 @@ mod tests {
             crop_side: 250,
             size_exponent: 1.0,
             nucleus_range_px: None,
+            fill: crate::cells::fields::CropFill::Edge,
         });
         assert!(bad.validate().is_err());
         // Older manifests have neither: whole-image resizing, no sources.
