@@ -7,14 +7,17 @@
 //! cargo run --release --no-default-features --example make_crops -- \
 //!     --data ../shared/data/pbc --source blood --out ~/.cache/marrowscope/crops/blood
 //! ```
-//! `--data` is any folder `dataset::from_dir` reads (the mll-subset's or PBC's `splits.csv`, a
+//! `--data` is any folder `dataset::from_dir` reads, or a `path,label` CSV (the mll-subset's or PBC's `splits.csv`, a
 //! `path,label` CSV, the TCIA layout); PBC labels become MLL codes (platelets `PLT`). Rows of
 //! split `gallery` are skipped. `--size-exponent` (default 1) sets how far the cell's own size is
 //! normalised away (`fields::CellScale::size_exponent`) and `--nucleus-range MIN,MAX` the nucleus
 //! sizes kept as they are (`nucleus_range_px`); the manifest must then say the same. `nucleus_px` is the measured nucleus diameter in the original
 //! image (empty where no central nucleus was found and the central square was used whole).
 //! `--fill glass` fills a crop that runs past the image with the glass's colour instead of
-//! repeated edge pixels (`fields::CropFill`; the manifest's `input.cell_scale.fill`).
+//! repeated edge pixels (`fields::CropFill`; the manifest's `input.cell_scale.fill`);
+//! `--white-balance` brings each crop's glass to one grey and `--mask-radius K` blends what lies
+//! beyond K cell radii into the glass (`cells::background`; `input.cell_scale.white_balance`,
+//! `mask_radius`).
 
 use marrowscope::cells::fields;
 use marrowscope::eval::dataset;
@@ -22,6 +25,9 @@ use marrowscope::image::decode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+const USAGE: &str = "usage: make_crops --data DIR --source NAME --out DIR [--size-exponent A] [--nucleus-range MIN,MAX] \
+                     [--fill edge|glass] [--white-balance] [--mask-radius K]";
 
 struct Args {
     data: PathBuf,
@@ -54,15 +60,14 @@ fn parse_args() -> Result<Args, String> {
                     _ => return Err("--fill needs edge or glass".into()),
                 }
             }
-            _ => return Err(
-                "usage: make_crops --data DIR --source NAME --out DIR [--size-exponent A] [--nucleus-range MIN,MAX] [--fill edge|glass]"
-                    .into(),
-            ),
+            "--white-balance" => scale.white_balance = true,
+            "--mask-radius" => scale.mask_radius = Some(val()?.parse().map_err(|_| "--mask-radius needs a number of cell radii")?),
+            _ => return Err(USAGE.into()),
         }
     }
     match (data, out, source) {
         (Some(data), Some(out), Some(source)) => Ok(Args { data, out, source, scale }),
-        _ => Err("usage: make_crops --data DIR --source NAME --out DIR".into()),
+        _ => Err(USAGE.into()),
     }
 }
 
@@ -71,7 +76,8 @@ fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: 
     let bytes = std::fs::read(&item.path).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let decoded = decode::decode(&bytes).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let crop = fields::single_cell_crop(&decoded.image, scale).map_err(|e| format!("{}: {e}", item.path.display()))?;
-    let rel = item.path.strip_prefix(data).unwrap_or(&item.path).with_extension("jpg");
+    let base = if data.is_file() { data.parent().unwrap_or(data) } else { data };
+    let rel = item.path.strip_prefix(base).unwrap_or(&item.path).with_extension("jpg");
     let dest = out.join(&rel);
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
@@ -91,7 +97,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let items: Vec<_> = match dataset::from_dir(&args.data) {
+    let items =
+        if args.data.extension().is_some_and(|e| e == "csv") { dataset::from_csv(&args.data) } else { dataset::from_dir(&args.data) };
+    let items: Vec<_> = match items {
         Ok(v) => v.into_iter().filter(|i| i.split != "gallery").collect(),
         Err(e) => {
             eprintln!("make_crops: {}: {e}", args.data.display());

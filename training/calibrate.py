@@ -280,6 +280,10 @@ def scale_crops(man, name, data):
     if scale.get("nucleus_range_px"):
         opts += ["--nucleus-range", ",".join(str(v) for v in scale["nucleus_range_px"])]
     opts += ["--fill", scale.get("fill", "edge")]
+    if scale.get("white_balance"):
+        opts += ["--white-balance"]
+    if scale.get("mask_radius"):
+        opts += ["--mask-radius", str(scale["mask_radius"])]
     if scale.get("nucleus_diameter_px", 120.0) != 120.0 or scale.get("crop_side", 250) != 250:
         raise SystemExit("examples/make_crops.rs makes 250 px crops around a 120 px reference nucleus only")
     subprocess.run(["cargo", "run", "--quiet", "--release", "--no-default-features", "--example", "make_crops", "--",

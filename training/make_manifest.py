@@ -77,6 +77,10 @@ def main():
                     help="input.cell_scale: the make_crops.rs --nucleus-range MIN,MAX ('' for none)")
     ap.add_argument("--fill", default="edge", choices=["edge", "glass"],
                     help="input.cell_scale.fill: the make_crops.rs --fill the crops were made with")
+    ap.add_argument("--white-balance", action="store_true",
+                    help="input.cell_scale.white_balance: the crops were made with make_crops.rs --white-balance")
+    ap.add_argument("--mask-radius", type=float, default=None,
+                    help="input.cell_scale.mask_radius: the make_crops.rs --mask-radius the crops were made with")
     ap.add_argument("--whole-image", action="store_true",
                     help="the model was trained on whole images, not on make_crops.rs crops: no input.cell_scale")
     ap.add_argument("--no-calibrate", action="store_true", help="skip training/calibrate.py")
@@ -134,6 +138,8 @@ def main():
                      {"cell_scale": {"nucleus_diameter_px": args.nucleus_px, "crop_side": args.crop_side,
                                      "size_exponent": args.size_exponent,
                                      **({"fill": args.fill} if args.fill != "edge" else {}),
+                                     **({"white_balance": True} if args.white_balance else {}),
+                                     **({"mask_radius": args.mask_radius} if args.mask_radius else {}),
                                      **({"nucleus_range_px": [float(v) for v in args.nucleus_range.split(",")]}
                                         if args.nucleus_range else {})}})},
         "outputs": {"logits": "logits", "features": "features"},

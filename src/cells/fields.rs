@@ -14,7 +14,7 @@
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
 
 use crate::cells::{
-    crop_to_scale_filled, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel,
+    background, crop_to_scale_filled, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel,
 };
 use image::RgbImage;
 
@@ -435,11 +435,20 @@ pub fn cell_crop(image: &RgbImage, cell: &FoundCell) -> Result<RgbImage, CellErr
 pub fn cell_crop_at(image: &RgbImage, cell: &FoundCell, scale: &CellScale) -> Result<RgbImage, CellError> {
     let by_nucleus = FoundCell { diameter_px: cell.nucleus_diameter_px, ..cell.clone() };
     let target = scale.factor(cell.nucleus_diameter_px) * cell.nucleus_diameter_px.max(1.0);
-    let fill = match scale.fill {
-        CropFill::Edge => None,
-        CropFill::Glass => Some(crate::cells::glass_colour(image)),
-    };
-    crop_to_scale_filled(image, &by_nucleus, target, scale.crop_side, fill)
+    let glass =
+        (scale.fill == CropFill::Glass || scale.white_balance || scale.mask_radius.is_some()).then(|| crate::cells::glass_colour(image));
+    let fill = glass.filter(|_| scale.fill == CropFill::Glass);
+    let mut crop = crop_to_scale_filled(image, &by_nucleus, target, scale.crop_side, fill)?;
+    if let (Some(k), Some(glass)) = (scale.mask_radius, glass) {
+        // The cell's own radius at the crop's scale, times k, around the crop's centre (the cell's).
+        let radius = k * cell.diameter_px * target / by_nucleus.diameter_px.max(1.0) / 2.0;
+        let c = scale.crop_side as f32 / 2.0;
+        background::soften_outside(&mut crop, (c, c), radius, glass);
+    }
+    if let (true, Some(glass)) = (scale.white_balance, glass) {
+        background::white_balance(&mut crop, glass);
+    }
+    Ok(crop)
 }
 
 /// What fills the part of a crop that runs past the image (a tightly framed cell, a cell at a
@@ -484,6 +493,14 @@ pub struct CellScale {
     /// What fills a crop beyond the image's edge.
     #[serde(default, skip_serializing_if = "CropFill::is_edge")]
     pub fill: CropFill,
+    /// Each crop's colours scaled so that its glass is one neutral grey
+    /// ([`background::white_balance`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub white_balance: bool,
+    /// Everything beyond this many cell radii from the cell blended into the glass
+    /// ([`background::soften_outside`]); `None`: the surroundings as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask_radius: Option<f32>,
 }
 
 fn one() -> f32 {
@@ -498,6 +515,8 @@ impl Default for CellScale {
             size_exponent: 1.0,
             nucleus_range_px: None,
             fill: CropFill::Edge,
+            white_balance: false,
+            mask_radius: None,
         }
     }
 }
@@ -523,6 +542,7 @@ impl CellScale {
             || d < 8.0
             || d > self.crop_side as f32
             || !(0.0..=1.0).contains(&self.size_exponent)
+            || self.mask_radius.is_some_and(|k| !(k.is_finite() && (0.5..=8.0).contains(&k)))
             || self
                 .nucleus_range_px
                 .is_some_and(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo >= 8.0 && lo <= hi && hi <= self.crop_side as f32))

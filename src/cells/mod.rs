@@ -7,10 +7,13 @@
 //! - [`extent`]: a nucleus region and the whole cell around it (rays out to the glass)
 //! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
 //!   it to a model's training scale
+//! - [`background`]: what surrounds a cut-out cell made alike across laboratories (glass
+//!   brought to one grey, far surroundings blended into it)
 //! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
 //! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
 //!   Euclidean norm, computed faster)
 
+pub mod background;
 pub mod extent;
 pub mod fields;
 pub mod find_cells;

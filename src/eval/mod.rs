@@ -4,5 +4,6 @@
 
 pub mod dataset;
 pub mod dump;
+pub mod five_way;
 pub mod metrics;
 pub mod shift;

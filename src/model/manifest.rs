@@ -182,6 +182,28 @@ impl Manifest {
         }
     }
 
+    /// How the model did on white cells of laboratories it never saw (`metrics.other_labs`,
+    /// written by `training/record_other_labs.py`), in words; `None` when the manifest does not say.
+    pub fn other_labs_text(&self) -> Option<String> {
+        let sets = self.metrics.extra.get("other_labs")?.as_array()?;
+        let parts: Vec<String> = sets
+            .iter()
+            .filter_map(|s| {
+                let name = s.get("name").or_else(|| s.get("set"))?.as_str()?;
+                let (n, f1) = (s.get("n")?.as_u64()?, s.get("macro_f1")?.as_f64()?);
+                Some(format!("{name}: macro-F1 {f1:.2} ({n} cells)"))
+            })
+            .collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "five types (neutrophil, lymphocyte, monocyte, eosinophil, basophil) from laboratories it never learned from; {}. \
+                 Expect your own laboratory's images to score lower than the figures above until you check them \
+                 (the panel \"Calibrate to your laboratory\" beside the results).",
+                parts.join("; ")
+            )
+        })
+    }
+
     /// Where the model learned a class, in words ("learned from peripheral blood only"); `None`
     /// when the manifest does not say or the model does not know the class.
     pub fn learned_from(&self, code: &str) -> Option<String> {
@@ -305,8 +327,19 @@ mod tests {
             size_exponent: 1.0,
             nucleus_range_px: None,
             fill: crate::cells::fields::CropFill::Edge,
+            white_balance: false,
+            mask_radius: None,
         });
         assert!(bad.validate().is_err());
+        // The other laboratories' figures, where the manifest has them.
+        let mut with = m.clone();
+        assert!(with.other_labs_text().is_none());
+        with.metrics.extra.insert(
+            "other_labs".into(),
+            serde_json::json!([{"set": "tecom", "name": "Tecom cells", "n": 300, "macro_f1": 0.2686}, {"set": "broken"}]),
+        );
+        let text = with.other_labs_text().expect("a text");
+        assert!(text.contains("Tecom cells: macro-F1 0.27 (300 cells)") && !text.contains("broken"), "{text}");
         // Older manifests have neither: whole-image resizing, no sources.
         let old = Manifest::from_json(&serde_json::to_string(&sample()).unwrap()).unwrap();
         assert!(old.input.cell_scale.is_none() && old.learned_from("NGS").is_none());

@@ -166,6 +166,7 @@ pub fn About() -> impl IntoView {
                             <dt>"Runs on"</dt><dd data-testid="simd">{simd_text(&simd)}</dd>
                             <dt>"Input"</dt><dd>{format!("{}×{} px RGB", m.input.width, m.input.height)}</dd>
                             <dt>"Measured quality"</dt><dd data-testid="quality">{format!("on the held-out {} split ({}): accuracy {:.1} %, macro-F1 {:.3}{}", m.metrics.split, m.metrics.engine, m.metrics.accuracy * 100.0, m.metrics.macro_f1, per_source_text(&m))}</dd>
+                            {m.other_labs_text().map(|t| view! { <dt>"Other laboratories"</dt><dd data-testid="other-labs">{t}</dd> })}
                             <dt>"Not sure below"</dt><dd>{format!("{:.0} % top probability. {}", m.low_confidence_threshold * 100.0, m.threshold_rule)}</dd>
                             <dt>"Training data"</dt><dd>{m.training.data.clone()}</dd>
                         </dl>
