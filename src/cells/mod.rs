@@ -7,11 +7,13 @@
 //! - [`extent`]: a nucleus region and the whole cell around it (rays out to the glass)
 //! - [`measure`]: the central cell of a single-cell image, its size, and the crop that brings
 //!   it to a model's training scale
+//! - [`eyepiece`]: the lit field of a phone photo through an eyepiece and its white cells
 //! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
 //! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
 //!   Euclidean norm, computed faster)
 
 pub mod extent;
+pub mod eyepiece;
 pub mod fields;
 pub mod find_cells;
 pub mod measure;
