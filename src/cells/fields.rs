@@ -222,6 +222,11 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     let (x0, y0) = offset.unwrap_or((0, 0));
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;
+    if square {
+        if let Some(quick) = quick_single(&det, factor, aspect) {
+            return quick;
+        }
+    }
     let central = measure_central_cell(&det);
     let (central_across, central_offset) = match &central {
         Some(c) => {
@@ -289,6 +294,49 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         Layout::Field => found.iter().map(|c| scale_cell(&c.shifted(x0, y0), factor, image.width(), image.height())).collect(),
     };
     Analysis { layout, aspect, content, cells, detect_factor: factor }
+}
+
+/// Long side of the copy that [`quick_single`] looks at.
+const QUICK_SIDE: f32 = 128.0;
+
+/// [`quick_single`] decides only where the central nucleus is at most this many of its diameters
+/// across the frame's short side: a crop's cell (MLL crops: median 2.1), not a white cell that
+/// happens to lie at the centre of a field.
+const QUICK_MAX_NUCLEI_ACROSS: f32 = 4.0;
+
+/// A quick look at a square frame (`det`, the lit-framed detection copy) before anything else is
+/// measured: its central cell ([`measure_central_cell`]) on a copy of long side [`QUICK_SIDE`];
+/// where the frame's centre lies on that nucleus ([`CENTRE_ON_NUCLEUS`]) and it is large in the
+/// frame ([`QUICK_MAX_NUCLEI_ACROSS`]), the frame is a crop of that cell, as [`decide`] would say
+/// of it. `None`: look properly.
+fn quick_single(det: &RgbImage, factor: f32, aspect: f32) -> Option<Analysis> {
+    let (w, h) = det.dimensions();
+    let f = w.max(h) as f32 / QUICK_SIDE;
+    if f < 1.5 {
+        return None;
+    }
+    let small = crate::cells::downscale(det, f);
+    let c = measure_central_cell(&small)?;
+    let (sw, sh) = small.dimensions();
+    let d = c.nucleus_diameter_px.max(1.0);
+    let across = sw.min(sh) as f32 / d;
+    let offset = (c.centre.0 - sw as f32 / 2.0).hypot(c.centre.1 - sh as f32 / 2.0) / d;
+    if offset > CENTRE_ON_NUCLEUS || across > QUICK_MAX_NUCLEI_ACROSS {
+        return None;
+    }
+    let content = Content {
+        found: 1,
+        nuclei_across: across,
+        central_across: across,
+        central_offset: offset,
+        central_stain: 1.0,
+        others: 0,
+        other_size: 0.0,
+        square: true,
+        smear_colours: None,
+        eyepiece: false,
+    };
+    Some(Analysis { layout: Layout::Single, aspect, content, cells: Vec::new(), detect_factor: factor })
 }
 
 /// [`analyse`] for a phone photo through an eyepiece (`det`, the detection copy of `image`
