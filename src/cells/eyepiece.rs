@@ -116,7 +116,7 @@ fn luma(p: &image::Rgb<u8>) -> u8 {
 
 fn quantile_u8(hist: &[u64; 256], q: f32) -> u8 {
     let n: u64 = hist.iter().sum();
-    let target = ((n.saturating_sub(1)) as f32 * q) as u64;
+    let target = (n.saturating_sub(1) as f32 * q) as u64;
     let mut acc = 0;
     for (v, &c) in hist.iter().enumerate() {
         acc += c;
@@ -243,8 +243,8 @@ fn field_white(image: &RgbImage, aperture: &Aperture) -> [u8; 3] {
     let mut hist = [[0u64; 256]; 3];
     for (x, y, p) in image.enumerate_pixels() {
         if aperture.contains(x, y) {
-            for c in 0..3 {
-                hist[c][p[c] as usize] += 1;
+            for (h, &v) in hist.iter_mut().zip(p.0.iter()) {
+                h[v as usize] += 1;
             }
         }
     }
