@@ -22,6 +22,12 @@
 //! 1600×1200 frame, JPEG 70: nuclei of 15–25 px among many red cells); close-ups of one white cell (a square of twice
 //! the box's long side around each box, resized to 575×575: expected single, that cell).
 //!
+//! Then the real phone photos through an eyepiece (`eyepiece-phone`, `EYEPIECE_PHONE_DATA` or
+//! `../shared/data/eyepiece-phone`; issue 51): valid (reported) and train (what the choices were
+//! made on), 416×416 JPEGs with YOLO labels, scored as the shifts are. `--dump-phone DIR` writes
+//! PNG overlays of them (green: the labels, red: what was found; blue: the central cell of an
+//! image decided single).
+//!
 //! Then the share of single-cell images decided single: MLL and PBC splits (val to choose, test to
 //! report) and the 320 PBC originals (report only).
 
@@ -230,6 +236,47 @@ fn shifts() -> Vec<Shift> {
     ]
 }
 
+/// The photos of one split of `eyepiece-phone` (YOLO labels `0 cx cy w h`, fractions of the
+/// image) with their names; empty when the data set is absent.
+fn phone_cases(split: &str) -> Vec<(String, Case)> {
+    let dir = data("EYEPIECE_PHONE_DATA", "eyepiece-phone").join(split);
+    let Ok(entries) = std::fs::read_dir(dir.join("images")) else { return Vec::new() };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_str()?.to_string();
+            let image = image::open(&p).ok()?.to_rgb8();
+            let labels = std::fs::read_to_string(dir.join("labels").join(format!("{stem}.txt"))).unwrap_or_default();
+            let boxes = marrowscope::eval::dataset::yolo_boxes(&labels, image.width(), image.height());
+            Some((stem, Case { image, boxes }))
+        })
+        .collect()
+}
+
+/// `case` with its labels (green), the detections (red) and, where decided single, the central
+/// cell (blue) drawn on it.
+fn overlay(case: &Case, a: &fields::Analysis) -> RgbImage {
+    let mut img = case.image.clone();
+    let mut draw = |b: [f32; 4], c: [u8; 3]| {
+        let r = imageproc::rect::Rect::at(b[0] as i32, b[1] as i32).of_size(((b[2] - b[0]) as u32).max(1), ((b[3] - b[1]) as u32).max(1));
+        imageproc::drawing::draw_hollow_rect_mut(&mut img, r, image::Rgb(c));
+    };
+    for b in &case.boxes {
+        draw(*b, [0, 220, 0]);
+    }
+    for c in &a.cells {
+        draw([c.x as f32, c.y as f32, (c.x + c.w) as f32, (c.y + c.h) as f32], [255, 0, 0]);
+    }
+    if a.layout == Layout::Single {
+        if let Some(c) = measure_central_cell(&case.image) {
+            draw([c.x as f32, c.y as f32, (c.x + c.w) as f32, (c.y + c.h) as f32], [0, 0, 255]);
+        }
+    }
+    img
+}
+
 fn bccd_cases(split: &str) -> Vec<Case> {
     let dir = data("BCCD_DATA", "bccd");
     let ids = std::fs::read_to_string(dir.join(format!("ImageSets/{split}.txt"))).expect("BCCD ImageSets (set BCCD_DATA)");
@@ -296,6 +343,30 @@ fn main() {
             }
         }
         println!("{}", t.row(name));
+    }
+    let dump_phone = arg("--dump-phone").map(PathBuf::from);
+    for phone_split in ["valid", "train"] {
+        let name = format!("phone photos through an eyepiece, eyepiece-phone {phone_split} (416×416)");
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let cases = phone_cases(phone_split);
+        if cases.is_empty() {
+            println!("| {name} | absent | | | | | | |");
+            continue;
+        }
+        let mut t = Tally { name: name.clone(), ..Tally::default() };
+        for (stem, case) in &cases {
+            t.add(case);
+            if let Some(dir) = &dump_phone {
+                let a = fields::analyse(&case.image);
+                if verbose {
+                    println!("    {phone_split} {stem}: {} box(es); {}", case.boxes.len(), a.explain());
+                }
+                let _ = overlay(case, &a).save(dir.join(format!("{phone_split}-{stem}.png")));
+            }
+        }
+        println!("{}", t.row(&name));
     }
     if only.is_some() && !args.iter().any(|a| a == "--singles") {
         return;

@@ -13,6 +13,7 @@
 //! Large images: detection runs on a copy of at most [`DETECT_MAX_SIDE`] pixels on its long
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
 
+use crate::cells::eyepiece::{self, Aperture, EyepieceOptions};
 use crate::cells::{
     background, crop_to_scale_filled, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel,
 };
@@ -72,6 +73,13 @@ pub const SMEAR_COLOURS_MIN: f32 = 0.5;
 /// docs/finding-cells.md, "Too small to classify").
 pub const MIN_CLASSIFIABLE_NUCLEUS_PX: f32 = 32.0;
 
+/// A photo through an eyepiece whose lit field spans at least this share of the frame's width and
+/// height (a phone held to the eyepiece: the whole field in the frame, `eyepiece-phone` 0.92–1)
+/// is searched by [`eyepiece::find_white_cells`]; a smaller lit field in a wider frame (the
+/// BCCD-made eyepiece proxies of issue 31, 0.75 of the width) by [`find_cells`] inside
+/// [`lit_frame`].
+pub const EYEPIECE_FILLS_FRAME: f32 = 0.9;
+
 /// Detection runs on a copy whose long side is at most this (pixels); crops come from the full image.
 pub const DETECT_MAX_SIDE: u32 = 2048;
 
@@ -113,6 +121,9 @@ pub struct Content {
     /// Share of the stained pixels in a Romanowsky stain's colours ([`romanowsky_share`]);
     /// measured only where the rest of the content says field (`None`: not needed).
     pub smear_colours: Option<f32>,
+    /// A photo through an eyepiece that its lit field fills ([`EYEPIECE_FILLS_FRAME`]): searched
+    /// inside that field only, and a field wherever white cells are found in it.
+    pub eyepiece: bool,
 }
 
 /// The decision for one image and what it rests on.
@@ -151,6 +162,12 @@ impl Analysis {
             Layout::Field => {
                 let n = self.cells.len();
                 let cells = if n == 1 { "1 white cell".to_string() } else { format!("{n} white cells") };
+                if c.eyepiece {
+                    return format!(
+                        "Field: {cells} found, {:.0} nuclei across the lit field (a photo through an eyepiece: its dark surround left out)",
+                        c.nuclei_across
+                    );
+                }
                 let why = if c.central_across.is_finite() && c.central_offset <= CENTRE_ON_NUCLEUS {
                     "the cell at the centre does not fill the frame"
                 } else {
@@ -193,16 +210,23 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     let (iw, ih) = image.dimensions();
     let aspect = iw.max(ih).max(1) as f32 / iw.min(ih).max(1) as f32;
     let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
+    let square = aspect < FIELD_HINT_ASPECT;
+    // A phone photo through an eyepiece: its lit field, searched on its own terms.
+    let eyepiece_options = EyepieceOptions::default();
+    if let Some(aperture) = eyepiece::find_aperture(&det, &eyepiece_options).filter(|a| a.fills_frame(EYEPIECE_FILLS_FRAME)) {
+        return analyse_eyepiece(image, &det, factor, aspect, &aperture, &eyepiece_options);
+    }
     // A photo through an eyepiece: the dark surround is not part of the smear.
     let (det, offset) = lit_frame(det);
     let eyepiece = offset.is_some();
     let (x0, y0) = offset.unwrap_or((0, 0));
     let (w, h) = det.dimensions();
     let short = w.min(h).max(1) as f32;
-    let found = find_cells(&det, &FindOptions { eyepiece, ..FindOptions::default() });
-    let mut nuclei: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).filter(|d| *d > 0.0).collect();
-    nuclei.sort_by(f32::total_cmp);
-    let nuclei_across = nuclei.get(nuclei.len() / 2).map(|d| short / d).unwrap_or(0.0);
+    if square {
+        if let Some(quick) = quick_single(&det, factor, aspect) {
+            return quick;
+        }
+    }
     let central = measure_central_cell(&det);
     let (central_across, central_offset) = match &central {
         Some(c) => {
@@ -211,6 +235,28 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         }
         None => (f32::INFINITY, f32::INFINITY),
     };
+    // A square frame whose centre lies on a nucleus is a crop of that cell whatever else it
+    // holds ([`decide`]): decided before the field is searched, so single cells pay only for
+    // their own measure (docs/benchmarks.md, "One cell or a field").
+    if square && central_offset <= CENTRE_ON_NUCLEUS {
+        let content = Content {
+            found: 1,
+            nuclei_across: central_across,
+            central_across,
+            central_offset,
+            central_stain: 1.0,
+            others: 0,
+            other_size: 0.0,
+            square,
+            smear_colours: None,
+            eyepiece: false,
+        };
+        return Analysis { layout: Layout::Single, aspect, content, cells: Vec::new(), detect_factor: factor };
+    }
+    let found = find_cells(&det, &FindOptions { eyepiece, ..FindOptions::default() });
+    let mut nuclei: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).filter(|d| *d > 0.0).collect();
+    nuclei.sort_by(f32::total_cmp);
+    let nuclei_across = nuclei.get(nuclei.len() / 2).map(|d| short / d).unwrap_or(0.0);
     // White cells other than the central one, and the largest of their nuclei against its nucleus.
     let (others, other_size) = match &central {
         Some(c) => {
@@ -233,8 +279,9 @@ pub fn analyse(image: &RgbImage) -> Analysis {
         central_stain: central_stain(&det),
         others,
         other_size,
-        square: aspect < FIELD_HINT_ASPECT,
+        square,
         smear_colours: None,
+        eyepiece: false,
     };
     // The colours decide only between a field and a single image: read them only then.
     let mut layout = decide(&content);
@@ -245,6 +292,83 @@ pub fn analyse(image: &RgbImage) -> Analysis {
     let cells = match layout {
         Layout::Single => Vec::new(),
         Layout::Field => found.iter().map(|c| scale_cell(&c.shifted(x0, y0), factor, image.width(), image.height())).collect(),
+    };
+    Analysis { layout, aspect, content, cells, detect_factor: factor }
+}
+
+/// Long side of the copy that [`quick_single`] looks at.
+const QUICK_SIDE: f32 = 128.0;
+
+/// [`quick_single`] decides only where the central nucleus is at most this many of its diameters
+/// across the frame's short side: a crop's cell (MLL crops: median 2.1), not a white cell that
+/// happens to lie at the centre of a field.
+const QUICK_MAX_NUCLEI_ACROSS: f32 = 4.0;
+
+/// A quick look at a square frame (`det`, the lit-framed detection copy) before anything else is
+/// measured: its central cell ([`measure_central_cell`]) on a copy of long side [`QUICK_SIDE`];
+/// where the frame's centre lies on that nucleus ([`CENTRE_ON_NUCLEUS`]) and it is large in the
+/// frame ([`QUICK_MAX_NUCLEI_ACROSS`]), the frame is a crop of that cell, as [`decide`] would say
+/// of it. `None`: look properly.
+fn quick_single(det: &RgbImage, factor: f32, aspect: f32) -> Option<Analysis> {
+    let (w, h) = det.dimensions();
+    let f = w.max(h) as f32 / QUICK_SIDE;
+    if f < 1.5 {
+        return None;
+    }
+    let small = crate::cells::downscale(det, f);
+    let c = measure_central_cell(&small)?;
+    let (sw, sh) = small.dimensions();
+    let d = c.nucleus_diameter_px.max(1.0);
+    let across = sw.min(sh) as f32 / d;
+    let offset = (c.centre.0 - sw as f32 / 2.0).hypot(c.centre.1 - sh as f32 / 2.0) / d;
+    if offset > CENTRE_ON_NUCLEUS || across > QUICK_MAX_NUCLEI_ACROSS {
+        return None;
+    }
+    let content = Content {
+        found: 1,
+        nuclei_across: across,
+        central_across: across,
+        central_offset: offset,
+        central_stain: 1.0,
+        others: 0,
+        other_size: 0.0,
+        square: true,
+        smear_colours: None,
+        eyepiece: false,
+    };
+    Some(Analysis { layout: Layout::Single, aspect, content, cells: Vec::new(), detect_factor: factor })
+}
+
+/// [`analyse`] for a phone photo through an eyepiece (`det`, the detection copy of `image`
+/// reduced by `factor`, whose lit field `aperture` fills the frame): its white cells are found
+/// inside the lit field ([`eyepiece::find_white_cells`]), and its colours are read there too
+/// (the surround painted as the field's glass), so that the dark surround and the rim neither
+/// count as stained pixels of other colours nor set the white point.
+fn analyse_eyepiece(image: &RgbImage, det: &RgbImage, factor: f32, aspect: f32, aperture: &Aperture, opts: &EyepieceOptions) -> Analysis {
+    let found = eyepiece::find_white_cells(det, aperture, opts);
+    let mut nuclei: Vec<f32> = found.iter().map(|c| c.nucleus_diameter_px).filter(|d| *d > 0.0).collect();
+    nuclei.sort_by(f32::total_cmp);
+    let nuclei_across = nuclei.get(nuclei.len() / 2).map(|d| aperture.diameter / d).unwrap_or(0.0);
+    let mut content = Content {
+        found: found.len(),
+        nuclei_across,
+        central_across: f32::INFINITY,
+        central_offset: f32::INFINITY,
+        central_stain: 0.0,
+        others: found.len(),
+        other_size: 0.0,
+        square: aspect < FIELD_HINT_ASPECT,
+        smear_colours: None,
+        eyepiece: true,
+    };
+    let mut layout = decide(&content);
+    if layout == Layout::Field {
+        content.smear_colours = Some(romanowsky_share(&eyepiece::paint_surround(det, aperture)));
+        layout = decide(&content);
+    }
+    let cells = match layout {
+        Layout::Single => Vec::new(),
+        Layout::Field => found.iter().map(|c| scale_cell(c, factor, image.width(), image.height())).collect(),
     };
     Analysis { layout, aspect, content, cells, detect_factor: factor }
 }
@@ -390,13 +514,18 @@ pub fn decide(c: &Content) -> Layout {
     if c.found == 0 {
         return Layout::Single;
     }
+    let colours_off = c.smear_colours.is_some_and(|s| s < SMEAR_COLOURS_MIN);
+    if c.eyepiece {
+        // The lit field of an eyepiece photo is a field: no crop has a dark round surround.
+        return if c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || colours_off { Layout::Single } else { Layout::Field };
+    }
     let on_centre = c.central_offset <= CENTRE_ON_NUCLEUS;
     let single = if c.square {
         on_centre || c.central_stain >= CENTRAL_STAIN_MIN
     } else {
         on_centre && c.central_across <= WIDE_SINGLE_MAX_NUCLEI_ACROSS && !(c.others > 0 && c.other_size >= COMPARABLE_NUCLEUS)
     };
-    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || c.smear_colours.is_some_and(|s| s < SMEAR_COLOURS_MIN) {
+    if single || c.nuclei_across < FIELD_MIN_NUCLEI_ACROSS || colours_off {
         Layout::Single
     } else {
         Layout::Field

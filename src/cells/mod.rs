@@ -9,12 +9,14 @@
 //!   it to a model's training scale
 //! - [`background`]: what surrounds a cut-out cell made alike across laboratories (glass
 //!   brought to one grey, far surroundings blended into it)
+//! - [`eyepiece`]: the lit field of a phone photo through an eyepiece and its white cells
 //! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
 //! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
 //!   Euclidean norm, computed faster)
 
 pub mod background;
 pub mod extent;
+pub mod eyepiece;
 pub mod fields;
 pub mod find_cells;
 pub mod measure;

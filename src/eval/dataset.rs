@@ -164,6 +164,23 @@ pub fn voc_wbc_boxes(xml: &str) -> Vec<[f32; 4]> {
         .collect()
 }
 
+/// White-cell boxes `[xmin, ymin, xmax, ymax]` (pixels of a `w`×`h` image) of a YOLO Darknet
+/// label file such as `eyepiece-phone`'s `labels/*.txt`: one `class cx cy bw bh` line per box,
+/// fractions of the image's width and height. Malformed lines are skipped.
+pub fn yolo_boxes(txt: &str, w: u32, h: u32) -> Vec<[f32; 4]> {
+    let (w, h) = (w as f32, h as f32);
+    txt.lines()
+        .filter_map(|l| {
+            let v: Vec<f32> = l.split_whitespace().skip(1).map(str::parse).collect::<Result<_, _>>().ok()?;
+            let [cx, cy, bw, bh] = <[f32; 4]>::try_from(v).ok()?;
+            [cx, cy, bw, bh]
+                .iter()
+                .all(|x| x.is_finite())
+                .then(|| [(cx - bw / 2.0) * w, (cy - bh / 2.0) * h, (cx + bw / 2.0) * w, (cy + bh / 2.0) * h])
+        })
+        .collect()
+}
+
 /// For each detection centre `(x, y)` (pixels), the index of the box (`[xmin, ymin, xmax,
 /// ymax]`) it counts for: the first box not yet taken that holds the centre. `None`: a false
 /// detection. Each box counts for at most one detection, so the boxes taken are the ones found.
@@ -188,6 +205,12 @@ mod tests {
         let boxes = [[0.0, 0.0, 10.0, 10.0], [20.0, 0.0, 30.0, 10.0]];
         let m = match_to_boxes([(5.0, 5.0), (6.0, 6.0), (25.0, 5.0), (50.0, 50.0)], &boxes);
         assert_eq!(m, vec![Some(0), None, Some(1), None]);
+    }
+
+    #[test]
+    fn yolo_labels_give_pixel_boxes() {
+        let b = yolo_boxes("0 0.5 0.25 0.1 0.2\nbad line\n0 0.1 0.1\n", 400, 200);
+        assert_eq!(b, vec![[180.0, 30.0, 220.0, 70.0]]);
     }
 
     #[test]
