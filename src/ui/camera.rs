@@ -265,7 +265,8 @@ async fn start(cam: Camera) {
             on_ended.forget();
         }
     }
-    with(|l| l.stream = Some(stream.clone()));
+    // `Clone::clone`, not `stream.clone()`: that is `MediaStream.clone()`, a new stream with new tracks.
+    with(|l| l.stream = Some(Clone::clone(&stream)));
     let Some(video) = with(|l| l.video.clone()) else { return fail(cam, Problem::Other) };
     video.set_muted(true);
     video.set_src_object(Some(&stream));
