@@ -35,9 +35,12 @@
 //! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
 //! - [`random`] — a small seeded random generator (the Learn tab's order, the examples' draws)
+//! - [`capture`] — counting with a camera: a captured frame's name, the camera's problems in words,
+//!   frames too dark, the live view's boxes (detection only), the differential's target
 //! - [`pool`] — the pool of classification workers as a plain state machine (queue, two files per
 //!   worker, crash replacement, resizing, cancel); the page's `ui::engine` carries out its commands
 
+pub mod capture;
 pub mod cells;
 pub mod classify;
 pub mod count;

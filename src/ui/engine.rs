@@ -178,7 +178,7 @@ fn on_reply(key: u32, reply: Reply, blobs: &JsValue) {
         Reply::Done { id: OPINION_ID, result, crop, .. } => opinion_done(key, Ok(replies::opinion(result, crop, blobs))),
         Reply::Field { id: OPINION_ID, .. } => opinion_done(key, Err("The model took this image for a field of several cells.".into())),
         Reply::Failed { id: OPINION_ID, message } => opinion_done(key, Err(message)),
-        Reply::Progress { id: OPINION_ID, .. } | Reply::Bench { .. } => Ok(()),
+        Reply::Progress { id: OPINION_ID, .. } | Reply::Bench { .. } | Reply::Boxes { .. } => Ok(()),
         Reply::Alive => handle(Event::Alive { key }),
         Reply::Loaded { model_id, load_ms, simd } => {
             let given = with(|e| e.model.as_ref().map(|m| (m.manifest.clone(), m.source.clone())));
@@ -238,6 +238,11 @@ pub fn enqueue(files: Vec<File>) {
 /// The first `n` new entries are on the page: their files may go to the workers.
 fn shown(n: usize) {
     let _ = handle(Event::Shown(n));
+}
+
+/// Whether files are being classified (the camera's live view waits meanwhile).
+pub fn busy() -> bool {
+    !with(|e| e.pool.is_idle())
 }
 
 /// Stops the batch: queued files are marked cancelled; the files in the workers finish.

@@ -4,6 +4,7 @@
 pub mod about;
 pub mod atlas;
 pub mod batch;
+pub mod camera;
 pub mod differential;
 pub mod engine;
 pub mod entries;
@@ -162,6 +163,7 @@ fn App() -> impl IntoView {
     provide_context(uncertainty::Coverage(RwSignal::new(crate::uncertainty::conformal::Level::DEFAULT)));
     provide_context(learn::LearnState::new());
     shift::provide(state);
+    camera::provide();
     FATAL.with(|f| f.set(Some(state.fatal)));
     engine::init(state);
     input::listen_for_paste();
@@ -184,13 +186,15 @@ fn App() -> impl IntoView {
             <aside class="sidebar" hidden=move || matches!(state.tab.get(), Tab::Atlas | Tab::About | Tab::Learn) aria-label="Batch">
                 <sessions::SessionPanel />
                 <input::Intake />
+                <camera::CameraControls />
                 <batch::Progress />
+                <camera::CountProgress />
                 <shift::ShiftNotice />
                 <batch::CellList />
             </aside>
             <div class="tab-panel" role="tabpanel" hidden=move || state.tab.get() != Tab::Classify>
                 <div class="workspace">
-                    <div class="center"><viewer::Viewer /></div>
+                    <div class="center"><camera::CameraView /><viewer::Viewer /></div>
                     <div class="right">
                         <uncertainty::CoverageSelect />
                         <result::ResultPanel />

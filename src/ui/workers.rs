@@ -82,6 +82,12 @@ pub fn start(key: u32, on_message: OnMessage, on_error: OnError) -> Result<(), S
     Ok(())
 }
 
+/// Starts a worker outside the pool (the camera's live view finds cells in one of its own, which
+/// never loads a model); its messages and errors are the caller's to route.
+pub fn start_unpooled() -> Result<Worker, String> {
+    Worker::new(&worker_url()).map_err(|e| format!("the camera's worker could not start ({e:?})"))
+}
+
 /// Stops worker `key`.
 pub fn stop(key: u32) {
     if let Some(worker) = with(|w| w.running.remove(&key)) {

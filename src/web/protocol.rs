@@ -166,6 +166,16 @@ pub enum Reply {
     Crashed {
         message: String,
     },
+    /// The white cells of a live camera frame (answer to `detect`): detection only, nothing
+    /// classified (`crate::capture::live_boxes`); boxes `[x, y, w, h]` in the frame's pixels.
+    Boxes {
+        id: u32,
+        width: u32,
+        height: u32,
+        boxes: Vec<[u32; 4]>,
+        too_dark: bool,
+        ms: f64,
+    },
     /// Timings of repeated inference on one image (benchmarks).
     Bench {
         id: u32,

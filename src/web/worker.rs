@@ -10,6 +10,9 @@
 //! by `done`, or a field, answered by `field` with every white cell found, each classified;
 //! `progress` on the way; with `one_cell` always a single cell: an image known to be one),
 //! `{kind: "cell_at", id, bytes, x, y, nucleus?}` (a cell the person clicked on a field: `added`),
+//! `{kind: "detect", id, width, height, rgba: ArrayBuffer}` (a live camera frame's pixels: its
+//! white cells found, nothing classified, answered by `boxes`; needs no model, so the camera's
+//! own worker never loads one),
 //! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
 use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOBS};
@@ -466,6 +469,16 @@ fn handle(data: JsValue) {
             match bytes_of(&get(&data, "bytes")) {
                 Some(bytes) => cell_at(id, &bytes, x, y, nucleus),
                 None => Reply::Failed { id, message: "The file could not be read.".into() },
+            }
+        }
+        "detect" => {
+            let id = get(&data, "id").as_f64().unwrap_or(-1.0) as u32;
+            let width = get(&data, "width").as_f64().unwrap_or(0.0) as u32;
+            let height = get(&data, "height").as_f64().unwrap_or(0.0) as u32;
+            let t0 = now();
+            match bytes_of(&get(&data, "rgba")).and_then(|rgba| crate::capture::live_boxes(&rgba, width, height)) {
+                Some(f) => Reply::Boxes { id, width, height, boxes: f.boxes, too_dark: f.too_dark, ms: now() - t0 },
+                None => Reply::Failed { id, message: "The camera's frame could not be read.".into() },
             }
         }
         "bench" => {

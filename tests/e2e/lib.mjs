@@ -122,18 +122,19 @@ export function externalServer(url) {
   return { url: u.href, origin: u.origin, requests: [], external: true, async stop() {} };
 }
 
-function browserOptions() {
+function browserOptions(extraArgs = []) {
   return {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: !process.env.E2E_HEADFUL,
     slowMo: Number(process.env.E2E_SLOWMO || 0),
     // CHROMIUM_EXTRA_ARGS: more switches, space-separated (experiments, e.g. V8's --js-flags).
-    args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean)],
+    args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean), ...extraArgs],
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch(browserOptions());
+/** `extraArgs`: more Chromium switches (e.g. the fake camera's, tests/e2e/camera.test.mjs). */
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch(browserOptions(extraArgs));
 }
 
 /** A browser context with its profile on disk in `dir`, as a visitor's browser has: Chromium
@@ -151,13 +152,13 @@ export async function launchProfile(dir, contextOptions = {}) {
  *   postData, hasBody, fromServiceWorker, frameUrl}], failedRequests,
  *   screenshot(label), saveLogs(), close()
  */
-export async function openApp(name, { dist = DIST, base = BASE, viewport = { width: 1280, height: 900 }, serverArgs = [], ownServer = false, onContext } = {}) {
+export async function openApp(name, { dist = DIST, base = BASE, viewport = { width: 1280, height: 900 }, serverArgs = [], ownServer = false, onContext, browserArgs = [] } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const useExternal = E2E_URL && !ownServer && dist === DIST && base === '/' && serverArgs.length === 0;
   const server = useExternal ? externalServer(E2E_URL) : await startServer({ dist, base, extraArgs: serverArgs });
   let browser;
   try {
-    browser = await launchBrowser();
+    browser = await launchBrowser(browserArgs);
     const context = await browser.newContext({ acceptDownloads: true, viewport });
     const app = {
       name,
