@@ -21,8 +21,8 @@ pub const NEUTRAL_GLASS: [u8; 3] = [232, 232, 232];
 pub fn white_balance(image: &mut RgbImage, glass: Rgb<u8>) {
     let gain: [f32; 3] = std::array::from_fn(|c| (NEUTRAL_GLASS[c] as f32 / glass.0[c].max(1) as f32).clamp(0.5, 2.0));
     for p in image.pixels_mut() {
-        for c in 0..3 {
-            p.0[c] = (p.0[c] as f32 * gain[c]).round().clamp(0.0, 255.0) as u8;
+        for (v, g) in p.0.iter_mut().zip(gain) {
+            *v = (*v as f32 * g).round().clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -38,8 +38,8 @@ pub fn soften_outside(image: &mut RgbImage, centre: (f32, f32), radius: f32, col
         let d = ((x as f32 + 0.5 - centre.0).powi(2) + (y as f32 + 0.5 - centre.1).powi(2)).sqrt();
         let a = ((d - radius) / edge).clamp(0.0, 1.0);
         if a > 0.0 {
-            for c in 0..3 {
-                p.0[c] = (p.0[c] as f32 * (1.0 - a) + colour.0[c] as f32 * a).round() as u8;
+            for (v, c) in p.0.iter_mut().zip(colour.0) {
+                *v = (*v as f32 * (1.0 - a) + c as f32 * a).round() as u8;
             }
         }
     }

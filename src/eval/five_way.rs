@@ -55,7 +55,7 @@ pub fn score<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>, mi
         let Some(truth) = type_of(label).and_then(index) else { continue };
         n += 1;
         support[truth] += 1;
-        match pred.and_then(|p| type_of(p)).and_then(index) {
+        match pred.and_then(type_of).and_then(index) {
             Some(p) => {
                 predicted[p] += 1;
                 if p == truth {
