@@ -228,8 +228,8 @@ mod tests {
 
     #[test]
     fn darkness() {
-        let black = vec![0u8, 0, 0, 255].repeat(100);
-        let grey = vec![200u8, 190, 210, 255].repeat(100);
+        let black = [0u8, 0, 0, 255].repeat(100);
+        let grey = [200u8, 190, 210, 255].repeat(100);
         assert!(too_dark(&black));
         assert!(!too_dark(&grey));
         assert!(too_dark(&[]));
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn an_empty_glass_has_no_boxes() {
-        let glass = vec![230u8, 225, 235, 255].repeat(320 * 240);
+        let glass = [230u8, 225, 235, 255].repeat(320 * 240);
         let f = live_boxes(&glass, 320, 240).unwrap();
         assert!(!f.too_dark);
         assert!(f.boxes.is_empty());
