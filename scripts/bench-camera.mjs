@@ -80,7 +80,7 @@ try {
   // Capture → its cells on the list, one at a time.
   for (let k = 0; k < o.runs; k++) {
     const r = await page.evaluate(async () => {
-      const known = new Set([...document.querySelectorAll('[data-testid=field]')].map((e) => e.getAttribute('data-file')));
+      const known = new Set([...document.querySelectorAll('[data-testid=field], [data-testid=cell]')].map((e) => e.getAttribute('data-file')));
       const t0 = performance.now();
       document.querySelector('[data-testid=camera-capture]').click();
       for (;;) {
