@@ -65,9 +65,8 @@ fn answer(clf: &mut Classifier, path: &Path, label: &str) -> Result<(String, boo
     let p = &cell.prediction;
     let code = p.top().code.clone();
     let truth = five_way::type_of(label);
-    let covered = p
-        .prediction_set(clf.manifest(), Level::L90)
-        .is_some_and(|set| set.iter().any(|r| five_way::type_of(&r.code).is_some() && five_way::type_of(&r.code) == truth));
+    let covered = truth.is_some()
+        && p.prediction_set(clf.manifest(), Level::L90).is_some_and(|set| set.iter().any(|r| five_way::type_of(&r.code) == truth));
     Ok((code, covered, outcome.layout))
 }
 
