@@ -12,7 +12,7 @@
 //! `ig` images are of unspecified stage. Every image goes the app's single-cell way, through the
 //! core's [`marrowscope::pipeline::read_file_as`] given that it is one cell (a dataset's crop):
 //! where the manifest gives the model's scale (`input.cell_scale`), the central cell is found and
-//! cut out at that scale first (`fields::single_cell_crop`). Whether the app's own decision takes
+//! cut out at that scale first (`cells::crop::cut`). Whether the app's own decision takes
 //! a crop for one cell is measured by `examples/field_shifts.rs`.
 //! `--dump` writes every input tensor and tract's probabilities for the onnxruntime parity check.
 //! `--json` also lists every classified image (`path`, `label`, tract's `probabilities` in the

@@ -1,5 +1,5 @@
 //! Brings a labelled data folder to the model's scale with the app's own code, for training:
-//! every image goes through [`marrowscope::cells::fields::single_cell_crop`] (find the central cell,
+//! every image goes through [`marrowscope::cells::crop::cut`] (find the central cell,
 //! measure its nucleus, cut the 250×250 square at the MLL scale) and is written as a JPEG
 //! (quality 95), with a `splits.csv` (`path,label,split,source,nucleus_px`) beside them.
 //!
@@ -10,17 +10,18 @@
 //! `--data` is any folder `dataset::from_dir` reads, or a `path,label` CSV (the mll-subset's or PBC's `splits.csv`, a
 //! `path,label` CSV, the TCIA layout); PBC labels become MLL codes (platelets `PLT`). Rows of
 //! split `gallery` are skipped. `--size-exponent` (default 1) sets how far the cell's own size is
-//! normalised away (`fields::CellScale::size_exponent`) and `--nucleus-range MIN,MAX` the nucleus
+//! normalised away (`CellScale::size_exponent`) and `--nucleus-range MIN,MAX` the nucleus
 //! sizes kept as they are (`nucleus_range_px`); the manifest must then say the same. `nucleus_px` is the measured nucleus diameter in the original
 //! image (empty where no central nucleus was found and the central square was used whole).
 //! `--fill glass` fills a crop that runs past the image with the glass's colour instead of
-//! repeated edge pixels (`fields::CropFill`; the manifest's `input.cell_scale.fill`);
+//! repeated edge pixels (`CropFill`; the manifest's `input.cell_scale.fill`);
 //! `--white-balance` brings each crop's glass to one grey and `--mask-radius K` blends what lies
 //! beyond K cell radii into the glass (`cells::background`; `input.cell_scale.white_balance`,
 //! `mask_radius`).
 
-use marrowscope::cells::fields;
+use marrowscope::cells::crop::{self, Around};
 use marrowscope::eval::dataset;
+use marrowscope::image::cell_scale::{CellScale, CropFill};
 use marrowscope::image::decode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,12 +34,12 @@ struct Args {
     data: PathBuf,
     out: PathBuf,
     source: String,
-    scale: fields::CellScale,
+    scale: CellScale,
 }
 
 fn parse_args() -> Result<Args, String> {
     let (mut data, mut out, mut source) = (None, None, None);
-    let mut scale = fields::CellScale::default();
+    let mut scale = CellScale::default();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or(format!("{flag} needs a value"));
@@ -55,8 +56,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--fill" => {
                 scale.fill = match val()?.as_str() {
-                    "edge" => fields::CropFill::Edge,
-                    "glass" => fields::CropFill::Glass,
+                    "edge" => CropFill::Edge,
+                    "glass" => CropFill::Glass,
                     _ => return Err("--fill needs edge or glass".into()),
                 }
             }
@@ -72,10 +73,10 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// One row of the output `splits.csv`, or why the image was skipped.
-fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: &fields::CellScale) -> Result<String, String> {
+fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: &CellScale) -> Result<String, String> {
     let bytes = std::fs::read(&item.path).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let decoded = decode::decode(&bytes).map_err(|e| format!("{}: {e}", item.path.display()))?;
-    let crop = fields::single_cell_crop(&decoded.image, scale).map_err(|e| format!("{}: {e}", item.path.display()))?;
+    let crop = crop::cut(&decoded.image, Around::Centre, scale).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let base = if data.is_file() { data.parent().unwrap_or(data) } else { data };
     let rel = item.path.strip_prefix(base).unwrap_or(&item.path).with_extension("jpg");
     let dest = out.join(&rel);

@@ -6,6 +6,7 @@
 //!
 //! `cargo run --release --example path_profile -- [--n 100]`
 
+use marrowscope::cells::crop::{self, Around};
 use marrowscope::cells::fields;
 use marrowscope::eval::dataset;
 use marrowscope::image::{decode, preprocess};
@@ -60,7 +61,7 @@ fn main() {
             tick(1, &mut lap);
             let analysis = fields::analyse(&d.image);
             tick(2, &mut lap);
-            let crop = fields::single_cell_crop(&d.image, &scale).unwrap();
+            let crop = crop::cut(&d.image, Around::Centre, &scale).unwrap();
             tick(3, &mut lap);
             let tensor = preprocess::to_tensor(&crop.image, &m.input);
             tick(4, &mut lap);

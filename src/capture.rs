@@ -10,6 +10,7 @@
 //! - [`Target`]: the running differential's target (100, 200 or 500 white cells) and progress.
 
 use crate::cells::fields::{self, Layout};
+use crate::cells::FoundCell;
 use crate::count::reference::CountKind;
 use image::RgbImage;
 
@@ -145,7 +146,7 @@ pub fn live_boxes(rgba: &[u8], width: u32, height: u32) -> Option<LiveFrame> {
     let image = rgb_of_rgba(rgba, width, height)?;
     let analysis = fields::analyse(&image);
     let boxes = match analysis.layout {
-        Layout::Field => analysis.cells.iter().map(fields::bbox).collect(),
+        Layout::Field => analysis.cells.iter().map(FoundCell::bbox).collect(),
         Layout::Single => Vec::new(),
     };
     Some(LiveFrame { boxes, too_dark: false })

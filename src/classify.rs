@@ -7,13 +7,18 @@ use crate::model::manifest::Manifest;
 pub use crate::model::scores::Ranked;
 #[cfg(feature = "engine")]
 use crate::{
+    cells::crop::{self, Around, Crop},
+    cells::FoundCell,
     error::Result,
+    image::cell_scale::CellScale,
     image::decode::{decode, Decoded},
     image::preprocess::to_tensor,
     model::inference::Model,
     model::scores::{softmax, top_k},
     taxonomy,
 };
+#[cfg(feature = "engine")]
+use image::RgbImage;
 
 /// The model's answer for one image.
 #[derive(Debug, Clone)]
@@ -125,19 +130,34 @@ impl Classifier {
 
     /// Classifies a single-cell image as the app does: where the manifest gives the model's
     /// training scale (`input.cell_scale`), the central cell is found, measured and cut out at
-    /// that scale first ([`crate::cells::fields::single_cell_crop`]), whatever the image's framing or
+    /// that scale first ([`crop::cut`] around [`Around::Centre`]), whatever the image's framing or
     /// resolution; the crop the model saw comes back with the prediction (`None`: the image was
     /// resized whole). Width, height and format are the original image's.
-    pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<crate::cells::fields::SingleCrop>)> {
+    pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<Crop>)> {
         let Some(scale) = self.model.manifest.input.cell_scale else {
             return Ok((self.classify_decoded(decoded)?, None));
         };
-        let crop =
-            crate::cells::fields::single_cell_crop(&decoded.image, &scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
-        let tensor = to_tensor(&crop.image, &self.model.manifest.input);
-        let mut p = self.classify_tensor(&tensor)?;
+        let (mut p, crop) = self.classify_cut(&decoded.image, Around::Centre, &scale)?;
         (p.width, p.height, p.format) = (decoded.image.width(), decoded.image.height(), decoded.format);
         Ok((p, Some(crop)))
+    }
+
+    /// Classifies one cell of a field (found, or pointed at) as the app does: cut out of `image`
+    /// (the full-resolution original) at the model's training scale, or the MLL scale where the
+    /// manifest gives none ([`crop::cut`] around [`Around::Cell`]). Width and height are the
+    /// crop's, the format "field crop".
+    pub fn classify_cell(&mut self, image: &RgbImage, cell: &FoundCell) -> Result<(Prediction, Crop)> {
+        let scale = self.model.manifest.input.cell_scale.unwrap_or_default();
+        let (mut p, crop) = self.classify_cut(image, Around::Cell(cell), &scale)?;
+        (p.width, p.height, p.format) = (crop.image.width(), crop.image.height(), "field crop");
+        Ok((p, crop))
+    }
+
+    /// The cell `around` cut out of `image` at `scale` and classified.
+    fn classify_cut(&mut self, image: &RgbImage, around: Around<'_>, scale: &CellScale) -> Result<(Prediction, Crop)> {
+        let crop = crop::cut(image, around, scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
+        let tensor = to_tensor(&crop.image, &self.model.manifest.input);
+        Ok((self.classify_tensor(&tensor)?, crop))
     }
 
     /// Classifies the image resized whole (no cell-finding: for crops already at the model's

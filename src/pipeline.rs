@@ -1,8 +1,9 @@
 //! One path from a file's bytes to its outcome, the same for the browser's worker, the native
 //! tools and the tests: decode → single cell or field ([`fields::analyse`]) → for a single cell,
 //! the central cell cut at the model's scale and classified ([`Classifier::classify_single`]); for
-//! a field, every white cell found cut at the training scale ([`fields::cell_crop_at`]) and
-//! classified.
+//! a field, every white cell found cut at the same scale and classified
+//! ([`Classifier::classify_cell`]); both crops are cut by one function,
+//! [`crate::cells::crop::cut`].
 //!
 //! The [`Outcome`] is a plain value: how the image was read and why, and per cell its box, how its
 //! crop was cut, the crop the model saw and the prediction. Turning it into what the page shows
@@ -19,8 +20,9 @@
 //! caller is told each [`Step`] as it starts and measures what it wants between them (the worker
 //! posts progress and times detection and each cell).
 
-use crate::cells::fields::{self, CellScale, Layout};
-use crate::cells::FoundCell;
+use crate::cells::crop::Crop;
+use crate::cells::fields::{self, Layout};
+use crate::cells::{pointed, FoundCell};
 use crate::classify::{Classifier, Prediction};
 use crate::error::{Error, Result};
 use crate::image::decode::{decode, Decoded};
@@ -142,11 +144,6 @@ impl std::fmt::Debug for Outcome {
     }
 }
 
-/// The scale a field's cells (and clicked cells) are cut at: the model's, else the MLL scale.
-fn field_scale(classifier: &Classifier) -> CellScale {
-    classifier.manifest().input.cell_scale.unwrap_or_default()
-}
-
 /// Reads one file as the app does: decoded, taken as a single cell or a field, every cell cut at
 /// the model's scale and classified. `observe` is told each [`Step`] as it starts. A file that
 /// cannot be decoded, or a single cell that cannot be classified, is an error (its message is for
@@ -196,7 +193,7 @@ pub fn read_file_as(classifier: &mut Classifier, bytes: &[u8], observe: &mut dyn
     let (mut cells, mut skipped, mut too_small) = (Vec::with_capacity(n), Vec::new(), Vec::new());
     for (k, found) in analysis.cells.iter().enumerate() {
         if found.nucleus_diameter_px < fields::MIN_CLASSIFIABLE_NUCLEUS_PX {
-            too_small.push(TooSmall { index: k, bbox: fields::bbox(found), nucleus_px: found.nucleus_diameter_px });
+            too_small.push(TooSmall { index: k, bbox: found.bbox(), nucleus_px: found.nucleus_diameter_px });
             observe(Step::CellDone { k });
             continue;
         }
@@ -250,7 +247,7 @@ pub fn explain_too_small(explain: String, too_small: &[TooSmall], n: usize) -> S
 }
 
 /// The cell a person pointed at on a field (`x`, `y` in the original image's pixels) that
-/// detection missed ([`fields::cell_at`]), cut at the training scale and classified as a field's
+/// detection missed ([`pointed::cell_at`]), cut at the training scale and classified as a field's
 /// cells are. `typical_nucleus_px`: the field's ([`Outcome::typical_nucleus_px`]). `observe` as
 /// for [`read_file`] (decoding, then cell 0 of 1).
 pub fn cell_at(
@@ -263,7 +260,7 @@ pub fn cell_at(
 ) -> Result<CellOutcome> {
     observe(Step::Decoding);
     let decoded = decode(bytes)?;
-    let found = fields::cell_at(&decoded.image, x, y, typical_nucleus_px);
+    let found = pointed::cell_at(&decoded.image, x, y, typical_nucleus_px);
     observe(Step::ClassifyingCell { k: 0, n: 1 });
     let cell = classify_cell(classifier, &decoded.image, &found);
     observe(Step::CellDone { k: 0 });
@@ -278,31 +275,25 @@ fn classify_single(classifier: &mut Classifier, decoded: &Decoded) -> Result<Cel
         // No training scale: the model was given the image whole.
         return Ok(CellOutcome { bbox: None, geometry: None, crop: decoded.image.clone(), prediction });
     };
-    let scale = field_scale(classifier);
-    let factor = match &crop.cell {
-        Some(cell) => scale.factor(cell.nucleus_diameter_px),
-        None => scale.crop_side as f32 / decoded.image.width().min(decoded.image.height()).max(1) as f32,
-    };
-    Ok(CellOutcome {
-        bbox: crop.cell.as_ref().map(fields::bbox),
-        geometry: Some(CropGeometry { nucleus_px: crop.cell.as_ref().map(|c| c.nucleus_diameter_px), scale: factor }),
-        crop: crop.image,
-        prediction,
-    })
+    Ok(cut_cell(crop, prediction))
 }
 
 /// One cell of a field (found or clicked): cut from `image` at the training scale and classified
-/// as it is (the prediction's size is the crop's, its format "field crop"). Public so that the
-/// tools measure exactly what a field's cell goes through (`examples/scale_limit.rs`).
+/// as it is ([`Classifier::classify_cell`]: the prediction's size is the crop's, its format "field
+/// crop"). Public so that the tools measure exactly what a field's cell goes through
+/// (`examples/scale_limit.rs`).
 pub fn classify_cell(classifier: &mut Classifier, image: &RgbImage, found: &FoundCell) -> Result<CellOutcome> {
-    let scale = field_scale(classifier);
-    let crop = fields::cell_crop_at(image, found, &scale).map_err(|e| Error::Inference(e.to_string()))?;
-    let crop = Decoded { image: crop, format: "field crop" };
-    let prediction = classifier.classify_decoded(&crop)?;
-    Ok(CellOutcome {
-        bbox: Some(fields::bbox(found)),
-        geometry: Some(CropGeometry { nucleus_px: Some(found.nucleus_diameter_px), scale: scale.factor(found.nucleus_diameter_px) }),
+    let (prediction, crop) = classifier.classify_cell(image, found)?;
+    Ok(cut_cell(crop, prediction))
+}
+
+/// A cell cut at the model's scale ([`crate::cells::crop::cut`]) and its prediction: its box (the
+/// cell it was cut around), how it was cut and the crop.
+fn cut_cell(crop: Crop, prediction: Prediction) -> CellOutcome {
+    CellOutcome {
+        bbox: crop.cell.as_ref().map(FoundCell::bbox),
+        geometry: Some(CropGeometry { nucleus_px: crop.cell.as_ref().map(|c| c.nucleus_diameter_px), scale: crop.scale }),
         crop: crop.image,
         prediction,
-    })
+    }
 }

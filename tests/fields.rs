@@ -7,9 +7,11 @@
 //! cargo test --release --no-default-features --test fields -- --nocapture   # prints the figures
 //! ```
 
-use marrowscope::cells::fields::{analyse, cell_crop, Layout, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
+use marrowscope::cells::crop::{cut, Around};
+use marrowscope::cells::fields::{analyse, Layout};
 use marrowscope::cells::measure_central_cell;
 use marrowscope::eval::dataset::match_to_boxes;
+use marrowscope::image::cell_scale::{CellScale, CROP_SIDE, MLL_NUCLEUS_DIAMETER_PX};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -138,7 +140,7 @@ fn bccd_test_white_cells_through_the_app_path() {
         tp += matched.iter().flatten().count();
         fp += matched.iter().filter(|m| m.is_none()).count();
         for c in &a.cells {
-            let crop = cell_crop(&img, c).expect("a crop");
+            let crop = cut(&img, Around::Cell(c), &CellScale::default()).expect("a crop").image;
             assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
         }
         boxes += truth.len();
@@ -175,7 +177,6 @@ fn crop_scale_constant_matches_mll_train() {
 /// exponent 0.5.
 #[test]
 fn single_cell_crops_bring_blood_originals_and_marrow_crops_to_one_scale() {
-    use marrowscope::cells::fields::{single_cell_crop, CellScale};
     let pbc = data("PBC_SAMPLE_DATA", "pbc-sample");
     let originals: Vec<PathBuf> = std::fs::read_to_string(pbc.join("labels.csv"))
         .expect("labels.csv")
@@ -192,7 +193,7 @@ fn single_cell_crops_bring_blood_originals_and_marrow_crops_to_one_scale() {
             let (mut before, mut after, mut ratio, mut found) = (Vec::new(), Vec::new(), Vec::new(), 0);
             for p in paths.iter() {
                 let img = open(p);
-                let crop = single_cell_crop(&img, &scale).expect("a crop");
+                let crop = cut(&img, Around::Centre, &scale).expect("a crop");
                 assert_eq!(crop.image.dimensions(), (CROP_SIDE, CROP_SIDE), "{}", p.display());
                 let Some(cell) = crop.cell else { continue };
                 found += 1;

@@ -7,7 +7,7 @@
 //! - [`soften_outside`]: everything beyond a disc around the cell blended into the glass, so that
 //!   red cells and neighbours far from the cell stop telling the source apart.
 //!
-//! Both are applied by `fields::cell_crop_at` where the model's manifest asks for them
+//! Both are applied by `crop::cut` where the model's manifest asks for them
 //! (`input.cell_scale.white_balance`, `input.cell_scale.mask_radius`), to training crops
 //! (`examples/make_crops.rs`) and in the app alike.
 

@@ -1,10 +1,9 @@
-//! Single cell or field? And, for a field, its white cells cropped at the model's training scale.
+//! Single cell or field? And, for a field, its white cells.
 //!
 //! Every dropped image goes through [`analyse`]: a single-cell image (an MLL or PBC crop, any
-//! crop centred on one cell) goes to the classifier as it is; a smear field goes through
-//! [`crate::cells::find_cells`] and each white cell found is cut out with [`cell_crop`] at the
-//! scale of the MLL training crops (nucleus diameter [`MLL_NUCLEUS_DIAMETER_PX`] in a
-//! [`CROP_SIDE`]-pixel square, measured on MLL train with the same code). The decision comes from
+//! crop centred on one cell) has its central cell cut out; a smear field goes through
+//! [`crate::cells::find_cells`] and each white cell found is cut out; both at the model's
+//! training scale, by [`crate::cells::crop::cut`]. The decision comes from
 //! what the image holds ([`decide`], explained by [`Analysis::explain`]): whether its centre lies
 //! on a nucleus, how large the white cells are against the frame, how many there are; the shape
 //! is only a hint. None of it depends on the resolution (a crop upscaled to 6000×6000 stays a
@@ -14,19 +13,8 @@
 //! side; crops are cut from the full-resolution image. See docs/finding-cells.md ("In the app").
 
 use crate::cells::eyepiece::{self, Aperture, EyepieceOptions};
-use crate::cells::{
-    background, crop_to_scale_filled, find_cells, measure_central_cell, romanowsky_share, CellError, FindOptions, FoundCell, StainModel,
-};
+use crate::cells::{find_cells, measure_central_cell, romanowsky_share, FindOptions, FoundCell, StainModel};
 use image::RgbImage;
-
-/// Side of the crops the model was trained on (MLL: 250×250 pixels).
-pub const CROP_SIDE: u32 = 250;
-
-/// Nucleus diameter, in pixels of the MLL training crops, that field cells are scaled to: the
-/// median over MLL train (all classes pooled) of [`measure_central_cell`]'s nucleus diameter
-/// (tests/fields.rs measures it again on a sample and checks it; docs/finding-cells.md has the
-/// per-class values). The nucleus, not the whole cell: the doc found it the steadier measure.
-pub const MLL_NUCLEUS_DIAMETER_PX: f32 = 120.0;
 
 /// The image's centre within this many nucleus diameters of the central nucleus's centre lies on
 /// that cell: a crop of it (MLL val: 93 % of crops, PBC val: 99.8 %; BCCD val fields cut to
@@ -553,235 +541,15 @@ pub fn scale_cell(cell: &FoundCell, factor: f32, w: u32, h: u32) -> FoundCell {
     }
 }
 
-/// The crop of one cell the model is given: [`CROP_SIDE`] square around the nucleus, rescaled
-/// so that the nucleus diameter becomes [`MLL_NUCLEUS_DIAMETER_PX`] (cut from `image`, the
-/// full-resolution original).
-pub fn cell_crop(image: &RgbImage, cell: &FoundCell) -> Result<RgbImage, CellError> {
-    cell_crop_at(image, cell, &CellScale::default())
-}
-
-/// [`cell_crop`] at a model's own scale (its manifest's `input.cell_scale`).
-pub fn cell_crop_at(image: &RgbImage, cell: &FoundCell, scale: &CellScale) -> Result<RgbImage, CellError> {
-    let by_nucleus = FoundCell { diameter_px: cell.nucleus_diameter_px, ..cell.clone() };
-    let target = scale.factor(cell.nucleus_diameter_px) * cell.nucleus_diameter_px.max(1.0);
-    let glass =
-        (scale.fill == CropFill::Glass || scale.white_balance || scale.mask_radius.is_some()).then(|| crate::cells::glass_colour(image));
-    let fill = glass.filter(|_| scale.fill == CropFill::Glass);
-    let mut crop = crop_to_scale_filled(image, &by_nucleus, target, scale.crop_side, fill)?;
-    if let (Some(k), Some(glass)) = (scale.mask_radius, glass) {
-        // The cell's own radius at the crop's scale, times k, around the crop's centre (the cell's).
-        let radius = k * cell.diameter_px * target / by_nucleus.diameter_px.max(1.0) / 2.0;
-        let c = scale.crop_side as f32 / 2.0;
-        background::soften_outside(&mut crop, (c, c), radius, glass);
-    }
-    if let (true, Some(glass)) = (scale.white_balance, glass) {
-        background::white_balance(&mut crop, glass);
-    }
-    Ok(crop)
-}
-
-/// What fills the part of a crop that runs past the image (a tightly framed cell, a cell at a
-/// field's edge): the model must be trained on crops filled the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CropFill {
-    /// The image's edge pixels repeated (the models up to issue 50).
-    #[default]
-    Edge,
-    /// The glass's own colour ([`crate::cells::glass_colour`]).
-    Glass,
-}
-
-impl CropFill {
-    fn is_edge(&self) -> bool {
-        *self == CropFill::Edge
-    }
-}
-
-/// The scale a model was trained at, from its manifest (`input.cell_scale`): every cell is cut as
-/// a `crop_side` square around its nucleus, rescaled so that the nucleus is
-/// `nucleus_diameter_px` across. The default is the MLL scale ([`MLL_NUCLEUS_DIAMETER_PX`] in
-/// [`CROP_SIDE`]).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CellScale {
-    pub nucleus_diameter_px: f32,
-    pub crop_side: u32,
-    /// How far the cell's own size is normalised away: the image is scaled by
-    /// `(nucleus_diameter_px / measured nucleus)^size_exponent`. 1: every nucleus becomes
-    /// `nucleus_diameter_px` across (size no longer tells classes apart); 0: the image keeps its
-    /// pixel scale and is only re-framed around the cell.
-    #[serde(default = "one")]
-    pub size_exponent: f32,
-    /// The nucleus diameters the model was trained on (`[min, max]` px, e.g. the 2nd and 98th
-    /// percentiles of its training crops): after the exponent, a nucleus outside this range is
-    /// rescaled to its nearer end. With exponent 0 this keeps each image's own scale where it is
-    /// plausible (sizes still tell cells apart) and still brings an upscaled or tiny image into
-    /// range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nucleus_range_px: Option<[f32; 2]>,
-    /// What fills a crop beyond the image's edge.
-    #[serde(default, skip_serializing_if = "CropFill::is_edge")]
-    pub fill: CropFill,
-    /// Each crop's colours scaled so that its glass is one neutral grey
-    /// ([`background::white_balance`]).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub white_balance: bool,
-    /// Everything beyond this many cell radii from the cell blended into the glass
-    /// ([`background::soften_outside`]); `None`: the surroundings as they are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mask_radius: Option<f32>,
-}
-
-fn one() -> f32 {
-    1.0
-}
-
-impl Default for CellScale {
-    fn default() -> Self {
-        CellScale {
-            nucleus_diameter_px: MLL_NUCLEUS_DIAMETER_PX,
-            crop_side: CROP_SIDE,
-            size_exponent: 1.0,
-            nucleus_range_px: None,
-            fill: CropFill::Edge,
-            white_balance: false,
-            mask_radius: None,
-        }
-    }
-}
-
-impl CellScale {
-    /// The factor an image is scaled by so that a nucleus of `nucleus_px` (its pixels) comes out
-    /// at this scale: `(nucleus_diameter_px / nucleus_px)^size_exponent`, then kept within
-    /// `nucleus_range_px`.
-    pub fn factor(&self, nucleus_px: f32) -> f32 {
-        let d = nucleus_px.max(1.0);
-        let mut target = self.nucleus_diameter_px.powf(self.size_exponent) * d.powf(1.0 - self.size_exponent);
-        if let Some([lo, hi]) = self.nucleus_range_px {
-            target = target.clamp(lo, hi);
-        }
-        target / d
-    }
-
-    /// A usable scale: a nucleus of 8 px or more inside a square of at most 1024 px.
-    pub fn validate(&self) -> Result<(), String> {
-        let d = self.nucleus_diameter_px;
-        if !(16..=1024).contains(&self.crop_side)
-            || !d.is_finite()
-            || d < 8.0
-            || d > self.crop_side as f32
-            || !(0.0..=1.0).contains(&self.size_exponent)
-            || self.mask_radius.is_some_and(|k| !(k.is_finite() && (0.5..=8.0).contains(&k)))
-            || self
-                .nucleus_range_px
-                .is_some_and(|[lo, hi]| !(lo.is_finite() && hi.is_finite() && lo >= 8.0 && lo <= hi && hi <= self.crop_side as f32))
-        {
-            return Err(format!("input.cell_scale (nucleus {d} px in a {side} px square) is not a usable scale", side = self.crop_side));
-        }
-        Ok(())
-    }
-}
-
-/// What the model is given for a single-cell image, and how it was obtained.
-#[derive(Debug, Clone)]
-pub struct SingleCrop {
-    /// The square crop at the model's scale (the crop the model saw).
-    pub image: RgbImage,
-    /// The central cell it was scaled by; `None` when no nucleus was found near the centre
-    /// (then the image's central square is used whole, resized to the crop side).
-    pub cell: Option<FoundCell>,
-}
-
-/// Brings a single-cell image of any framing and resolution (an MLL 250×250 marrow crop, a PBC
-/// 360×363 original whose cell is half as large in the frame, a photo's crop) to the scale the
-/// model was trained at: the central cell is found and measured ([`measure_central_cell`]) and
-/// cut out exactly as a field's cells are ([`cell_crop_at`]: by default nucleus
-/// [`MLL_NUCLEUS_DIAMETER_PX`] across in a [`CROP_SIDE`] square). Training runs every image
-/// through this same function (`examples/make_crops.rs`), so the model never sees another
-/// scale. Where no nucleus is found near the centre (an artefact, a blank, a picture of
-/// something else) the central square is used whole.
-pub fn single_cell_crop(image: &RgbImage, scale: &CellScale) -> Result<SingleCrop, CellError> {
-    let (w, h) = image.dimensions();
-    if w == 0 || h == 0 {
-        return Err(CellError::EmptyImage);
-    }
-    if let Some(cell) = measure_central_cell(image) {
-        if let Ok(crop) = cell_crop_at(image, &cell, scale) {
-            return Ok(SingleCrop { image: crop, cell: Some(cell) });
-        }
-    }
-    let square = crate::image::frame::center_square(image);
-    let side = scale.crop_side;
-    let crop =
-        if square.width() == side { square } else { image::imageops::resize(&square, side, side, image::imageops::FilterType::Triangle) };
-    Ok(SingleCrop { image: crop, cell: None })
-}
-
-/// `[x, y, w, h]` of a cell's box, pixels of the original image.
-pub fn bbox(cell: &FoundCell) -> [u32; 4] {
-    [cell.x, cell.y, cell.w, cell.h]
-}
-
-/// A cell the person pointed at (`x`, `y` in pixels of `image`) that detection missed: the
-/// nucleated cell nearest that point within a window of about four typical cell diameters
-/// ([`measure_central_cell`] on the window), or, where no nucleus is found there, a cell of the
-/// field's typical white-cell size centred on the point. Never fails for a point inside the image.
-pub fn cell_at(image: &RgbImage, x: f32, y: f32, typical_nucleus_px: Option<f32>) -> FoundCell {
-    let (w, h) = image.dimensions();
-    let x = x.clamp(0.0, w.saturating_sub(1) as f32);
-    let y = y.clamp(0.0, h.saturating_sub(1) as f32);
-    let (det, factor) = detection_copy(image, DETECT_MAX_SIDE);
-    let r = typical_cell_radius(&det).map(|r| r * factor).unwrap_or(w.min(h) as f32 / 16.0);
-    let side = (8.0 * r).clamp(32.0, w.min(h) as f32);
-    let x0 = (x - side / 2.0).clamp(0.0, (w as f32 - side).max(0.0)).round() as u32;
-    let y0 = (y - side / 2.0).clamp(0.0, (h as f32 - side).max(0.0)).round() as u32;
-    let (sw, sh) = ((side as u32).min(w - x0), (side as u32).min(h - y0));
-    let window = image::imageops::crop_imm(image, x0, y0, sw, sh).to_image();
-    // measure_central_cell looks for the nucleus nearest the window's centre; the window is
-    // shifted at the image's edges, so check that it is near the point.
-    if let Some(c) = measure_central_cell(&window) {
-        let (cx, cy) = (c.centre.0 + x0 as f32, c.centre.1 + y0 as f32);
-        if ((cx - x).powi(2) + (cy - y).powi(2)).sqrt() <= 1.5 * r {
-            return FoundCell { x: c.x + x0, y: c.y + y0, centre: (cx, cy), ..c };
-        }
-    }
-    let d = typical_nucleus_px.filter(|d| d.is_finite() && *d > 0.0).unwrap_or(2.0 * r);
-    let half = d; // box of about twice the nucleus: the whole cell
-    let bx = (x - half).max(0.0) as u32;
-    let by = (y - half).max(0.0) as u32;
-    FoundCell {
-        x: bx,
-        y: by,
-        w: ((2.0 * half) as u32).clamp(1, w - bx),
-        h: ((2.0 * half) as u32).clamp(1, h - by),
-        centre: (x, y),
-        area_px: std::f32::consts::PI * d * d / 4.0,
-        nucleus_diameter_px: d,
-        diameter_px: 2.0 * d,
-        score: 0.0,
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::cells::crop::{cut, Around};
+    use crate::image::cell_scale::{CellScale, CROP_SIDE};
     use image::Rgb;
 
-    #[test]
-    fn cell_scale_factor_normalises_or_keeps_sizes_within_range() {
-        let full = CellScale::default();
-        assert!((full.factor(60.0) - 2.0).abs() < 1e-5 && (full.factor(240.0) - 0.5).abs() < 1e-5);
-        let keep = CellScale { size_exponent: 0.0, nucleus_range_px: Some([48.0, 172.0]), ..CellScale::default() };
-        assert!((keep.factor(100.0) - 1.0).abs() < 1e-5, "a plausible nucleus keeps its scale");
-        assert!((keep.factor(1720.0) - 0.1).abs() < 1e-5, "an upscaled image is brought down into range");
-        assert!((keep.factor(24.0) - 2.0).abs() < 1e-5, "a tiny one up");
-        let half = CellScale { size_exponent: 0.5, ..CellScale::default() };
-        assert!((half.factor(30.0) - 2.0).abs() < 1e-5);
-        assert!(keep.validate().is_ok() && CellScale { nucleus_range_px: Some([100.0, 50.0]), ..keep }.validate().is_err());
-    }
-
     /// Pink discs (red cells) on glass, with purple nuclei at `nuclei` (radius 30).
-    fn field(w: u32, h: u32, nuclei: &[(f32, f32)]) -> RgbImage {
+    pub(crate) fn field(w: u32, h: u32, nuclei: &[(f32, f32)]) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {
             let d = |cx: f32, cy: f32| ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
             if nuclei.iter().any(|&(cx, cy)| d(cx, cy) < 30.0) {
@@ -802,7 +570,7 @@ mod tests {
         assert_eq!(a.layout, Layout::Field, "{a:?}");
         assert_eq!(a.cells.len(), 2, "{a:?}");
         assert!(a.explain().starts_with("Field: 2 white cells"), "{}", a.explain());
-        let crop = cell_crop(&img, &a.cells[0]).unwrap();
+        let crop = cut(&img, Around::Cell(&a.cells[0]), &CellScale::default()).unwrap().image;
         assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
         assert_eq!(analyse(&crop).layout, Layout::Single);
     }
@@ -880,16 +648,5 @@ mod tests {
         let c = &a.cells[0];
         assert!((c.centre.0 - 800.0).abs() < 30.0 && (c.centre.1 - 800.0).abs() < 30.0, "{c:?}");
         assert!(c.x + c.w <= 3840 && c.y + c.h <= 2880);
-    }
-
-    #[test]
-    fn a_clicked_cell_is_found_near_the_point() {
-        let img = field(960, 720, &[(200.0, 200.0)]);
-        let c = cell_at(&img, 215.0, 190.0, None);
-        assert!((c.centre.0 - 200.0).abs() < 8.0 && (c.centre.1 - 200.0).abs() < 8.0, "{c:?}");
-        // Glass only: a cell of the typical size, centred on the point.
-        let c = cell_at(&img, 10.0, 10.0, Some(60.0));
-        assert_eq!(c.centre, (10.0, 10.0));
-        assert!(cell_crop(&img, &c).is_ok());
     }
 }

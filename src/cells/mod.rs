@@ -10,17 +10,23 @@
 //! - [`background`]: what surrounds a cut-out cell made alike across laboratories (glass
 //!   brought to one grey, far surroundings blended into it)
 //! - [`eyepiece`]: the lit field of a phone photo through an eyepiece and its white cells
-//! - [`fields`]: single cell or field, and a field's white cells cropped at the training scale
+//! - [`fields`]: single cell or field, and a field's white cells (the decision and its tuned
+//!   constants)
+//! - [`crop`]: a cell cut out at the model's training scale, the same for a single-cell image
+//!   and a field's cell
+//! - [`pointed`]: the cell a person pointed at that detection missed
 //! - [`morphology`]: opening, closing and distances of binary masks (imageproc's results for the
 //!   Euclidean norm, computed faster)
 
 pub mod background;
+pub mod crop;
 pub mod extent;
 pub mod eyepiece;
 pub mod fields;
 pub mod find_cells;
 pub mod measure;
 pub mod morphology;
+pub mod pointed;
 pub mod stain;
 
 pub use find_cells::{find_cells, FindOptions};
@@ -54,6 +60,11 @@ impl FoundCell {
     /// (a cell found in a cut of that image, mapped back).
     pub fn shifted(&self, dx: u32, dy: u32) -> FoundCell {
         FoundCell { x: self.x + dx, y: self.y + dy, centre: (self.centre.0 + dx as f32, self.centre.1 + dy as f32), ..self.clone() }
+    }
+
+    /// `[x, y, w, h]` of the cell's box.
+    pub fn bbox(&self) -> [u32; 4] {
+        [self.x, self.y, self.w, self.h]
     }
 }
 

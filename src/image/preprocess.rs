@@ -1,5 +1,6 @@
 //! Turns a decoded cell image into the model's input tensor, as the manifest says.
 
+use super::cell_scale::CellScale;
 use super::frame::center_square;
 use image::{imageops, imageops::FilterType, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,11 @@ pub struct InputSpec {
     #[serde(default = "default_resize")]
     pub resize: String,
     /// The scale the model was trained at. Present: every single-cell image is brought to it
-    /// first (`fields::single_cell_crop`: the central cell found, measured and cut out), as the
+    /// first (`cells::crop::cut`: the central cell found, measured and cut out), as the
     /// cells of a field are. Absent (older models, models trained on whole crops): a single-cell
     /// image is resized whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cell_scale: Option<crate::cells::fields::CellScale>,
+    pub cell_scale: Option<CellScale>,
 }
 
 fn default_channels() -> String {

@@ -306,7 +306,7 @@ mod tests {
         let mut m = sample();
         m.classes.push("PLT".into());
         m.cam = None;
-        m.input.cell_scale = Some(crate::cells::fields::CellScale::default());
+        m.input.cell_scale = Some(crate::image::cell_scale::CellScale::default());
         m.class_sources = [("NGS", vec!["marrow", "blood"]), ("LYT", vec!["marrow"]), ("PLT", vec!["blood"])]
             .into_iter()
             .map(|(c, s)| (c.to_string(), s.into_iter().map(String::from).collect()))
@@ -321,12 +321,12 @@ mod tests {
         bad.class_sources.insert("BLA".into(), vec!["marrow".into()]);
         assert!(bad.validate().unwrap_err().to_string().contains("BLA"));
         let mut bad = m.clone();
-        bad.input.cell_scale = Some(crate::cells::fields::CellScale {
+        bad.input.cell_scale = Some(crate::image::cell_scale::CellScale {
             nucleus_diameter_px: 400.0,
             crop_side: 250,
             size_exponent: 1.0,
             nucleus_range_px: None,
-            fill: crate::cells::fields::CropFill::Edge,
+            fill: crate::image::cell_scale::CropFill::Edge,
             white_balance: false,
             mask_radius: None,
         });

@@ -79,7 +79,7 @@ fn simd_text(simd: &str) -> String {
 }
 
 /// How single-cell images are brought to the model's scale, in words.
-fn scale_text(s: &crate::cells::fields::CellScale) -> String {
+fn scale_text(s: &crate::image::cell_scale::CellScale) -> String {
     let how = if s.size_exponent >= 0.999 {
         format!("scaled so that its nucleus is {:.0} px across", s.nucleus_diameter_px)
     } else if s.size_exponent <= 0.001 {

@@ -48,7 +48,7 @@ test('peripheral-blood originals are cut to the model scale and classified', { t
     assert.ok(right.length >= 7, `only ${right.length} of 8 in the right group: ${right.join(', ')}`);
 
     // The crop the model saw, with how it was cut, at the scale the manifest asks for
-    // (fields::CellScale::factor: (reference / nucleus)^exponent, kept within the nucleus range).
+    // (image::cell_scale::CellScale::factor: (reference / nucleus)^exponent, kept within the nucleus range).
     const ebo = images.find((i) => i.group === 'erythroblast');
     await cellLocator(page, path.basename(ebo.path)).click();
     const crop = page.locator('[data-testid=model-crop]');
