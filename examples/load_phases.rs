@@ -106,19 +106,19 @@ fn main() -> TractResult<()> {
             );
         }
     }
-    // The app's own load (`Model::load_observed`, as the worker runs it: Marrowscope's reader,
+    // The app's own load (`Classifier::new_observed`, as the worker runs it: Marrowscope's reader,
     // then the activations' quantise–dequantise pairs fused after decluttering).
     for _ in 0..n {
         let t0 = Instant::now();
         let mut last = Instant::now();
         let mut line = String::new();
         let manifest = Manifest::from_json(&text).expect("valid manifest");
-        let _model = marrowscope::model::inference::Model::load_observed(manifest, &bytes, None, &mut |p| {
+        let _model = marrowscope::Classifier::new_observed(manifest, &bytes, None, &mut |p| {
             line.push_str(&format!("{p} {:.1} ", last.elapsed().as_secs_f64() * 1e3));
             last = Instant::now();
         })
         .expect("the model loads");
-        println!("the app's load (Model::load_observed, fused): {line}= {:.1}", t0.elapsed().as_secs_f64() * 1e3);
+        println!("the app's load (Classifier::new_observed, fused): {line}= {:.1}", t0.elapsed().as_secs_f64() * 1e3);
     }
     for _ in 0..n {
         let (mut t, t0) = (Instant::now(), Instant::now());

@@ -2,8 +2,8 @@
 //! with the prediction set, the outside-the-model flag and the class activation map. The whole
 //! path from a file's bytes (single cell or field) is [`crate::pipeline`].
 
+use crate::manifest::Manifest;
 use crate::model::cam::{self, FeatureMap};
-use crate::model::manifest::Manifest;
 pub use crate::model::scores::Ranked;
 #[cfg(feature = "engine")]
 use crate::{
@@ -13,7 +13,7 @@ use crate::{
     image::cell_scale::CellScale,
     image::decode::{decode, Decoded},
     image::preprocess::to_tensor,
-    model::inference::Model,
+    model::inference::{Io, Model},
     model::scores::{softmax, top_k},
     taxonomy,
 };
@@ -58,11 +58,18 @@ impl Prediction {
     }
 }
 
-/// A loaded model ready to classify many images.
+/// A loaded model ready to classify many images, with its manifest.
 #[cfg(feature = "engine")]
-#[derive(Debug)]
 pub struct Classifier {
+    manifest: Manifest,
     model: Model,
+}
+
+#[cfg(feature = "engine")]
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier").field("model_id", &self.manifest.model_id).field("model", &self.model).finish()
+    }
 }
 
 /// A classifier whose model is read and optimised but whose file is not yet checked against the
@@ -85,8 +92,10 @@ impl Unchecked {
 
 #[cfg(feature = "engine")]
 impl Classifier {
+    /// Checks the manifest and the model file against its SHA-256, then reads and optimises the
+    /// model ([`Model::read`]). Call once; then classify every image.
     pub fn new(manifest: Manifest, onnx: &[u8]) -> Result<Classifier> {
-        Ok(Classifier { model: Model::load(manifest, onnx)? })
+        Self::new_observed(manifest, onnx, None, &mut |_| {})
     }
 
     /// Reads a model folder as the site ships it: `dir/manifest.json` and the ONNX file it names
@@ -103,10 +112,17 @@ impl Classifier {
         Classifier::new(manifest, &onnx)
     }
 
-    /// [`Classifier::new`], telling `phase` as each step of the load ends, with the bytes'
-    /// SHA-256 when it was computed already ([`Model::load_observed`]).
+    /// [`Classifier::new`], telling `phase` as each step of the load ends: `"checked"` (manifest
+    /// and checksum), then [`Model::read`]'s. `sha256`: the bytes' digest (hex) when the caller
+    /// computed it already; `None` computes it here.
     pub fn new_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
-        Ok(Classifier { model: Model::load_observed(manifest, onnx, sha256, phase)? })
+        manifest.validate()?;
+        match sha256 {
+            Some(hex) => manifest.verify_model_digest(hex)?,
+            None => manifest.verify_model_bytes(onnx)?,
+        }
+        phase("checked");
+        Self::read(manifest, onnx, phase)
     }
 
     /// Reads and optimises the model without checking its file against the manifest's SHA-256
@@ -114,11 +130,26 @@ impl Classifier {
     /// (`crypto.subtle`), then calls [`Unchecked::check`]. `phase` as for
     /// [`Classifier::new_observed`], without `"checked"`.
     pub fn read_unchecked(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Unchecked> {
-        Ok(Unchecked(Classifier { model: Model::load_unchecked(manifest, onnx, phase)? }))
+        manifest.validate()?;
+        Ok(Unchecked(Self::read(manifest, onnx, phase)?))
+    }
+
+    /// Reads and optimises the model of a valid manifest, as much of it as the model stage needs.
+    fn read(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Classifier> {
+        let io = Io {
+            width: manifest.input.width as usize,
+            height: manifest.input.height as usize,
+            logits: manifest.outputs.logits.clone(),
+            features: manifest.outputs.features.clone(),
+            classes: manifest.classes.len(),
+            feature_channels: manifest.cam.as_ref().map(|c| c.channels),
+        };
+        let model = Model::read(&io, onnx, phase)?;
+        Ok(Classifier { manifest, model })
     }
 
     pub fn manifest(&self) -> &Manifest {
-        &self.model.manifest
+        &self.manifest
     }
 
     /// Classifies an image file's bytes.
@@ -134,7 +165,7 @@ impl Classifier {
     /// resolution; the crop the model saw comes back with the prediction (`None`: the image was
     /// resized whole). Width, height and format are the original image's.
     pub fn classify_single(&mut self, decoded: &Decoded) -> Result<(Prediction, Option<Crop>)> {
-        let Some(scale) = self.model.manifest.input.cell_scale else {
+        let Some(scale) = self.manifest.input.cell_scale else {
             return Ok((self.classify_decoded(decoded)?, None));
         };
         let (mut p, crop) = self.classify_cut(&decoded.image, Around::Centre, &scale)?;
@@ -147,7 +178,7 @@ impl Classifier {
     /// manifest gives none ([`crop::cut`] around [`Around::Cell`]). Width and height are the
     /// crop's, the format "field crop".
     pub fn classify_cell(&mut self, image: &RgbImage, cell: &FoundCell) -> Result<(Prediction, Crop)> {
-        let scale = self.model.manifest.input.cell_scale.unwrap_or_default();
+        let scale = self.manifest.input.cell_scale.unwrap_or_default();
         let (mut p, crop) = self.classify_cut(image, Around::Cell(cell), &scale)?;
         (p.width, p.height, p.format) = (crop.image.width(), crop.image.height(), "field crop");
         Ok((p, crop))
@@ -156,14 +187,14 @@ impl Classifier {
     /// The cell `around` cut out of `image` at `scale` and classified.
     fn classify_cut(&mut self, image: &RgbImage, around: Around<'_>, scale: &CellScale) -> Result<(Prediction, Crop)> {
         let crop = crop::cut(image, around, scale).map_err(|e| crate::error::Error::Inference(e.to_string()))?;
-        let tensor = to_tensor(&crop.image, &self.model.manifest.input);
+        let tensor = to_tensor(&crop.image, &self.manifest.input);
         Ok((self.classify_tensor(&tensor)?, crop))
     }
 
     /// Classifies the image resized whole (no cell-finding: for crops already at the model's
     /// scale, such as a field's cells).
     pub fn classify_decoded(&mut self, decoded: &Decoded) -> Result<Prediction> {
-        let tensor = to_tensor(&decoded.image, &self.model.manifest.input);
+        let tensor = to_tensor(&decoded.image, &self.manifest.input);
         let mut p = self.classify_tensor(&tensor)?;
         (p.width, p.height, p.format) = (decoded.image.width(), decoded.image.height(), decoded.format);
         Ok(p)
@@ -173,7 +204,7 @@ impl Classifier {
     pub fn classify_tensor(&mut self, tensor: &[f32]) -> Result<Prediction> {
         let raw = self.model.run(tensor)?;
         let probabilities = softmax(&raw.logits);
-        let m = &self.model.manifest;
+        let m = &self.manifest;
         let ranked: Vec<Ranked> = top_k(&probabilities, probabilities.len())
             .into_iter()
             .map(|i| Ranked {

@@ -7,11 +7,10 @@
 //!    ([`image::decode`]); an image → the model's input tensor, as the manifest says
 //!    ([`image::preprocess`]); the batch list's small previews, made from the decoded pixels
 //!    ([`image::thumbnail`])
-//! 2. [`cells`] — what the image holds: single cell or field, and a field's white cells
-//!    cropped at the training scale ([`cells::fields`]); finding white cells in smear fields,
-//!    measuring a cell, scale crops
-//! 3. [`model`] — what a model is, read from `manifest.json` ([`model::manifest`]); ONNX
-//!    loading, optimisation and running with tract ([`model::inference`], with
+//! 2. [`cells`] — what the image holds: single cell or field ([`cells::fields`]); finding white
+//!    cells in smear fields, measuring a cell, and each cell cut at the model's training scale
+//!    ([`cells::crop`], at [`image::cell_scale`])
+//! 3. [`model`] — ONNX loading, optimisation and running with tract ([`model::inference`], with
 //!    [`model::dequantize`] and [`model::fake_quant`], the int8 model's activation round trips
 //!    as one pass; feature `engine`, on by default; the page's bundle is built without it
 //!    because only the worker runs models); softmax and top-k ([`model::scores`]); class
@@ -19,11 +18,14 @@
 //! 4. [`uncertainty`] — prediction sets with guaranteed coverage ([`uncertainty::conformal`])
 //!    and the "outside what this model knows" flag from the model's own features
 //!    ([`uncertainty::ood`])
-//! 5. [`classify`] — one image → ranked prediction: runs the stages above in order
-//! 6. [`pipeline`] — one file → its outcome, as the worker, the native tools and the tests all
+//! 5. [`manifest`] — what a model is, read from `manifest.json`: it assembles the specs the
+//!    stages above own (input, training scale, class activation map, conformal, ood)
+//! 6. [`classify`] — one image → ranked prediction: runs the stages above in order, with the
+//!    manifest beside the loaded model
+//! 7. [`pipeline`] — one file → its outcome, as the worker, the native tools and the tests all
 //!    read it: single cell or field and why, and per cell its box, how its crop was cut, the crop
 //!    the model saw and the prediction (feature `engine`)
-//! 7. [`count`] — the differential count and its export
+//! 8. [`count`] — the differential count and its export
 //!
 //! Around the path:
 //!
@@ -48,6 +50,7 @@ pub mod error;
 pub mod eval;
 pub mod image;
 pub mod learn;
+pub mod manifest;
 pub mod model;
 #[cfg(feature = "engine")]
 pub mod pipeline;
@@ -66,4 +69,4 @@ pub mod web;
 pub use classify::Classifier;
 pub use classify::Prediction;
 pub use error::{Error, Result};
-pub use model::manifest::Manifest;
+pub use manifest::Manifest;

@@ -87,7 +87,7 @@ fn damaged_model_gives_clear_errors() {
         *b ^= 0x5a;
     }
     let mut m2 = m.clone();
-    m2.sha256 = marrowscope::model::manifest::sha256_hex(&bad);
+    m2.sha256 = marrowscope::manifest::sha256_hex(&bad);
     let err = Classifier::new(m2, &bad).unwrap_err();
     assert!(matches!(err, Error::ModelLoad(_)), "{err}");
     // Manifest that disagrees with the model's outputs.
@@ -213,7 +213,7 @@ fn a_model_read_before_its_digest_classifies_only_after_the_check() {
         Err(Error::ModelChecksum { expected, .. }) => assert_eq!(expected, m.sha256.to_ascii_lowercase()),
         other => panic!("expected a checksum error, got {:?}", other.map(|_| ())),
     }
-    let right = marrowscope::model::manifest::sha256_hex(&bytes);
+    let right = marrowscope::manifest::sha256_hex(&bytes);
     let mut c = Classifier::read_unchecked(m.clone(), &bytes, &mut |_| {}).unwrap().check(&right).expect("the right digest passes");
     let mut reference = Classifier::new(m.clone(), &bytes).unwrap();
     for item in common::test_sample(&m, 1) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marrowscope::model::manifest::{InputSpec, Manifest};
+use marrowscope::manifest::{InputSpec, Manifest};
 use std::sync::OnceLock;
 
 /// The shipped model's input contract, shrunk to 64×64 so each run is cheap.

@@ -4,7 +4,7 @@
 //! Little-endian: `b"MSDUMP1\0"`, u32 count, channels, height, width, classes; then per
 //! item `f32[C*H*W]` input and `f32[K]` probabilities.
 
-use crate::model::manifest::InputSpec;
+use crate::image::preprocess::InputSpec;
 use std::io::{self, Write};
 
 pub struct DumpWriter<W: Write> {

@@ -2,9 +2,26 @@
 //! then run many images through one reusable plan and state.
 
 use crate::error::{Error, Result};
-use crate::model::manifest::Manifest;
+use crate::model::cam::FeatureMap;
 use std::io::Cursor;
 use tract_onnx::prelude::*;
+
+/// What reading and running a model needs to know of it: its manifest says it, and
+/// `crate::classify` hands it over (this stage never reads the whole manifest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Io {
+    /// The input's width and height (pixels): NCHW, batch 1, three channels.
+    pub width: usize,
+    pub height: usize,
+    /// The name of the output that holds the class scores.
+    pub logits: String,
+    /// The name of the feature map's output, if the model has one.
+    pub features: Option<String>,
+    /// How many classes the scores cover.
+    pub classes: usize,
+    /// The feature map's channels that the class activation map expects, if it has one.
+    pub feature_channels: Option<usize>,
+}
 
 /// The raw outputs of one forward pass.
 #[derive(Debug, Clone)]
@@ -14,18 +31,17 @@ pub struct RawOutput {
     pub features: Option<FeatureMap>,
 }
 
-use crate::model::cam::FeatureMap;
-
-/// An optimised, runnable model with its manifest.
+/// An optimised, runnable model.
 pub struct Model {
-    pub manifest: Manifest,
     state: TypedSimpleState,
     has_features: bool,
+    width: usize,
+    height: usize,
 }
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Model").field("model_id", &self.manifest.model_id).finish()
+        f.debug_struct("Model").field("width", &self.width).field("height", &self.height).field("has_features", &self.has_features).finish()
     }
 }
 
@@ -34,38 +50,15 @@ fn load_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl Model {
-    /// Verifies the checksum, parses the ONNX bytes, fixes the input shape and
-    /// optimises the graph. Call once; then [`Model::run`] for every image.
-    pub fn load(manifest: Manifest, onnx: &[u8]) -> Result<Model> {
-        Self::load_observed(manifest, onnx, None, &mut |_| {})
-    }
-
-    /// [`Model::load`], telling `phase` as each step ends: `"checked"` (manifest and checksum),
-    /// `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
-    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs). `sha256`: the
-    /// bytes' digest (hex) when the caller computed it already; `None` computes it here.
-    pub fn load_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
-        manifest.validate()?;
-        match sha256 {
-            Some(hex) => manifest.verify_model_digest(hex)?,
-            None => manifest.verify_model_bytes(onnx)?,
-        }
-        phase("checked");
-        Self::read(manifest, onnx, phase)
-    }
-
-    /// [`Model::load_observed`] without the checksum (and without its `"checked"` phase): for
-    /// [`crate::classify::Unchecked`] only, whose owner checks the digest before any use.
-    pub(crate) fn load_unchecked(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
-        manifest.validate()?;
-        Self::read(manifest, onnx, phase)
-    }
-
-    /// Reads, types, declutters and optimises a model whose manifest is valid.
-    fn read(manifest: Manifest, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
-        let (w, h) = (manifest.input.width as usize, manifest.input.height as usize);
-        let mut outputs = vec![manifest.outputs.logits.clone()];
-        if let Some(f) = &manifest.outputs.features {
+    /// Reads, types, declutters and optimises the ONNX model `onnx` (its inputs and outputs as
+    /// `io` says; the caller has checked its manifest and digest), telling `phase` as each step
+    /// ends: `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
+    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs). Call once; then
+    /// [`Model::run`] for every image.
+    pub fn read(io: &Io, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
+        let (w, h) = (io.width, io.height);
+        let mut outputs = vec![io.logits.clone()];
+        if let Some(f) = &io.features {
             outputs.push(f.clone());
         }
         let model = crate::model::dequantize::onnx()
@@ -84,29 +77,29 @@ impl Model {
         typed.optimize().map_err(load_err)?;
         phase("optimised");
         let logits_fact = typed.output_fact(0).map_err(load_err)?;
-        let n = manifest.classes.len();
+        let n = io.classes;
         if logits_fact.shape.as_concrete().map(|s| s.iter().product::<usize>()) != Some(n) {
             return Err(Error::ModelLoad(format!("the model outputs {:?} scores but the manifest lists {n} classes", logits_fact.shape)));
         }
-        if let (Some(cam), true) = (&manifest.cam, outputs.len() > 1) {
+        if let (Some(channels), true) = (io.feature_channels, outputs.len() > 1) {
             let ff = typed.output_fact(1).map_err(load_err)?;
             let c = ff.shape.as_concrete().and_then(|s| s.get(1).copied());
-            if ff.rank() != 4 || c != Some(cam.channels) {
+            if ff.rank() != 4 || c != Some(channels) {
                 return Err(Error::ModelLoad(format!(
                     "the feature map has shape {:?}, the manifest expects {} channels",
-                    ff.shape, cam.channels
+                    ff.shape, channels
                 )));
             }
         }
         let plan = typed.into_runnable().map_err(load_err)?;
         let state = TypedSimpleState::new(&plan).map_err(load_err)?;
         phase("planned");
-        Ok(Model { has_features: outputs.len() > 1, manifest, state })
+        Ok(Model { has_features: outputs.len() > 1, state, width: w, height: h })
     }
 
     /// Runs one preprocessed NCHW tensor through the model.
     pub fn run(&mut self, input: &[f32]) -> Result<RawOutput> {
-        let (w, h) = (self.manifest.input.width as usize, self.manifest.input.height as usize);
+        let (w, h) = (self.width, self.height);
         let tensor = Tensor::from_shape(&[1, 3, h, w], input).map_err(|e| Error::Inference(e.to_string()))?;
         let out = self.state.run(tvec!(tensor.into())).map_err(|e| Error::Inference(format!("{e:#}")))?;
         let logits = out[0].to_plain_array_view::<f32>().map_err(|e| Error::Inference(e.to_string()))?.iter().copied().collect();

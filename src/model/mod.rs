@@ -1,7 +1,7 @@
-//! The model: what a model is ([`manifest`], read from `manifest.json`), loading, optimising and
-//! running it with tract ([`inference`], with [`dequantize`] and [`fake_quant`], all behind
-//! feature `engine`), and what its outputs become: probabilities and ranks ([`scores`]) and
-//! class activation maps ([`cam`]).
+//! The model: loading, optimising and running it with tract ([`inference`], with [`dequantize`]
+//! and [`fake_quant`], all behind feature `engine`), and what its outputs become: probabilities
+//! and ranks ([`scores`]) and class activation maps ([`cam`]). What a model is, read from
+//! `manifest.json`, is [`crate::manifest`], above this stage.
 
 pub mod cam;
 #[cfg(feature = "engine")]
@@ -10,5 +10,4 @@ pub mod dequantize;
 pub mod fake_quant;
 #[cfg(feature = "engine")]
 pub mod inference;
-pub mod manifest;
 pub mod scores;

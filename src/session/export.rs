@@ -3,7 +3,7 @@
 //! and after a reload.
 
 use crate::count::CellRecord;
-use crate::model::manifest::Manifest;
+use crate::manifest::Manifest;
 use crate::uncertainty::conformal::Level;
 use crate::uncertainty::lab::LabProfile;
 use crate::web::protocol::CellResult;

@@ -97,7 +97,7 @@ fn scale_text(s: &crate::image::cell_scale::CellScale) -> String {
 }
 
 /// "; bone marrow: accuracy …; peripheral blood: …" from the manifest's per-source test metrics.
-fn per_source_text(m: &crate::model::manifest::Manifest) -> String {
+fn per_source_text(m: &crate::manifest::Manifest) -> String {
     let Some(per) = m.metrics.extra.get("per_source").and_then(|v| v.as_object()) else { return String::new() };
     per.iter()
         .filter_map(|(name, v)| {

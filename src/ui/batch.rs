@@ -6,7 +6,7 @@ use super::engine;
 use super::state::{AppState, Cell, CellState};
 use super::uncertainty;
 use crate::count::CellRecord;
-use crate::model::manifest::Manifest;
+use crate::manifest::Manifest;
 use crate::taxonomy;
 use crate::uncertainty::conformal::Level;
 use crate::uncertainty::lab::LabProfile;

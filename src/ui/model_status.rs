@@ -3,7 +3,7 @@
 //! page's other scripts wait for. When the workers get it is decided by `crate::pool`.
 
 use super::state::{AppState, ModelState};
-use crate::model::manifest::Manifest;
+use crate::manifest::Manifest;
 use crate::web::console;
 use js_sys::Uint8Array;
 use leptos::prelude::*;

@@ -1,6 +1,6 @@
 //! The page's reactive state: the model, the batch of cells, the selection.
 
-use crate::model::manifest::Manifest;
+use crate::manifest::Manifest;
 use crate::web::protocol::CellResult;
 use leptos::prelude::*;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! logic is in the core (`crate::uncertainty::conformal`, `crate::uncertainty::ood`); this is a
 //! thin layer over it.
 
-use crate::model::manifest::Manifest;
+use crate::manifest::Manifest;
 use crate::taxonomy;
 use crate::uncertainty::conformal::{Level, PredictionSet, LEVELS};
 use crate::uncertainty::lab::LabProfile;

@@ -19,7 +19,7 @@ use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOB
 use super::{console, marks};
 use crate::cells::fields::Layout;
 use crate::classify::Classifier;
-use crate::model::manifest::{sha256_hex, Manifest};
+use crate::manifest::{sha256_hex, Manifest};
 use crate::pipeline::{self, CellOutcome, Step};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;

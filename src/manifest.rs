@@ -3,7 +3,8 @@
 //! hard-coded in the UI.
 
 // Each stage owns the description of what it needs (its "spec"): the manifest only assembles
-// them, so the stages never import the manifest and the manifest sits above them.
+// them, so the stages never import the manifest and the manifest sits above them
+// (docs/architecture.md, "What each folder may import").
 pub use crate::image::preprocess::InputSpec;
 pub use crate::model::cam::CamSpec;
 
