@@ -6,7 +6,7 @@
 // - Serves files of --dir under the --base path; anything outside the base is 404,
 //   `/` redirects to the base, and the base itself serves index.html.
 // - Adds a Content-Security-Policy header read from <dir>/csp.txt (one line) if present.
-// - Sends FILE.br or FILE.gz (scripts/precompress.mjs) with Content-Encoding where the request's
+// - Sends FILE.br or FILE.gz (scripts/build/precompress.mjs) with Content-Encoding where the request's
 //   Accept-Encoding allows it (brotli first), and FILE itself otherwise or when the copy is older
 //   than FILE (changed after the build).
 // - --port 0 picks a free port; the line `Serving <dir> at http://<host>:<port><base>` is
@@ -236,7 +236,7 @@ const server = http.createServer((req, res) => {
     return send(res, 301, 'Moved\n', { Location: p + '/' + url.search });
   }
   const ext = path.extname(hit.file).toLowerCase();
-  // A precompressed copy (scripts/precompress.mjs) where the browser accepts its encoding.
+  // A precompressed copy (scripts/build/precompress.mjs) where the browser accepts its encoding.
   const enc = precompressed(hit.file, req.headers['accept-encoding'], hit.stat);
   const headers = {
     ...commonHeaders(),

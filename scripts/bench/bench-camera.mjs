@@ -1,8 +1,8 @@
 // Counting with a camera (issue 52): how long a capture takes to put its cells on the list, and
 // how many live frames a second the view boxes, in Chromium with its fake camera playing a
-// 1280×720 video of three BCCD fields (scripts/make-camera-video.py).
+// 1280×720 video of three BCCD fields (scripts/data/make-camera-video.py).
 //
-//   node scripts/bench-camera.mjs [--dist dist] [--runs 5] [--seconds 10] [--size 1280x720] [--json FILE]
+//   node scripts/bench/bench-camera.mjs [--dist dist] [--runs 5] [--seconds 10] [--size 1280x720] [--json FILE]
 //
 // capture → cells: from the capture (a click on the capture button, on the page's clock) until the
 // capture's field entry is done with its cells on the list (`[data-testid=field][data-state=done]`
@@ -16,11 +16,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { launchBrowser, startServer, findPython, BCCD_DATA, ROOT } from '../tests/e2e/lib.mjs';
+import { launchBrowser, startServer, findPython, BCCD_DATA, ROOT } from '../../tests/e2e/lib.mjs';
 
 function usage(msg) {
   if (msg) console.error(msg);
-  console.error('usage: node scripts/bench-camera.mjs [--dist dist] [--runs 5] [--seconds 10] [--size 1280x720] [--json FILE]');
+  console.error('usage: node scripts/bench/bench-camera.mjs [--dist dist] [--runs 5] [--seconds 10] [--size 1280x720] [--json FILE]');
   process.exit(2);
 }
 
@@ -52,7 +52,7 @@ const median = (xs) => {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-bench-camera-'));
 const video = path.join(dir, 'bccd.y4m');
-const made = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'make-camera-video.py'), video, '--data', BCCD_DATA, '--size', o.size, '--hold', '2', '--fps', '5'], { encoding: 'utf8' });
+const made = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'data', 'make-camera-video.py'), video, '--data', BCCD_DATA, '--size', o.size, '--hold', '2', '--fps', '5'], { encoding: 'utf8' });
 if (made.status !== 0) {
   console.error(made.stderr);
   process.exit(1);

@@ -4,7 +4,7 @@
 // its worker mark their moments on the performance timeline (src/web/marks.rs); this script reads
 // them, and the resource timings of the files that matter, and prints the median of --runs runs.
 //
-//   node scripts/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--disk-profile]
+//   node scripts/bench/bench-cold.mjs [--dist dist] [--runs 5] [--query workers=2] [--disk-profile]
 //                               [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]
 //
 // --disk-profile: each run in a new browser profile on disk, as a visitor's browser is (Chromium
@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { launchBrowser, launchProfile, startServer, ROOT } from '../tests/e2e/lib.mjs';
+import { launchBrowser, launchProfile, startServer, ROOT } from '../../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
   const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false, warm: 0 };
@@ -35,7 +35,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--warm-loads') o.warm = Number(argv[++i]);
     else if (argv[i] === '--query') o.query = argv[++i].replace(/^\??/, '?');
     else {
-      console.error('usage: node scripts/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]');
+      console.error('usage: node scripts/bench/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]');
       process.exit(2);
     }
   }
@@ -232,7 +232,7 @@ async function main() {
     await server.stop();
   }
   const lines = [];
-  lines.push(`Cold start, ${o.runs} runs each, median ms after navigation (\`node scripts/bench-cold.mjs --dist ${path.relative(ROOT, o.dist) || '.'} --runs ${o.runs}\`, ${new Date().toISOString()}):`);
+  lines.push(`Cold start, ${o.runs} runs each, median ms after navigation (\`node scripts/bench/bench-cold.mjs --dist ${path.relative(ROOT, o.dist) || '.'} --runs ${o.runs}\`, ${new Date().toISOString()}):`);
   lines.push('');
   lines.push('| moment | first visit | repeat visit |');
   lines.push('|---|---:|---:|');

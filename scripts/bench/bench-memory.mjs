@@ -4,7 +4,7 @@
 // the page and its classification worker; Linux VmHWM), the page's JavaScript heap at the end,
 // and what the session stored.
 //
-//   node scripts/bench-memory.mjs [--n 500,5000] [--json out.json] [--no-storage] [--workers 1,2]
+//   node scripts/bench/bench-memory.mjs [--n 500,5000] [--json out.json] [--no-storage] [--workers 1,2]
 //
 // --no-storage: the browser refuses IndexedDB (as some private windows do), so nothing is
 // stored: the same batch without the session's cost, for comparison.
@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../tests/e2e/lib.mjs';
+import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../../tests/e2e/lib.mjs';
 
 function parseArgs(argv) {
   const o = { sizes: [500, 5000], json: null, storage: true, workers: [null] };
@@ -27,7 +27,7 @@ function parseArgs(argv) {
     else if (argv[i] === '--no-storage') o.storage = false;
     else if (argv[i] === '--workers') o.workers = argv[++i].split(',').map(Number).filter((n) => n > 0);
     else {
-      console.error('usage: node scripts/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]');
+      console.error('usage: node scripts/bench/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]');
       process.exit(2);
     }
   }

@@ -3,18 +3,18 @@
 // onnxruntime-web on the same model, transfer sizes, batch throughput and main-thread
 // responsiveness. See docs/benchmarks.md.
 //
-//   node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500]
+//   node scripts/bench/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500]
 //                          [--float PATH.onnx] [--json out.json] [--md out.md]
 //                          [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak]
 //                          [--no-wasm] [--no-ort]
 //                          [--phase-timeout 900] [--batch-timeout 1800] [--native-timeout 2400]
 //
 // Environment: MLL_DATA (dataset folder with splits.csv, default ../shared/data/mll-subset),
-// CHROMIUM (default /usr/bin/chromium), PYTHON (python with the onnx package for bench/macs.py,
+// CHROMIUM (default /usr/bin/chromium), PYTHON (python with the onnx package for scripts/bench/macs.py,
 // default /tmp/venv/bin/python, then python3).
 //
 // Phases, in this order (CPU-sensitive ones first, the slow native build last):
-//   machine description, model MACs (bench/macs.py)
+//   machine description, model MACs (scripts/bench/macs.py)
 //   browser: cold start (fresh context) → tract-wasm worker bench (same page) →
 //            onnxruntime-web page (same browser, another context) + wasm arithmetic peak →
 //            batch of --batch images through #file-input (new page, same context as the cold start)
@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+const ROOT = path.resolve(HERE, '..', '..');
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
@@ -78,7 +78,7 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: node scripts/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--no-wasm] [--no-ort] [--phase-timeout S] [--batch-timeout S] [--native-timeout S] [--workers N]';
+  const text = 'usage: node scripts/bench/bench.mjs [--dist dist] [--n 200] [--warmup 20] [--batch 500] [--float MODEL.onnx] [--json out.json] [--md out.md] [--no-native] [--no-browser] [--no-batch] [--no-sizes] [--no-peak] [--no-wasm] [--no-ort] [--phase-timeout S] [--batch-timeout S] [--native-timeout S] [--workers N]';
   if (err) {
     console.error(`bench.mjs: ${err}\n${text}`);
     process.exit(2);
@@ -247,7 +247,7 @@ function findPython() {
 function macsOf(model) {
   const py = findPython();
   if (!py) return { error: 'no python with the onnx package (set PYTHON)' };
-  const r = spawnSync(py, [path.join(ROOT, 'bench', 'macs.py'), model], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'bench', 'macs.py'), model], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-3).join(' ') };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -387,7 +387,7 @@ async function coldStart(browser, url, image, timeoutMs) {
 /**
  * In the app page (same origin, so the CSP allows it): a fresh worker from ./worker_loader.js, the
  * shipped model, "bench" messages. `simd`: '' = the loader's choice (what the app runs),
- * 'baseline' = the SIMD128 build (scripts/worker-variants.mjs).
+ * 'baseline' = the SIMD128 build (scripts/build/worker-variants.mjs).
  */
 async function tractWasmBench(page, imageB64, { n, warmup, classifyN, budgetMs, simd = '' }) {
   return page.evaluate(async ({ imageB64, n, warmup, classifyN, budgetMs, simd }) => {
@@ -466,8 +466,8 @@ function prepareOrtDir(dist, floatModel, image) {
   for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) {
     fs.copyFileSync(path.join(ortDist, f), path.join(dir, f));
   }
-  fs.copyFileSync(path.join(ROOT, 'bench', 'ort.html'), path.join(dir, 'index.html'));
-  fs.copyFileSync(path.join(ROOT, 'bench', 'ort-bench.mjs'), path.join(dir, 'ort-bench.mjs'));
+  fs.copyFileSync(path.join(ROOT, 'scripts', 'bench', 'ort.html'), path.join(dir, 'index.html'));
+  fs.copyFileSync(path.join(ROOT, 'scripts', 'bench', 'ort-bench.mjs'), path.join(dir, 'ort-bench.mjs'));
   const manifest = JSON.parse(fs.readFileSync(path.join(dist, 'model', 'manifest.json'), 'utf8'));
   fs.copyFileSync(path.join(dist, 'model', 'manifest.json'), path.join(dir, 'manifest.json'));
   fs.copyFileSync(path.join(dist, 'model', manifest.onnx_file), path.join(dir, 'model-shipped.onnx'));
@@ -639,7 +639,7 @@ async function sizes(dist) {
     });
     out.push({ file: f, raw: buf.length, gzip: gz.length, brotli: br.length });
   }
-  // The worker build a browser with relaxed SIMD loads (scripts/worker-variants.mjs); the other
+  // The worker build a browser with relaxed SIMD loads (scripts/build/worker-variants.mjs); the other
   // build is not fetched (the service worker precaches only the one the loader picks).
   const relaxed = fs.existsSync(path.join(dist, 'worker_relaxed_bg.wasm'));
   const workerFiles = relaxed ? ['worker_relaxed_bg.wasm', 'worker_relaxed.js'] : ['worker_bg.wasm', 'worker.js'];

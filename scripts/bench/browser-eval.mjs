@@ -6,14 +6,14 @@
 // peripheral-blood images the eight groups of Acevedo et al. (2020) (neutrophils and immature
 // granulocytes pooled: pbc-sample's `ig` images are of unspecified stage).
 //
-//   node scripts/browser-eval.mjs ../shared/data/pbc-sample              # labels.csv, originals
-//   node scripts/browser-eval.mjs ../shared/data/mll-subset --split test
-//   node scripts/browser-eval.mjs ../shared/data/pbc --split test [--json out.json] [--limit N]
+//   node scripts/bench/browser-eval.mjs ../shared/data/pbc-sample              # labels.csv, originals
+//   node scripts/bench/browser-eval.mjs ../shared/data/mll-subset --split test
+//   node scripts/bench/browser-eval.mjs ../shared/data/pbc --split test [--json out.json] [--limit N]
 //
 // Serves dist/ (build it first: bash scripts/build.sh), or the site at E2E_URL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { withApp, waitForModelReady, readCells } from '../tests/e2e/lib.mjs';
+import { withApp, waitForModelReady, readCells } from '../../tests/e2e/lib.mjs';
 
 const PBC_PREFIX = {
   BA: 'BAS', BNE: 'NGB', EO: 'EOS', ERB: 'EBO', LY: 'LYT', MMY: 'MMZ', MO: 'MON', MY: 'MYB', PMY: 'PMO', SNE: 'NGS', PLATELET: 'PLT',
@@ -25,7 +25,7 @@ const GROUP = {
 
 function usage(msg) {
   if (msg) console.error(msg);
-  console.error('usage: node scripts/browser-eval.mjs DATA_DIR [--split test|val|all] [--limit N] [--batch N] [--json FILE]');
+  console.error('usage: node scripts/bench/browser-eval.mjs DATA_DIR [--split test|val|all] [--limit N] [--batch N] [--json FILE]');
   process.exit(2);
 }
 

@@ -8,7 +8,7 @@ shapes and MACs as the float export, plus a cheap Clip per former pair; the weig
 rounding, so its outputs are close to, not equal to, the trained float model's. For timing only,
 never for accuracy.
 
-usage: python bench/dequantize.py model.int8.onnx out.float.onnx
+usage: python scripts/bench/dequantize.py model.int8.onnx out.float.onnx
 """
 import sys
 

@@ -3,9 +3,9 @@
 # scripts/setup.sh did before 2026-12-05 and the way it does now, each into an empty target
 # directory, one after the other. Prints seconds and binary size per variant. Takes about 25
 # minutes on a 2-core machine; run it with nothing else running.
-# Usage: bash bench/install-tools.sh
+# Usage: bash scripts/bench/install-tools.sh
 set -uo pipefail
-WB_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' "$(dirname "$0")/../Cargo.lock")"
+WB_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' "$(dirname "$0")/../../Cargo.lock")"
 run() { # label, then the command's environment and arguments
   local label=$1
   shift

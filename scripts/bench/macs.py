@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Multiply-accumulates (MACs) per image of an ONNX model.
 
-    python bench/macs.py MODEL.onnx [--json]
+    python scripts/bench/macs.py MODEL.onnx [--json]
 
 Sums Conv / ConvTranspose / Gemm / MatMul and their quantized forms (QLinearConv,
 ConvInteger, QLinearMatMul, MatMulInteger) using shapes from onnx.shape_inference,

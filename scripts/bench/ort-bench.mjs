@@ -1,4 +1,4 @@
-// In-browser half of scripts/bench.mjs: onnxruntime-web (wasm execution provider, SIMD,
+// In-browser half of scripts/bench/bench.mjs: onnxruntime-web (wasm execution provider, SIMD,
 // one thread, no proxy worker) on the same model(s) as the app, plus a wasm arithmetic
 // peak micro-benchmark. Exposes window.ortBench(opts) and window.wasmPeak(kernels);
 // window.__benchReady is set once loaded.

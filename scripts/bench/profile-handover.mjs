@@ -2,9 +2,9 @@
 // (issue 17, item 4): a V8 CPU profile of the page from just before `setInputFiles` to 1.5 s
 // after it, summed by function (self time) over the longest busy stretch, beside every long
 // task the PerformanceObserver reports in that time. Chromium's own share shows as `(program)`;
-// `scripts/bench.mjs` measures the same handover on a blank page (its floor).
+// `scripts/bench/bench.mjs` measures the same handover on a blank page (its floor).
 //
-//   node scripts/profile-handover.mjs [--dist dist] [--n 500] [--workers 2] [--top 25] [--runs 1] [--whole-batch]
+//   node scripts/bench/profile-handover.mjs [--dist dist] [--n 500] [--workers 2] [--top 25] [--runs 1] [--whole-batch]
 //
 // --whole-batch profiles from the hand-over to the last result instead, and sums self time over
 // every busy sample of the main thread: where the page's own time per image goes in a batch.
@@ -12,7 +12,7 @@
 // The page's WebAssembly is named only in a dev build (`bash scripts/build.sh --dev`); in a
 // release build its functions are `wasm-function[N]`, but the JavaScript it calls (wasm-bindgen's
 // `__wbg_*` glue, hence the Web APIs) keeps its names in both.
-import { startServer, launchBrowser, testImages } from '../tests/e2e/lib.mjs';
+import { startServer, launchBrowser, testImages } from '../../tests/e2e/lib.mjs';
 import path from 'node:path';
 
 const o = { dist: 'dist', n: 500, workers: 2, top: 25, runs: 1, whole: false };
@@ -26,7 +26,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--top') o.top = Number(v);
   else if (a === '--runs') o.runs = Number(v);
   else {
-    console.error('usage: node scripts/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]');
+    console.error('usage: node scripts/bench/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]');
     process.exit(2);
   }
 }

@@ -2,20 +2,20 @@
 // CPU profile of every dedicated worker from its first instruction until the page shows
 // "Model ready", summed by function (self time) and by crate.
 //
-//   node scripts/profile-worker.mjs [--dist dist] [--interval-us 200] [--top 40] [--runs 1]
+//   node scripts/bench/profile-worker.mjs [--dist dist] [--interval-us 200] [--top 40] [--runs 1]
 //                                   [--js-flags "..."] [--json FILE]
 //
 // Playwright cannot profile a dedicated worker, so this script starts Chromium itself with a
 // DevTools port and speaks the protocol (auto-attach with the worker paused until its profiler
 // runs). WebAssembly functions are named only where the module keeps its name section: a release
-// build drops it (scripts/strip-names.mjs) and shows `wasm-function[N]`; for names, put the
+// build drops it (scripts/build/strip-names.mjs) and shows `wasm-function[N]`; for names, put the
 // worker's wasm-bindgen output (in the cargo target directory's wasm-bindgen/release/) in place.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { startServer, CHROMIUM_ARGS, ROOT } from '../tests/e2e/lib.mjs';
+import { startServer, CHROMIUM_ARGS, ROOT } from '../../tests/e2e/lib.mjs';
 
 const require = createRequire(import.meta.url);
 // playwright-core's own WebSocket client (its package exports do not list the file).
@@ -32,7 +32,7 @@ function parseArgs(argv) {
     else if (a === '--js-flags') o.jsFlags = argv[++i];
     else if (a === '--json') o.json = argv[++i];
     else {
-      console.error('usage: node scripts/profile-worker.mjs [--dist DIR] [--interval-us N] [--top N] [--runs N] [--js-flags FLAGS] [--json FILE]');
+      console.error('usage: node scripts/bench/profile-worker.mjs [--dist DIR] [--interval-us N] [--top N] [--runs N] [--js-flags FLAGS] [--json FILE]');
       process.exit(2);
     }
   }

@@ -5,11 +5,11 @@ Most of a cold start's model load in Chromium is V8 compiling tract's functions 
 call (docs/benchmarks.md). Workers of one page share their compiled WebAssembly, so a second
 worker that runs the same load code on a tiny model, at the same time, might compile those
 functions on the second core before the first worker reaches them. This script makes such a
-site from a built one, for `scripts/bench-cold.mjs` to compare:
+site from a built one, for `scripts/bench/bench-cold.mjs` to compare:
 
-    python bench/warm_worker.py --dist dist --out /tmp/warm-dist
-    node scripts/bench-cold.mjs --dist dist --runs 5
-    node scripts/bench-cold.mjs --dist /tmp/warm-dist --runs 5
+    python scripts/bench/warm_worker.py --dist dist --out /tmp/warm-dist
+    node scripts/bench/bench-cold.mjs --dist dist --runs 5
+    node scripts/bench/bench-cold.mjs --dist /tmp/warm-dist --runs 5
 
 It copies DIST to OUT, writes `warm/warm.int8.onnx` (a 12 KB network of the shipped model's
 operators: QuantizeLinear, DequantizeLinear, 1x1, 3x3, depthwise 3x3 and 5x5 and strided Conv, Add,
@@ -36,7 +36,7 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 SIZE = 64
 
 BOOT = r"""
-// bench/warm_worker.py (experiment, not shipped): a short-lived second worker loads a tiny model
+// scripts/bench/warm_worker.py (experiment, not shipped): a short-lived second worker loads a tiny model
 // of the same operators while the first worker loads the real one.
 (function () {
   'use strict';

@@ -6,7 +6,7 @@
 // Images (JPEG, PNG) are compressed already and left alone. Prints each file's bytes and the
 // first load (what a first visit downloads before the model is ready) in each encoding.
 //
-//   node scripts/precompress.mjs [dist]
+//   node scripts/build/precompress.mjs [dist]
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';

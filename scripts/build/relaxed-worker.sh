@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Adds the relaxed-SIMD build of the classification worker to a trunk-built site and writes the
-# loader that picks between the two builds (scripts/worker-variants.mjs).
-# Usage: bash scripts/relaxed-worker.sh DIST [--dev]
+# loader that picks between the two builds (scripts/build/worker-variants.mjs).
+# Usage: bash scripts/build/relaxed-worker.sh DIST [--dev]
 # (run by `bash scripts/build.sh --relaxed-simd` after trunk)
 #
 # trunk builds worker.js/worker_bg.wasm with the project's flags (+simd128, .cargo/config.toml).
 # This builds the same `worker` binary again with +simd128,+relaxed-simd in its own target
 # directory (different flags, so it never invalidates trunk's cache), runs wasm-bindgen exactly
 # as trunk does for a worker (--target no-modules) and, like trunk's worker (data-wasm-opt="0"),
-# no wasm-opt; release builds lose their name section (scripts/strip-names.mjs).
+# no wasm-opt; release builds lose their name section (scripts/build/strip-names.mjs).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIST="${1:?usage: relaxed-worker.sh DIST [--dev]}"
 DEV="${2:-}"
 cd "$ROOT"
@@ -25,6 +25,6 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 wasm-bindgen --target no-modules --no-typescript --out-dir "$TMP" --out-name worker_relaxed "$WASM"
 cp "$TMP/worker_relaxed_bg.wasm" "$DIST/worker_relaxed_bg.wasm"
-if [ "$DEV" != "--dev" ]; then node scripts/strip-names.mjs "$DIST"; fi
+if [ "$DEV" != "--dev" ]; then node scripts/build/strip-names.mjs "$DIST"; fi
 cp "$TMP/worker_relaxed.js" "$DIST/worker_relaxed.js"
-node scripts/worker-variants.mjs "$DIST"
+node scripts/build/worker-variants.mjs "$DIST"

@@ -2,9 +2,9 @@
 // (function names, 1.4 MB in the worker) from the site's WebAssembly files. The worker is built
 // without wasm-opt (index.html, data-wasm-opt="0": binaryen's -O1/-O3 made its inference 10-15 %
 // slower in Chromium; docs/benchmarks.md), so nothing else removes it. Names are kept in dev
-// builds, where CPU profiles want them (scripts/profile-worker.mjs).
+// builds, where CPU profiles want them (scripts/bench/profile-worker.mjs).
 //
-//   node scripts/strip-names.mjs [DIST]   (default: $TRUNK_STAGING_DIR, else dist)
+//   node scripts/build/strip-names.mjs [DIST]   (default: $TRUNK_STAGING_DIR, else dist)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

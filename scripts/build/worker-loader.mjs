@@ -6,7 +6,7 @@
 // relies on it: it hands the worker the model as soon as the download ends, before the worker
 // says `alive` (issue 35, cold start).
 //
-//   node scripts/worker-loader.mjs [DIST]   (default: $TRUNK_STAGING_DIR, else dist)
+//   node scripts/build/worker-loader.mjs [DIST]   (default: $TRUNK_STAGING_DIR, else dist)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trunk post-build hook: writes the built site's gallery/ (images + index.json + ATTRIBUTION.md).
-# It starts from the sample set committed in public/samples/ (scripts/make-samples.py: a few
+# It starts from the sample set committed in public/samples/ (scripts/data/make-samples.py: a few
 # bone-marrow and peripheral-blood test images, with their attribution), so every build has a
 # gallery, then adds more images from local dataset folders when they exist (copied into the
 # built site only, never into the repository):
@@ -13,7 +13,7 @@
 # Files already in the gallery (same name, or the same original file) are skipped. One merged
 # index.json: [{file, label, source: "marrow"|"blood", dataset: "MLL"|"PBC", original}].
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 SAMPLES="$ROOT/public/samples"
 DATA="${MARROWSCOPE_DATA:-$ROOT/../shared/data/mll-subset}"
 PBC="${MARROWSCOPE_PBC_DATA:-$ROOT/../shared/data/pbc}"

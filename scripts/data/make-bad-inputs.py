@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a deterministic corpus of awkward input files for Marrowscope's decoder tests.
 
-    python3 scripts/make-bad-inputs.py OUTDIR [REAL_IMAGE_OR_DIR]
+    python3 scripts/data/make-bad-inputs.py OUTDIR [REAL_IMAGE_OR_DIR]
 
 REAL_IMAGE_OR_DIR (optional): a real cell JPEG, or a folder whose first *.jpg (sorted) is used,
 e.g. ../shared/data/mll-subset/images/LYT. It becomes truncated.jpg (cut in half) and the picture

@@ -3,7 +3,7 @@
 
 Chromium plays it as a webcam with
   --use-fake-ui-for-media-stream --use-fake-device-for-media-stream --use-file-for-fake-video-capture=OUT.y4m
-(tests/e2e/camera.test.mjs, scripts/bench-camera.mjs). Each field is held still for --hold seconds,
+(tests/e2e/camera.test.mjs, scripts/bench/bench-camera.mjs). Each field is held still for --hold seconds,
 as a slide under a microscope is, and the video loops.
 
 Writes OUT (YUV4MPEG2, 4:2:0, BT.601 video range) and OUT.json: the video's size and frame rate,
@@ -24,7 +24,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def wbc_boxes(data, fid):

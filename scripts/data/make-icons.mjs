@@ -3,13 +3,13 @@
 // (playwright-core; nothing is downloaded): public/icons/icon-192.png, icon-512.png (the icon
 // on a transparent ground) and icon-maskable-512.png (on an opaque ground, the drawing inside the
 // central 80 % circle that every launcher's mask keeps). Run after changing the favicon:
-//   node scripts/make-icons.mjs
+//   node scripts/data/make-icons.mjs
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const svg = fs.readFileSync(path.join(ROOT, 'public', 'favicon.svg'), 'utf8');
 const out = path.join(ROOT, 'public', 'icons');
 fs.mkdirSync(out, { recursive: true });

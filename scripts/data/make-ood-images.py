@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a deterministic set of images that are NOT single stained blood or marrow cells.
 
-    python3 scripts/make-ood-images.py OUTDIR
+    python3 scripts/data/make-ood-images.py OUTDIR
 
 Marrowscope's "outside what this model knows" flag (src/uncertainty/ood.rs, issue 13) must fire on these.
 They are made at test time, never committed:

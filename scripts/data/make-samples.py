@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the committed sample set in public/samples/ (deterministic).
 
-    python3 scripts/make-samples.py [--mll DIR] [--pbc DIR] [--out DIR]
+    python3 scripts/data/make-samples.py [--mll DIR] [--pbc DIR] [--out DIR]
 
 Picks from the *test* splits only (images never used for training):
   - MLL bone-marrow subset (splits.csv: path,label,split): 3 images per class of
@@ -26,7 +26,7 @@ import sys
 
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MLL_TEST_CLASSES = "ART BLA EOS LYT MON NGS NIF PMO".split()
 MLL_GALLERY_CLASSES = "EBO MMZ MYB NGB PEB PLM".split()
 PBC_CODES = "BAS EBO EOS LYT MMZ MON MYB NGB NGS PMO PLT".split()
@@ -117,8 +117,8 @@ def attribution(index, sizes):
         "",
         "Every image in this folder is a cell image from one of two public datasets, both licensed",
         "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/). They were chosen from each dataset's",
-        "test split (never used to train the shipped model) and written by `scripts/make-samples.py`.",
-        "The build (`scripts/gallery.sh`) copies them, with this file, into the site's `gallery/`.",
+        "test split (never used to train the shipped model) and written by `scripts/data/make-samples.py`.",
+        "The build (`scripts/data/gallery.sh`) copies them, with this file, into the site's `gallery/`.",
         "",
         "## Datasets",
         "",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write cell images as another laboratory might take them, for the shift warning's tests.
 
-    python3 scripts/make-shifted.py OUTDIR IMAGE...
+    python3 scripts/data/make-shifted.py OUTDIR IMAGE...
 
 Each IMAGE is written to OUTDIR under its own name, shifted as `tungsten` in
 src/eval/shift.rs does: tungsten light (green x0.93, blue x0.70), gamma 1.6, a Gaussian blur of

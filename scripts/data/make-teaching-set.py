@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes the committed default teaching set in public/samples/teaching/ (deterministic): the
-Learn tab's images for a clone without data folders (scripts/teaching.sh uses the data folders
+Learn tab's images for a clone without data folders (scripts/data/teaching.sh uses the data folders
 when they exist, 40 images per class).
 
-    python3 scripts/make-teaching-set.py [--mll DIR] [--pbc DIR] [--per 6] [--out DIR]
+    python3 scripts/data/make-teaching-set.py [--mll DIR] [--pbc DIR] [--per 6] [--out DIR]
 
 Test splits only (images never used for training): PER images per class of the MLL bone-marrow
 subset and per type of the PBC peripheral-blood set (labels as MLL codes, platelets PLT), spread
@@ -18,7 +18,7 @@ import os
 
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUALITY = 80
 
 
@@ -59,7 +59,7 @@ def main():
     json.dump(index, open(old, "w"), indent=1)
     with open(os.path.join(a.out, "ATTRIBUTION.md"), "w") as f:
         f.write("# Default teaching set: attribution\n\n"
-                "Images of the Learn tab in a build without data folders (scripts/make-teaching-set.py): "
+                "Images of the Learn tab in a build without data folders (scripts/data/make-teaching-set.py): "
                 f"{a.per} test-split images per class, re-encoded as JPEG (quality {QUALITY}, same pixel size, no metadata); "
                 "no other change.\n\n"
                 "- MLL bone marrow: Matek, C., Krappe, S., Münzenmayer, C., Haferlach, T., & Marr, C. (2021). An Expert-Annotated "

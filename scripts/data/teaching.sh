@@ -9,10 +9,10 @@
 #   MARROWSCOPE_TEACHING_PER_CLASS   images per class and source (default 40), spread evenly over
 #                          the class's files sorted by path
 # Without any data folder, the committed default set in public/samples/teaching/
-# (scripts/make-teaching-set.py) is used, so every clone has a working Learn tab.
+# (scripts/data/make-teaching-set.py) is used, so every clone has a working Learn tab.
 # index.json: [{file, label, source: "marrow"|"blood", dataset: "MLL"|"PBC", original}].
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 COMMITTED="$ROOT/public/samples/teaching"
 DATA="${MARROWSCOPE_DATA:-$ROOT/../shared/data/mll-subset}"
 PBC="${MARROWSCOPE_PBC_DATA:-$ROOT/../shared/data/pbc}"
@@ -82,7 +82,7 @@ if os.path.isdir(pbc):
 if found:
     with open(os.path.join(out, "ATTRIBUTION.md"), "w") as f:
         f.write("# Teaching images: attribution\n\nUnchanged copies of test-split images of the datasets below, "
-                "taken at build time (scripts/teaching.sh). MLL bone marrow: Matek, C., Krappe, S., Münzenmayer, C., "
+                "taken at build time (scripts/data/teaching.sh). MLL bone marrow: Matek, C., Krappe, S., Münzenmayer, C., "
                 "Haferlach, T., & Marr, C. (2021), The Cancer Imaging Archive, https://doi.org/10.7937/TCIA.AXH3-T579. "
                 "PBC peripheral blood: Acevedo, A. et al. (2020), Data in Brief 30:105474, "
                 "https://doi.org/10.17632/snkd93bnjr.1. Both CC BY 4.0.\n")

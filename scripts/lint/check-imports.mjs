@@ -5,9 +5,9 @@
 // not an import; `super::` inside a file's `mod tests { … }` means the file itself.
 // src/main.rs and src/bin/ are crates of their own (they use `marrowscope::…`) and are not read.
 //
-//   node scripts/check-imports.mjs            # src/ of this checkout; prints the arrows' count
-//   node scripts/check-imports.mjs DIR        # another crate's src/ (the self-test uses this)
-//   node scripts/check-imports.mjs --arrows   # also lists every arrow, module by module
+//   node scripts/lint/check-imports.mjs            # src/ of this checkout; prints the arrows' count
+//   node scripts/lint/check-imports.mjs DIR        # another crate's src/ (the self-test uses this)
+//   node scripts/lint/check-imports.mjs --arrows   # also lists every arrow, module by module
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,7 +171,7 @@ export function checkImports(src) {
 function main() {
   const args = process.argv.slice(2);
   const listArrows = args.includes('--arrows');
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const src = args.find((a) => !a.startsWith('--')) ?? path.join(root, 'src');
   const { modules: n, arrows, count, loops } = checkImports(src);
   if (listArrows) {

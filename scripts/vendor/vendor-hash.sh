@@ -3,10 +3,10 @@
 # Cargo.toml read without the [package] version line; the first 12 hex digits.
 # The crate's version carries it as build metadata ("0.23.9+marrowscope.<hash>"): a crate whose
 # content changes gets a new version, so cargo's build cache never mixes two contents under one
-# version (scripts/vendor-times.sh relies on this).
-# Usage: bash scripts/vendor-hash.sh vendor/CRATE
+# version (scripts/vendor/vendor-times.sh relies on this).
+# Usage: bash scripts/vendor/vendor-hash.sh vendor/CRATE
 set -euo pipefail
-dir="${1:?usage: bash scripts/vendor-hash.sh vendor/CRATE}"
+dir="${1:?usage: bash scripts/vendor/vendor-hash.sh vendor/CRATE}"
 cd "$dir"
 find . -type f -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
   if [ "$f" = ./Cargo.toml ]; then

@@ -42,7 +42,7 @@ impl Model {
 
     /// [`Model::load`], telling `phase` as each step ends: `"checked"` (manifest and checksum),
     /// `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
-    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs). `sha256`: the
+    /// worker marks them on the browser's timeline (scripts/bench/bench-cold.mjs). `sha256`: the
     /// bytes' digest (hex) when the caller computed it already; `None` computes it here.
     pub fn load_observed(manifest: Manifest, onnx: &[u8], sha256: Option<&str>, phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
         manifest.validate()?;

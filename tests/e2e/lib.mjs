@@ -5,7 +5,7 @@
 //   BASE      path the app is served under (default: /), e.g. /marrowscope/
 //   MLL_DATA  dataset folder with splits.csv (default: ../shared/data/mll-subset)
 //   CHROMIUM  browser binary (default: /usr/bin/chromium)
-//   PYTHON    python with Pillow for scripts/make-bad-inputs.py (default: first of
+//   PYTHON    python with Pillow for scripts/data/make-bad-inputs.py (default: first of
 //             .tools/py/bin/python, .venv/bin/python, python3 that can import PIL)
 //   E2E_URL   an already running server of DIST at path / to test instead of starting one:
 //             scripts/test.sh starts the README's first command (`bash scripts/dev.sh`) and sets
@@ -381,7 +381,7 @@ export function testImagesOfDistinctClasses(n, dataDir = MLL_DATA) {
   return rows.slice(0, n);
 }
 
-/** A python that can import PIL (for scripts/make-bad-inputs.py). */
+/** A python that can import PIL (for scripts/data/make-bad-inputs.py). */
 export function findPython() {
   const candidates = [
     process.env.PYTHON,
@@ -400,7 +400,7 @@ export function findPython() {
 /** Generate the bad-input corpus into a fresh temp dir. Returns {dir, expected}. */
 export function makeBadInputs() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-bad-'));
-  const args = [path.join(ROOT, 'scripts', 'make-bad-inputs.py'), dir];
+  const args = [path.join(ROOT, 'scripts', 'data', 'make-bad-inputs.py'), dir];
   const real = path.join(MLL_DATA, 'images', 'LYT');
   if (fs.existsSync(real)) args.push(real);
   const r = spawnSync(findPython(), args, { encoding: 'utf8' });
