@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { launchBrowser, startServer, findPython, BCCD_DATA, ROOT } from '../../tests/e2e/lib.mjs';
+import { median } from './stats.mjs';
 
 function usage(msg) {
   if (msg) console.error(msg);
@@ -44,11 +45,6 @@ if (!fs.existsSync(path.join(BCCD_DATA, 'JPEGImages'))) {
   console.error(`bench-camera: no BCCD data in ${BCCD_DATA}: nothing measured`);
   process.exit(3);
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-bench-camera-'));
 const video = path.join(dir, 'bccd.y4m');

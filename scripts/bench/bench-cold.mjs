@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { launchBrowser, launchProfile, startServer, ROOT } from '../../tests/e2e/lib.mjs';
+import { median } from './stats.mjs';
 
 function parseArgs(argv) {
   const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false, warm: 0 };
@@ -143,11 +144,6 @@ function brotliBytes(dist, names) {
   return { raw, br };
 }
 
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return NaN;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
 const fmt = (x) => (Number.isFinite(x) ? `${Math.round(x)}` : '—');
 
 /** In `page` (the site, model ready): a new worker of the site loads the model `n` times, one

@@ -27,6 +27,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { stats } from './stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -103,16 +104,6 @@ const fmtMs = (x) => (x == null ? 'n/a' : `${x >= 100 ? x.toFixed(0) : x.toFixed
 const fmtBytes = (b) => (b == null ? 'n/a' : b >= 1048576 ? `${(b / 1048576).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function quantile(values, p) {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.round((s.length - 1) * p)];
-}
-function stats(values) {
-  if (!values.length) return { n: 0, p50: null, p95: null };
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return { n: values.length, p50: quantile(values, 0.5), p95: quantile(values, 0.95), min: Math.min(...values), max: Math.max(...values), mean };
-}
 
 function withTimeout(promise, ms, what) {
   let t;
@@ -468,6 +459,7 @@ function prepareOrtDir(dist, floatModel, image) {
   }
   fs.copyFileSync(path.join(ROOT, 'scripts', 'bench', 'ort.html'), path.join(dir, 'index.html'));
   fs.copyFileSync(path.join(ROOT, 'scripts', 'bench', 'ort-bench.mjs'), path.join(dir, 'ort-bench.mjs'));
+  fs.copyFileSync(path.join(ROOT, 'scripts', 'bench', 'stats.mjs'), path.join(dir, 'stats.mjs'));
   const manifest = JSON.parse(fs.readFileSync(path.join(dist, 'model', 'manifest.json'), 'utf8'));
   fs.copyFileSync(path.join(dist, 'model', 'manifest.json'), path.join(dir, 'manifest.json'));
   fs.copyFileSync(path.join(dist, 'model', manifest.onnx_file), path.join(dir, 'model-shipped.onnx'));

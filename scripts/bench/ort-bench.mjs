@@ -3,23 +3,12 @@
 // peak micro-benchmark. Exposes window.ortBench(opts) and window.wasmPeak(kernels);
 // window.__benchReady is set once loaded.
 import * as ort from './ort.wasm.min.mjs';
+import { stats } from './stats.mjs';
 
 const status = (s) => {
   const el = document.getElementById('status');
   if (el) el.textContent = s;
 };
-
-function quantile(values, p) {
-  if (!values.length) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.round((s.length - 1) * p)];
-}
-
-function stats(values) {
-  if (!values.length) return { n: 0 };
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return { n: values.length, p50: quantile(values, 0.5), p95: quantile(values, 0.95), min: Math.min(...values), max: Math.max(...values), mean };
-}
 
 /** Decodes an image, crops the centred square, resizes to W×H (bilinear, smoothing high) and
  *  normalises ((x / scale) - mean) / std into NCHW float32 — like src/image/preprocess.rs, not bit-exact. */
