@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseCsvText } from 'csv-parse/sync';
 import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -335,19 +336,21 @@ function cssString(s) {
   return String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
+/** CSV text (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes) as rows of strings; blank lines skipped. */
+export function parseCsv(text) {
+  return parseCsvText(text, { relax_column_count: true, skip_empty_lines: true });
+}
+
+/** A CSV file with a header row as one object per row, keyed by the header's column names. */
+export function readCsv(file) {
+  return parseCsvText(fs.readFileSync(file, 'utf8'), { columns: true, relax_column_count: true, skip_empty_lines: true });
+}
+
 /** Parse splits.csv of the MLL subset: [{path (absolute), label, split}]. */
 export function readSplits(dataDir = MLL_DATA) {
   const csv = path.join(dataDir, 'splits.csv');
   if (!fs.existsSync(csv)) throw new Error(`${csv} not found (set MLL_DATA to the mll-subset folder)`);
-  const lines = fs.readFileSync(csv, 'utf8').split(/\r?\n/).filter(Boolean);
-  const header = lines.shift().split(',');
-  const iPath = header.indexOf('path');
-  const iLabel = header.indexOf('label');
-  const iSplit = header.indexOf('split');
-  return lines.map((l) => {
-    const f = l.split(',');
-    return { path: path.join(dataDir, f[iPath]), label: f[iLabel], split: f[iSplit] };
-  });
+  return readCsv(csv).map((r) => ({ path: path.join(dataDir, r.path), label: r.label, split: r.split }));
 }
 
 /** MLL test crops the app reads as fields (tests/e2e/field-like-crops.txt), as absolute paths. */

@@ -9,7 +9,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, startServer, launchBrowser } from './lib.mjs';
+import { ROOT, startServer, launchBrowser, readCsv } from './lib.mjs';
 
 // (module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
 const ADD_WASM = Buffer.from('AGFzbQEAAAABBwFgAn9/AX8DAgEABwcBA2FkZAAACgkBBwAgACABags=', 'base64');
@@ -276,7 +276,7 @@ test('gallery.sh: more images from the data folders, no duplicates', { timeout: 
     for (const e of added) assert.ok(count(g.index, e) <= Math.max(4, count(committed, e)), `too many ${e.source} ${e.label}`);
     // Added images are copies of test-split files.
     const testRows = new Set(
-      [mll, pbc].flatMap((d) => fs.readFileSync(path.join(d, 'splits.csv'), 'utf8').split('\n').filter((l) => /,(test|gallery)\s*$/.test(l)).map((l) => path.basename(l.split(',')[0]))),
+      [mll, pbc].flatMap((d) => readCsv(path.join(d, 'splits.csv')).filter((r) => /^(test|gallery)\s*$/.test(r.split)).map((r) => path.basename(r.path))),
     );
     for (const e of added) assert.ok(testRows.has(e.original), `${e.file} is not a test image`);
     const attribution = fs.readFileSync(path.join(g.dir, 'ATTRIBUTION.md'), 'utf8');
