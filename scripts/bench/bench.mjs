@@ -28,6 +28,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { stats } from './stats.mjs';
+import { readSplits } from '../../tests/e2e/lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -113,18 +114,6 @@ function withTimeout(promise, ms, what) {
       t = setTimeout(() => rej(new Error(`${what} timed out after ${Math.round(ms / 1000)} s`)), ms);
     }),
   ]);
-}
-
-function readSplits() {
-  const csv = path.join(MLL_DATA, 'splits.csv');
-  if (!fs.existsSync(csv)) throw new Error(`${csv} not found (set MLL_DATA)`);
-  const lines = fs.readFileSync(csv, 'utf8').split(/\r?\n/).filter(Boolean);
-  const header = lines.shift().split(',');
-  const [iP, iL, iS] = ['path', 'label', 'split'].map((k) => header.indexOf(k));
-  return lines.map((l) => {
-    const f = l.split(',');
-    return { path: path.join(MLL_DATA, f[iP]), label: f[iL], split: f[iS] };
-  });
 }
 
 function loadavg() {
@@ -795,7 +784,7 @@ async function main() {
   R.macsShipped = floatModel ? macsOf(shipped) : R.macs;
   if (R.macs.error) log(`MACs: ${R.macs.error}`);
 
-  const tests = readSplits().filter((r) => r.split === 'test');
+  const tests = readSplits(MLL_DATA).filter((r) => r.split === 'test');
   if (!tests.length) throw new Error('no test-split images in splits.csv');
   const image = tests[0].path;
   R.image = path.relative(ROOT, image);

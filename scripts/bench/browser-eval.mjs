@@ -13,11 +13,10 @@
 // Serves dist/ (build it first: bash scripts/build.sh), or the site at E2E_URL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { withApp, waitForModelReady, readCells } from '../../tests/e2e/lib.mjs';
+import { withApp, waitForModelReady, readCells, readCsv, ROOT } from '../../tests/e2e/lib.mjs';
 
-const PBC_PREFIX = {
-  BA: 'BAS', BNE: 'NGB', EO: 'EOS', ERB: 'EBO', LY: 'LYT', MMY: 'MMZ', MO: 'MON', MY: 'MYB', PMY: 'PMO', SNE: 'NGS', PLATELET: 'PLT',
-};
+// PBC file-name prefix → MLL code; PLT: platelet (the one copy of the map, also read by the app).
+const PBC_PREFIX = JSON.parse(fs.readFileSync(path.join(ROOT, 'data', 'pbc-prefixes.json'), 'utf8'));
 const GROUP = {
   BAS: 'basophil', EOS: 'eosinophil', EBO: 'erythroblast', PMO: 'ig', MYB: 'ig', MMZ: 'ig', ig: 'ig', LYT: 'lymphocyte',
   MON: 'monocyte', NGS: 'neutrophil', NGB: 'neutrophil', PLT: 'platelet',
@@ -50,13 +49,10 @@ function parseArgs(argv) {
 function readItems(dir, split) {
   const csvName = ['splits.csv', 'labels.csv'].find((n) => fs.existsSync(path.join(dir, n)));
   if (!csvName) usage(`${dir} has no splits.csv or labels.csv`);
-  const lines = fs.readFileSync(path.join(dir, csvName), 'utf8').split(/\r?\n/).filter(Boolean);
-  const header = lines.shift().split(',');
-  const col = (n) => header.indexOf(n);
-  return lines.map((l) => l.split(',')).filter((r) => col('split') < 0 || split === 'all' || r[col('split')] === split).map((r) => {
-    const p = path.join(dir, r[col('path')]);
-    let label = r[col('label')];
-    if (col('mll_code') >= 0) label = r[col('mll_code')] || 'PLT';
+  return readCsv(path.join(dir, csvName)).filter((r) => r.split === undefined || split === 'all' || r.split === split).map((r) => {
+    const p = path.join(dir, r.path);
+    let label = r.label;
+    if (r.mll_code !== undefined) label = r.mll_code || 'PLT';
     else if (!/^[A-Z]{3}$/.test(label)) label = PBC_PREFIX[path.basename(p).split('_')[0]] ?? label;
     return { path: p, label };
   });
