@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { launchBrowser, startServer, findPython, BCCD_DATA, ROOT } from '../../tests/e2e/lib.mjs';
 import { median } from './stats.mjs';
 
@@ -25,21 +26,23 @@ function usage(msg) {
   process.exit(2);
 }
 
-const o = { dist: 'dist', runs: 5, seconds: 10, size: '1280x720', json: null };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const val = () => (i + 1 < argv.length ? argv[++i] : usage(`missing value for ${a}`));
-  switch (a) {
-    case '--dist': o.dist = val(); break;
-    case '--runs': o.runs = Number(val()); break;
-    case '--seconds': o.seconds = Number(val()); break;
-    case '--size': o.size = val(); break;
-    case '--json': o.json = val(); break;
-    case '--help': case '-h': usage(); break;
-    default: usage(`unknown option ${a}`);
-  }
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      dist: { type: 'string', default: 'dist' },
+      runs: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '10' },
+      size: { type: 'string', default: '1280x720' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (e) {
+  usage(e.message);
 }
+if (values.help) usage();
+const o = { dist: values.dist, runs: Number(values.runs), seconds: Number(values.seconds), size: values.size, json: values.json ?? null };
 if (!(o.runs >= 1) || !(o.seconds > 0) || !/^\d+x\d+$/.test(o.size)) usage('bad --runs, --seconds or --size');
 if (!fs.existsSync(path.join(BCCD_DATA, 'JPEGImages'))) {
   console.error(`bench-camera: no BCCD data in ${BCCD_DATA}: nothing measured`);

@@ -21,25 +21,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { launchBrowser, launchProfile, startServer, ROOT } from '../../tests/e2e/lib.mjs';
 import { median } from './stats.mjs';
 
-function parseArgs(argv) {
-  const o = { dist: path.join(ROOT, 'dist'), runs: 5, json: null, md: null, query: '', dwell: 0, disk: false, warm: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--dist') o.dist = path.resolve(argv[++i]);
-    else if (argv[i] === '--runs') o.runs = Math.max(1, Number(argv[++i]));
-    else if (argv[i] === '--json') o.json = argv[++i];
-    else if (argv[i] === '--md') o.md = argv[++i];
-    else if (argv[i] === '--dwell-ms') o.dwell = Number(argv[++i]);
-    else if (argv[i] === '--disk-profile') o.disk = true;
-    else if (argv[i] === '--warm-loads') o.warm = Number(argv[++i]);
-    else if (argv[i] === '--query') o.query = argv[++i].replace(/^\??/, '?');
-    else {
-      console.error('usage: node scripts/bench/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]');
-      process.exit(2);
-    }
+const USAGE = 'usage: node scripts/bench/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]';
+
+function parseOptions(argv) {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        dist: { type: 'string' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, md: { type: 'string' },
+        'dwell-ms': { type: 'string', default: '0' }, 'disk-profile': { type: 'boolean', default: false },
+        'warm-loads': { type: 'string', default: '0' }, query: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
   }
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const o = {
+    dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), runs: Math.max(1, Number(v.runs)), json: v.json ?? null, md: v.md ?? null,
+    query: v.query === undefined ? '' : v.query.replace(/^\??/, '?'), dwell: Number(v['dwell-ms']), disk: v['disk-profile'], warm: Number(v['warm-loads']),
+  };
   if (o.warm && !o.dwell) {
     console.error('bench-cold.mjs: --warm-loads runs in the page that stays open before the repeat visit: give --dwell-ms too');
     process.exit(2);
@@ -177,7 +187,7 @@ function warmUpLoads(page, n) {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseOptions(process.argv.slice(2));
   const server = await startServer({ dist: o.dist });
   const browser = o.disk ? null : await launchBrowser();
   const runs = { first: [], repeat: [] };

@@ -17,21 +17,31 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../../tests/e2e/lib.mjs';
 
-function parseArgs(argv) {
-  const o = { sizes: [500, 5000], json: null, storage: true, workers: [null] };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--n') o.sizes = argv[++i].split(',').map(Number).filter((n) => n > 0);
-    else if (argv[i] === '--json') o.json = argv[++i];
-    else if (argv[i] === '--no-storage') o.storage = false;
-    else if (argv[i] === '--workers') o.workers = argv[++i].split(',').map(Number).filter((n) => n > 0);
-    else {
-      console.error('usage: node scripts/bench/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]');
-      process.exit(2);
-    }
+const USAGE = 'usage: node scripts/bench/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]';
+
+function parseOptions(argv) {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        n: { type: 'string' }, json: { type: 'string' }, 'no-storage': { type: 'boolean', default: false }, workers: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
   }
-  return o;
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (s) => s.split(',').map(Number).filter((n) => n > 0);
+  return { sizes: v.n === undefined ? [500, 5000] : list(v.n), json: v.json ?? null, storage: !v['no-storage'], workers: v.workers === undefined ? [null] : list(v.workers) };
 }
 
 /** Resident memory of Chromium's renderer processes (KiB): now and peak (VmRSS, VmHWM). */
@@ -137,7 +147,7 @@ async function run(n, tmp, storage, workers) {
   }, storage ? undefined : { onContext: (context) => context.addInitScript(refuse) });
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseOptions(process.argv.slice(2));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-memory-'));
 const rows = [];
 try {

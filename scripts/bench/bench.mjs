@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { stats } from './stats.mjs';
 import { readSplits } from '../../tests/e2e/lib.mjs';
@@ -34,49 +34,35 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 
 // ---------------------------------------------------------------- arguments
-function parseArgs(argv) {
-  const o = {
-    dist: 'dist', n: 200, warmup: 20, batch: 500, float: null, json: null, md: null,
-    native: true, browser: true, batchRun: true, sizes: true, peak: true, wasm: true, ort: true,
-    phaseTimeout: 900, batchTimeout: 1800, nativeTimeout: 2400, classifyN: 20, workers: null,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    const num = () => {
-      const v = Number(val());
-      if (!Number.isFinite(v) || v < 0) usage(`bad number for ${a}`);
-      return v;
-    };
-    switch (a) {
-      case '--dist': o.dist = val(); break;
-      case '--n': o.n = num(); break;
-      case '--warmup': o.warmup = num(); break;
-      case '--batch': o.batch = num(); break;
-      case '--float': o.float = val(); break;
-      case '--json': o.json = val(); break;
-      case '--md': o.md = val(); break;
-      case '--classify-n': o.classifyN = num(); break;
-      case '--workers': o.workers = Math.max(1, num()); break;
-      case '--no-native': o.native = false; break;
-      case '--no-browser': o.browser = false; break;
-      case '--no-batch': o.batchRun = false; break;
-      case '--no-sizes': o.sizes = false; break;
-      case '--no-peak': o.peak = false; break;
-      case '--no-wasm': o.wasm = false; break;
-      case '--no-ort': o.ort = false; break;
-      case '--phase-timeout': o.phaseTimeout = num(); break;
-      case '--batch-timeout': o.batchTimeout = num(); break;
-      case '--native-timeout': o.nativeTimeout = num(); break;
-      case '-h': case '--help': usage(null); break;
-      default: usage(`unknown argument ${a}`);
-    }
+function parseOptions(argv) {
+  const string = (fallback) => ({ type: 'string', ...(fallback == null ? {} : { default: String(fallback) }) });
+  const flag = { type: 'boolean', default: false };
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        dist: string('dist'), n: string(200), warmup: string(20), batch: string(500), float: string(), json: string(), md: string(),
+        'classify-n': string(20), workers: string(), 'phase-timeout': string(900), 'batch-timeout': string(1800), 'native-timeout': string(2400),
+        'no-native': flag, 'no-browser': flag, 'no-batch': flag, 'no-sizes': flag, 'no-peak': flag, 'no-wasm': flag, 'no-ort': flag,
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    usage(e.message);
   }
-  o.dist = path.resolve(ROOT, o.dist);
-  return o;
+  if (v.help) usage(null);
+  const num = (name) => {
+    const x = Number(v[name]);
+    if (!Number.isFinite(x) || x < 0) usage(`bad number for --${name}`);
+    return x;
+  };
+  return {
+    dist: path.resolve(ROOT, v.dist), n: num('n'), warmup: num('warmup'), batch: num('batch'), float: v.float ?? null, json: v.json ?? null, md: v.md ?? null,
+    native: !v['no-native'], browser: !v['no-browser'], batchRun: !v['no-batch'], sizes: !v['no-sizes'], peak: !v['no-peak'], wasm: !v['no-wasm'], ort: !v['no-ort'],
+    phaseTimeout: num('phase-timeout'), batchTimeout: num('batch-timeout'), nativeTimeout: num('native-timeout'), classifyN: num('classify-n'),
+    workers: v.workers === undefined ? null : Math.max(1, num('workers')),
+  };
 }
 
 function usage(err) {
@@ -89,7 +75,7 @@ function usage(err) {
   process.exit(0);
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseOptions(process.argv.slice(2));
 const MLL_DATA = path.resolve(ROOT, process.env.MLL_DATA || '../shared/data/mll-subset');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

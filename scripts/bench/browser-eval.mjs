@@ -13,6 +13,7 @@
 // Serves dist/ (build it first: bash scripts/build.sh), or the site at E2E_URL.
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { withApp, waitForModelReady, readCells, readCsv, ROOT } from '../../tests/e2e/lib.mjs';
 
 // PBC file-name prefix → MLL code; PLT: platelet (the one copy of the map, also read by the app).
@@ -28,19 +29,24 @@ function usage(msg) {
   process.exit(2);
 }
 
-function parseArgs(argv) {
-  const a = { data: null, split: 'test', limit: Infinity, batch: 80, json: null };
-  for (let i = 0; i < argv.length; i++) {
-    const v = () => argv[++i] ?? usage(`${argv[i - 1]} needs a value`);
-    switch (argv[i]) {
-      case '--split': a.split = v(); break;
-      case '--limit': a.limit = Number(v()); break;
-      case '--batch': a.batch = Number(v()); break;
-      case '--json': a.json = v(); break;
-      case '-h': case '--help': usage(); break;
-      default: if (a.data) usage(`unknown argument ${argv[i]}`); a.data = argv[i];
-    }
+function parseOptions(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        split: { type: 'string', default: 'test' }, limit: { type: 'string' }, batch: { type: 'string', default: '80' }, json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    usage(e.message);
   }
+  const { values: v, positionals } = parsed;
+  if (v.help) usage();
+  if (positionals.length > 1) usage(`unknown argument ${positionals[1]}`);
+  const a = { data: positionals[0] ?? null, split: v.split, limit: v.limit === undefined ? Infinity : Number(v.limit), batch: Number(v.batch), json: v.json ?? null };
   if (!a.data) usage('DATA_DIR is needed');
   return a;
 }
@@ -86,7 +92,7 @@ function print(title, r) {
   }
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseOptions(process.argv.slice(2));
 const dir = path.resolve(args.data);
 const items = readItems(dir, args.split).slice(0, args.limit);
 const names = new Set(items.map((i) => path.basename(i.path)));

@@ -14,22 +14,27 @@
 // `__wbg_*` glue, hence the Web APIs) keeps its names in both.
 import { startServer, launchBrowser, testImages } from '../../tests/e2e/lib.mjs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
-const o = { dist: 'dist', n: 500, workers: 2, top: 25, runs: 1, whole: false };
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i];
-  if (a === '--whole-batch') { o.whole = true; continue; }
-  const v = process.argv[++i];
-  if (a === '--dist') o.dist = v;
-  else if (a === '--n') o.n = Number(v);
-  else if (a === '--workers') o.workers = Number(v);
-  else if (a === '--top') o.top = Number(v);
-  else if (a === '--runs') o.runs = Number(v);
-  else {
-    console.error('usage: node scripts/bench/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]');
-    process.exit(2);
-  }
+const USAGE = 'usage: node scripts/bench/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]';
+let v;
+try {
+  ({ values: v } = parseArgs({
+    options: {
+      dist: { type: 'string', default: 'dist' }, n: { type: 'string', default: '500' }, workers: { type: 'string', default: '2' },
+      top: { type: 'string', default: '25' }, runs: { type: 'string', default: '1' }, 'whole-batch': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
 }
+if (v.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const o = { dist: v.dist, n: Number(v.n), workers: Number(v.workers), top: Number(v.top), runs: Number(v.runs), whole: v['whole-batch'] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Self time per function within the longest stretch of samples that are not idle. */

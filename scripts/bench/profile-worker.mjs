@@ -3,7 +3,7 @@
 // "Model ready", summed by function (self time) and by crate.
 //
 //   node scripts/bench/profile-worker.mjs [--dist dist] [--interval-us 200] [--top 40] [--runs 1]
-//                                   [--js-flags "..."] [--json FILE]
+//                                   [--js-flags="..."] [--json FILE]
 //
 // Playwright cannot profile a dedicated worker, so this script starts Chromium itself with a
 // DevTools port and speaks the protocol (auto-attach with the worker paused until its profiler
@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { startServer, CHROMIUM_ARGS, ROOT } from '../../tests/e2e/lib.mjs';
 
@@ -21,22 +22,32 @@ const require = createRequire(import.meta.url);
 // playwright-core's own WebSocket client (its package exports do not list the file).
 const { ws: WebSocket } = require(path.join(path.dirname(require.resolve('playwright-core')), 'lib', 'utilsBundle.js'));
 
-function parseArgs(argv) {
-  const o = { dist: path.join(ROOT, 'dist'), interval: 200, top: 40, runs: 1, jsFlags: null, json: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--dist') o.dist = path.resolve(argv[++i]);
-    else if (a === '--interval-us') o.interval = Number(argv[++i]);
-    else if (a === '--top') o.top = Number(argv[++i]);
-    else if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]));
-    else if (a === '--js-flags') o.jsFlags = argv[++i];
-    else if (a === '--json') o.json = argv[++i];
-    else {
-      console.error('usage: node scripts/bench/profile-worker.mjs [--dist DIR] [--interval-us N] [--top N] [--runs N] [--js-flags FLAGS] [--json FILE]');
-      process.exit(2);
-    }
+// A value that starts with a dash is given with `=`: --js-flags=--no-opt.
+const USAGE = 'usage: node scripts/bench/profile-worker.mjs [--dist DIR] [--interval-us N] [--top N] [--runs N] [--js-flags=FLAGS] [--json FILE]';
+
+function parseOptions(argv) {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        dist: { type: 'string' }, 'interval-us': { type: 'string', default: '200' }, top: { type: 'string', default: '40' },
+        runs: { type: 'string', default: '1' }, 'js-flags': { type: 'string' }, json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
   }
-  return o;
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return {
+    dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), interval: Number(v['interval-us']), top: Number(v.top),
+    runs: Math.max(1, Number(v.runs)), jsFlags: v['js-flags'] ?? null, json: v.json ?? null,
+  };
 }
 
 /** Chromium with a DevTools port; resolves to its browser WebSocket URL. */
@@ -175,7 +186,7 @@ async function profileOnce(o, serverUrl) {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseOptions(process.argv.slice(2));
   const server = await startServer({ dist: o.dist });
   const total = new Map();
   const crates = new Map();
