@@ -15,6 +15,7 @@
 //! of the decision's parts on their own.
 
 use marrowscope::cells::fields::{self, Layout};
+use marrowscope::eval::dataset;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,15 +25,8 @@ fn data(var: &str, dir: &str) -> PathBuf {
 
 /// The first `n` paths of `split` rows, spread evenly, of a `path,label,…,split` CSV in `dir`.
 fn split_paths(dir: &Path, split: &str, n: usize) -> Vec<PathBuf> {
-    let Ok(csv) = std::fs::read_to_string(dir.join("splits.csv")) else { return Vec::new() };
-    let all: Vec<PathBuf> = csv
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f.len() >= 3 && f[f.len() - 1].trim() == split).then(|| dir.join(f[0]))
-        })
-        .collect();
+    let Ok(items) = dataset::from_csv(&dir.join("splits.csv")) else { return Vec::new() };
+    let all: Vec<PathBuf> = items.into_iter().filter(|i| i.split.trim() == split).map(|i| i.path).collect();
     let step = (all.len() / n.max(1)).max(1);
     all.into_iter().step_by(step).take(n).collect()
 }
@@ -111,9 +105,8 @@ fn main() {
     report("MLL test crops (250×250)", &split_paths(&data("MLL_DATA", "mll-subset"), "test", n));
     report("PBC test crops (224×224)", &split_paths(&data("PBC_DATA", "pbc"), "test", n));
     let sample = data("PBC_SAMPLE_DATA", "pbc-sample");
-    let originals: Vec<PathBuf> = std::fs::read_to_string(sample.join("labels.csv"))
-        .map(|s| s.lines().skip(1).filter_map(|l| l.split(',').next()).map(|p| sample.join(p)).collect())
-        .unwrap_or_default();
+    let originals: Vec<PathBuf> =
+        dataset::from_csv(&sample.join("labels.csv")).map(|items| items.into_iter().map(|i| i.path).collect()).unwrap_or_default();
     let step = (originals.len() / n.max(1)).max(1);
     report("PBC originals, pbc-sample (360×363)", &originals.into_iter().step_by(step).take(n).collect::<Vec<_>>());
 }

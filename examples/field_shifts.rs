@@ -34,7 +34,7 @@
 use image::{imageops, RgbImage};
 use marrowscope::cells::fields::{self, Layout};
 use marrowscope::cells::measure_central_cell;
-use marrowscope::eval::shift;
+use marrowscope::eval::{dataset, shift};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -293,14 +293,8 @@ fn bccd_cases(split: &str) -> Vec<Case> {
 
 /// Paths of `split` rows of a `path,label,…,split` CSV in `dir`.
 fn split_paths(dir: &Path, split: &str) -> Vec<PathBuf> {
-    let Ok(csv) = std::fs::read_to_string(dir.join("splits.csv")) else { return Vec::new() };
-    csv.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f.len() >= 3 && f[f.len() - 1].trim() == split).then(|| dir.join(f[0]))
-        })
-        .collect()
+    let Ok(items) = dataset::from_csv(&dir.join("splits.csv")) else { return Vec::new() };
+    items.into_iter().filter(|i| i.split.trim() == split).map(|i| i.path).collect()
 }
 
 fn single_share(name: &str, paths: &[PathBuf], verbose: bool) {
@@ -379,9 +373,8 @@ fn main() {
     single_share(&format!("PBC {single_split} (224×224 central crops)"), &split_paths(&data("PBC_DATA", "pbc"), single_split), verbose);
     if split == "test" {
         let sample = data("PBC_SAMPLE_DATA", "pbc-sample");
-        let paths: Vec<PathBuf> = std::fs::read_to_string(sample.join("labels.csv"))
-            .map(|s| s.lines().skip(1).filter_map(|l| l.split(',').next()).map(|p| sample.join(p)).collect())
-            .unwrap_or_default();
+        let paths: Vec<PathBuf> =
+            dataset::from_csv(&sample.join("labels.csv")).map(|items| items.into_iter().map(|i| i.path).collect()).unwrap_or_default();
         single_share("PBC originals, pbc-sample (360×363)", &paths, verbose);
     }
 }

@@ -20,6 +20,7 @@
 //! `mask_radius`).
 
 use marrowscope::cells::crop::{self, Around};
+use marrowscope::csv_export::{Cell, Table};
 use marrowscope::eval::dataset;
 use marrowscope::image::cell_scale::{CellScale, CropFill};
 use marrowscope::image::decode;
@@ -72,8 +73,9 @@ fn parse_args() -> Result<Args, String> {
     }
 }
 
-/// One row of the output `splits.csv`, or why the image was skipped.
-fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: &CellScale) -> Result<String, String> {
+/// One row of the output `splits.csv` (path, label, split, source, nucleus; the nucleus empty
+/// where no cell was measured), or why the image was skipped.
+fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: &CellScale) -> Result<[String; 5], String> {
     let bytes = std::fs::read(&item.path).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let decoded = decode::decode(&bytes).map_err(|e| format!("{}: {e}", item.path.display()))?;
     let crop = crop::cut(&decoded.image, Around::Centre, scale).map_err(|e| format!("{}: {e}", item.path.display()))?;
@@ -87,7 +89,7 @@ fn crop_one(item: &dataset::Item, data: &Path, out: &Path, source: &str, scale: 
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&crop.image).map_err(|e| e.to_string())?;
     std::fs::write(&dest, jpeg).map_err(|e| format!("{}: {e}", dest.display()))?;
     let nucleus = crop.cell.map(|c| format!("{:.1}", c.nucleus_diameter_px)).unwrap_or_default();
-    Ok(format!("{},{},{},{source},{nucleus}", rel.display(), item.label, item.split))
+    Ok([rel.display().to_string(), item.label.clone(), item.split.clone(), source.to_string(), nucleus])
 }
 
 fn main() {
@@ -110,7 +112,7 @@ fn main() {
     let t0 = Instant::now();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let chunk = items.len().div_ceil(threads).max(1);
-    let rows: Vec<Result<String, String>> = std::thread::scope(|s| {
+    let rows: Vec<Result<[String; 5], String>> = std::thread::scope(|s| {
         let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
@@ -119,19 +121,19 @@ fn main() {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    let mut csv = String::from("path,label,split,source,nucleus_px\n");
+    let mut csv = Table::new(&["path", "label", "split", "source", "nucleus_px"]);
     let (mut ok, mut no_cell) = (0, 0);
     for r in &rows {
         match r {
             Ok(row) => {
                 ok += 1;
-                no_cell += usize::from(row.ends_with(','));
-                csv.push_str(row);
-                csv.push('\n');
+                no_cell += usize::from(row[4].is_empty());
+                csv.row(row.iter().map(|cell| Cell::plain(cell.as_str())));
             }
             Err(e) => eprintln!("skipped {e}"),
         }
     }
+    let csv = csv.finish();
     let written =
         std::fs::create_dir_all(&args.out).and_then(|_| std::fs::File::create(args.out.join("splits.csv"))?.write_all(csv.as_bytes()));
     if let Err(e) = written {

@@ -1,5 +1,5 @@
 // Registers the offline service worker (generated after the build by
-// scripts/gen-sw.mjs) and offers a reload when a new version is ready.
+// scripts/build/gen-sw.mjs) and offers a reload when a new version is ready.
 (function () {
   'use strict';
   if (!('serviceWorker' in navigator)) return;

@@ -37,7 +37,7 @@
     var file = JSON.parse(text).onnx_file;
     if (typeof file !== 'string' || !/^[\w.-]+$/.test(file)) throw new Error('the manifest names no model file');
     return fetch('./model/' + file).then(ok).then(function (r) { return r.arrayBuffer(); }).then(function (model) {
-      // The worker keeps it until its WebAssembly has started (scripts/worker-loader.mjs).
+      // The worker keeps it until its WebAssembly has started (scripts/build/worker-loader.mjs).
       try {
         var copy = model.slice(0);
         worker.postMessage({ kind: 'preload', manifest: text, model: copy }, [copy]);

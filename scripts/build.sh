@@ -4,7 +4,7 @@
 # Usage: bash scripts/build.sh [--dev] [--relaxed-simd]
 #   --dev           unoptimised app code (dependencies optimised), no wasm-opt: fast to build
 #   --relaxed-simd  also build the worker with WebAssembly relaxed SIMD; the loader then picks it
-#                   where the browser supports it (scripts/worker-variants.mjs). Off by default:
+#                   where the browser supports it (scripts/build/worker-variants.mjs). Off by default:
 #                   with tract 0.23.9 it measured no faster than SIMD128 (docs/benchmarks.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,11 +24,11 @@ bash scripts/setup.sh
 start=$(date +%s)
 if [ "$DEV" = 1 ]; then trunk build --offline; else trunk build --release --offline; fi
 if [ "$RELAXED" = 1 ]; then
-  if [ "$DEV" = 1 ]; then bash scripts/relaxed-worker.sh dist --dev; else bash scripts/relaxed-worker.sh dist; fi
+  if [ "$DEV" = 1 ]; then bash scripts/build/relaxed-worker.sh dist --dev; else bash scripts/build/relaxed-worker.sh dist; fi
 fi
-node scripts/preload-model.mjs dist
-node scripts/csp.mjs dist
-node scripts/gen-sw.mjs dist
+node scripts/build/preload-model.mjs dist
+node scripts/build/csp.mjs dist
+node scripts/build/gen-sw.mjs dist
 # Release builds: brotli and gzip copies beside each compressible file, for servers that send them.
-if [ "$DEV" = 0 ]; then node scripts/precompress.mjs dist; fi
+if [ "$DEV" = 0 ]; then node scripts/build/precompress.mjs dist; fi
 echo "built dist/ in $(( $(date +%s) - start )) s ($( [ "$DEV" = 1 ] && echo dev || echo release )$( [ "$RELAXED" = 1 ] && echo ', with the relaxed-SIMD worker' ))"

@@ -14,7 +14,7 @@ if [ -z "$(ls -A "$CORPUS")" ]; then
   DATA="${MLL_DATA:-$ROOT/../shared/data/mll-subset}"
   for c in ART BLA EOS LYT; do find "$DATA/images/$c" -maxdepth 1 -type f | sort | head -n 2 | while read -r f; do cp "$f" "$CORPUS/"; done; done
   PY="$ROOT/.tools/py/bin/python"; [ -x "$PY" ] || PY=python3
-  "$PY" scripts/make-bad-inputs.py /tmp/marrowscope-fuzz-seeds >/dev/null && find /tmp/marrowscope-fuzz-seeds -type f -size -2M ! -name '*.json' -exec cp {} "$CORPUS/" \;
+  "$PY" scripts/data/make-bad-inputs.py /tmp/marrowscope-fuzz-seeds >/dev/null && find /tmp/marrowscope-fuzz-seeds -type f -size -2M ! -name '*.json' -exec cp {} "$CORPUS/" \;
 fi
 # Stable toolchain with RUSTC_BOOTSTRAP for the sanitizer flags cargo-fuzz passes.
 RUSTC_BOOTSTRAP=1 cargo fuzz run decode_preprocess "$CORPUS" -- \

@@ -6,7 +6,7 @@
 // - Serves files of --dir under the --base path; anything outside the base is 404,
 //   `/` redirects to the base, and the base itself serves index.html.
 // - Adds a Content-Security-Policy header read from <dir>/csp.txt (one line) if present.
-// - Sends FILE.br or FILE.gz (scripts/precompress.mjs) with Content-Encoding where the request's
+// - Sends FILE.br or FILE.gz (scripts/build/precompress.mjs) with Content-Encoding where the request's
 //   Accept-Encoding allows it (brotli first), and FILE itself otherwise or when the copy is older
 //   than FILE (changed after the build).
 // - --port 0 picks a free port; the line `Serving <dir> at http://<host>:<port><base>` is
@@ -18,6 +18,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -51,23 +52,26 @@ const MIME = {
   '.pdf': 'application/pdf',
 };
 
-function parseArgs(argv) {
-  const opts = { dir: 'dist', port: 8080, host: '127.0.0.1', base: '/', log: false, coi: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === '--dir') opts.dir = next();
-    else if (a === '--port') opts.port = Number(next());
-    else if (a === '--host') opts.host = next();
-    else if (a === '--base') opts.base = next();
-    else if (a === '--log') opts.log = true;
-    else if (a === '--coi') opts.coi = true;
-    else if (a === '-h' || a === '--help') usage(null);
-    else usage(`unknown argument ${a}`);
+function parseOptions(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        dir: { type: 'string', default: 'dist' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        base: { type: 'string', default: '/' },
+        log: { type: 'boolean', default: false },
+        coi: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    usage(e.message);
   }
+  if (values.help) usage(null);
+  const opts = { ...values, port: Number(values.port) };
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) usage('bad --port');
   let base = opts.base.trim();
   if (!base.startsWith('/')) base = '/' + base;
@@ -86,7 +90,7 @@ function usage(err) {
   process.exit(0);
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseOptions(process.argv.slice(2));
 const root = path.resolve(opts.dir);
 if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
   console.error(`serve.mjs: ${opts.dir} is not a directory`);
@@ -236,7 +240,7 @@ const server = http.createServer((req, res) => {
     return send(res, 301, 'Moved\n', { Location: p + '/' + url.search });
   }
   const ext = path.extname(hit.file).toLowerCase();
-  // A precompressed copy (scripts/precompress.mjs) where the browser accepts its encoding.
+  // A precompressed copy (scripts/build/precompress.mjs) where the browser accepts its encoding.
   const enc = precompressed(hit.file, req.headers['accept-encoding'], hit.stat);
   const headers = {
     ...commonHeaders(),

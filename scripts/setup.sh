@@ -95,8 +95,8 @@ if ! [ -x "$TOOLS/py/bin/python" ] || ! "$TOOLS/py/bin/python" -c 'import onnxru
 fi
 
 # 6. Vendored crates with a fixed old file time where their content is what their version names, so
-# that a fresh clone reuses the shared build cache instead of recompiling tract (scripts/vendor-times.sh).
-bash "$ROOT/scripts/vendor-times.sh" "$ROOT"
+# that a fresh clone reuses the shared build cache instead of recompiling tract (scripts/vendor/vendor-times.sh).
+bash "$ROOT/scripts/vendor/vendor-times.sh" "$ROOT"
 
 cat > "$TOOLS/env" <<ENV
 export RUSTUP_TOOLCHAIN=$TOOLCHAIN

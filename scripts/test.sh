@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, as CI does (.ci/run):
 #   1. lint: shellcheck on every shell script, no src/ modules that import each other
-#      (scripts/check-imports.mjs), cargo fmt --check, cargo clippy -D warnings
+#      (scripts/lint/check-imports.mjs), cargo fmt --check, cargo clippy -D warnings
 #      (native with all targets; wasm32 for the page and the worker);
 #   2. native tests (cargo test); 3. the core in headless Chromium (wasm-bindgen-test);
 #   4. the README's first command, `bash scripts/dev.sh`, exactly as users run it (release build,
@@ -24,7 +24,7 @@ mapfile -t SCRIPTS < <(find . \( -path ./node_modules -o -path ./target -o -path
   -o -type f \( -name '*.sh' -o -path ./.ci/run \) -print | sort)
 shellcheck "${SCRIPTS[@]}"
 echo "shellcheck: ${#SCRIPTS[@]} scripts clean"
-node scripts/check-imports.mjs
+node scripts/lint/check-imports.mjs
 cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --no-default-features --bin marrowscope -- -D warnings

@@ -7,6 +7,7 @@
 
 pub mod reference;
 
+use crate::csv_export::{Cell, Table};
 use serde::Serialize;
 
 /// One classified cell of a batch.
@@ -118,12 +119,6 @@ pub fn too_small_count(records: &[CellRecord]) -> usize {
     records.iter().filter(|r| r.too_small).count()
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote always; double inner quotes; neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// CSV with one row per cell: file name, predicted class, probability, final class, model id,
 /// prediction set (codes, comma-separated, most probable first), its coverage level, and the
 /// out-of-distribution flag (`true`/`false`; these three empty when the model has no
@@ -132,30 +127,51 @@ fn csv_field(s: &str) -> String {
 /// `too_small`: `true` for a field's white cell too small to classify (its classes and probability
 /// empty), else `false`; `confirmed`: `true` where the person confirmed or chose the final class;
 /// `calibration`: `lab` or `model`, which calibration the set used (empty without sets).
+/// Text cells are in quotes and guarded against spreadsheet formulas ([`crate::csv_export`]).
 pub fn to_csv(records: &[CellRecord], model_id: &str) -> String {
-    let mut out = String::from(
-        "file_name,predicted_class,probability,final_class,model_id,prediction_set,coverage,ood,field,box_x,box_y,box_w,box_h,too_small,confirmed,calibration\n",
-    );
+    let mut table = Table::new(&[
+        "file_name",
+        "predicted_class",
+        "probability",
+        "final_class",
+        "model_id",
+        "prediction_set",
+        "coverage",
+        "ood",
+        "field",
+        "box_x",
+        "box_y",
+        "box_w",
+        "box_h",
+        "too_small",
+        "confirmed",
+        "calibration",
+    ]);
     for r in records {
-        let bbox = r.bbox.map(|b| b.map(|v| v.to_string()).join(",")).unwrap_or_else(|| ",,,".into());
-        out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            csv_field(&r.file_name),
-            csv_field(&r.predicted_class),
-            if r.too_small { String::new() } else { format!("{:.4}", r.probability) },
-            csv_field(&r.final_class),
-            csv_field(model_id),
-            csv_field(&r.prediction_set.join(",")),
-            r.coverage.map(|c| format!("{c:.2}")).unwrap_or_default(),
-            r.ood.map(|o| o.to_string()).unwrap_or_default(),
-            r.field.as_deref().map(csv_field).unwrap_or_default(),
-            bbox,
-            r.too_small,
-            r.confirmed,
-            r.calibration.unwrap_or_default()
+        let prediction_set = r.prediction_set.join(",");
+        let bbox = r.bbox.map(|b| b.map(|v| Cell::plain(v.to_string()))).unwrap_or_else(|| std::array::from_fn(|_| Cell::empty()));
+        table.row(
+            [
+                Cell::Text(&r.file_name),
+                Cell::Text(&r.predicted_class),
+                Cell::plain(if r.too_small { String::new() } else { format!("{:.4}", r.probability) }),
+                Cell::Text(&r.final_class),
+                Cell::Text(model_id),
+                Cell::Text(&prediction_set),
+                Cell::plain(r.coverage.map(|c| format!("{c:.2}")).unwrap_or_default()),
+                Cell::plain(r.ood.map(|o| o.to_string()).unwrap_or_default()),
+                r.field.as_deref().map_or_else(Cell::empty, Cell::Text),
+            ]
+            .into_iter()
+            .chain(bbox)
+            .chain([
+                Cell::plain(r.too_small.to_string()),
+                Cell::plain(r.confirmed.to_string()),
+                Cell::plain(r.calibration.unwrap_or_default()),
+            ]),
         );
     }
-    out
+    table.finish()
 }
 
 #[derive(Serialize)]

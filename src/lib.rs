@@ -31,6 +31,8 @@
 //!
 //! - [`taxonomy`] — the 21 MLL classes
 //! - [`error`] — errors as values, with messages for the person at the microscope
+//! - [`csv_export`] — CSV for a spreadsheet (the count's export, Learn's answers): one writer,
+//!   every cell guarded against formulas
 //! - [`eval`] — evaluation and parity tooling: labelled image lists ([`eval::dataset`]),
 //!   accuracy, F1, confusion, calibration ([`eval::metrics`]), the tensor dump for
 //!   onnxruntime parity ([`eval::dump`])
@@ -46,6 +48,7 @@ pub mod capture;
 pub mod cells;
 pub mod classify;
 pub mod count;
+pub mod csv_export;
 pub mod error;
 pub mod eval;
 pub mod image;

@@ -32,12 +32,12 @@ fn open(path: &Path) -> image::RgbImage {
 
 /// Every `step`-th image of `split` in a `path,label,…,split` CSV of `dir`.
 fn split_images(dir: &Path, split: &str, step: usize) -> Vec<PathBuf> {
-    let csv = std::fs::read_to_string(dir.join("splits.csv")).expect("splits.csv");
-    csv.lines()
-        .skip(1)
-        .filter(|l| l.rsplit(',').next() == Some(split))
+    marrowscope::eval::dataset::from_csv(&dir.join("splits.csv"))
+        .expect("splits.csv")
+        .into_iter()
+        .filter(|i| i.split == split)
         .step_by(step)
-        .filter_map(|l| l.split(',').next().map(|p| dir.join(p)))
+        .map(|i| i.path)
         .collect()
 }
 
@@ -178,13 +178,13 @@ fn crop_scale_constant_matches_mll_train() {
 #[test]
 fn single_cell_crops_bring_blood_originals_and_marrow_crops_to_one_scale() {
     let pbc = data("PBC_SAMPLE_DATA", "pbc-sample");
-    let originals: Vec<PathBuf> = std::fs::read_to_string(pbc.join("labels.csv"))
+    // Platelets are the rows under platelet/ (label "platelet").
+    let originals: Vec<PathBuf> = marrowscope::eval::dataset::from_csv(&pbc.join("labels.csv"))
         .expect("labels.csv")
-        .lines()
-        .skip(1)
-        .filter(|l| !l.contains("platelet"))
+        .into_iter()
+        .filter(|i| !i.path.to_string_lossy().contains("platelet"))
         .step_by(4)
-        .filter_map(|l| l.split(',').next().map(|p| pbc.join(p)))
+        .map(|i| i.path)
         .collect();
     let marrow = split_images(&data("MLL_DATA", "mll-subset"), "test", 12);
     for exponent in [1.0, 0.5] {

@@ -1,6 +1,6 @@
 //! Issue 13 on the shipped model through the app's own engine (tract): conformal prediction sets
 //! keep their coverage on the test split of each source (MLL marrow, PBC blood), and the out-of-distribution flag fires on images
-//! that are not cells (generated now by scripts/make-ood-images.py) but rarely on test cells.
+//! that are not cells (generated now by scripts/data/make-ood-images.py) but rarely on test cells.
 
 mod common;
 
@@ -104,7 +104,7 @@ fn sets_cover_and_the_flag_spares_test_cells() {
 fn non_cell_images_are_flagged() {
     let dir = std::env::temp_dir().join(format!("marrowscope-ood-{}", std::process::id()));
     let out = Command::new(common::python())
-        .arg(common::root().join("scripts/make-ood-images.py"))
+        .arg(common::root().join("scripts/data/make-ood-images.py"))
         .arg(&dir)
         .output()
         .expect("python with numpy and Pillow (scripts/setup.sh makes .tools/py)");

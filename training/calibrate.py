@@ -16,7 +16,7 @@ few images near a set's boundary, enough to move coverage by half a point):
   L2-normalised pooled features of the **train** split (all sources), and the threshold: the
   ceil((n+1)*--ood-level)-th smallest val score (the largest over sources), so that at most
   1 - level of a source's cells are flagged. Its flag rates on test and on the generated
-  non-cell set (scripts/make-ood-images.py, made into a temporary folder unless --ood-dir
+  non-cell set (scripts/data/make-ood-images.py, made into a temporary folder unless --ood-dir
   names one) are recorded.
 
 Prints the coverage, mean set size and share of single-class sets per level beside the old
@@ -294,7 +294,7 @@ def scale_crops(man, name, data):
 
 def make_ood_dir():
     out = tempfile.mkdtemp(prefix="marrowscope-ood-")
-    script = os.path.join(os.path.dirname(HERE), "scripts", "make-ood-images.py")
+    script = os.path.join(os.path.dirname(HERE), "scripts", "data", "make-ood-images.py")
     subprocess.run([sys.executable, script, out], check=True)
     return out
 

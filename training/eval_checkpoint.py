@@ -26,8 +26,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-PBC_PREFIX = {"BA": "BAS", "BNE": "NGB", "EO": "EOS", "ERB": "EBO", "LY": "LYT", "MMY": "MMZ", "MO": "MON",
-              "MY": "MYB", "PMY": "PMO", "SNE": "NGS", "PLATELET": "PLT"}
+# PBC file-name prefix -> MLL code; PLT: platelet (the one copy of the map, also read by the app).
+with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "pbc-prefixes.json")) as _f:
+    PBC_PREFIX = json.load(_f)
 GROUP = {"BAS": "basophil", "EOS": "eosinophil", "EBO": "erythroblast", "PMO": "ig", "MYB": "ig", "MMZ": "ig",
          "ig": "ig", "LYT": "lymphocyte", "MON": "monocyte", "NGS": "neutrophil", "NGB": "neutrophil", "PLT": "platelet"}
 

@@ -1,7 +1,9 @@
 //! Labelled image lists: the mll-subset's `splits.csv`, a plain `path,label`
 //! CSV, or a folder in the TCIA layout (`<CLASS>/**/*.jpg`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
@@ -10,37 +12,12 @@ pub struct Item {
     pub split: String,
 }
 
-fn parse_csv_line(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                if let Some(s) = out.last_mut() {
-                    s.push('"');
-                }
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(String::new()),
-            c => {
-                if let Some(s) = out.last_mut() {
-                    s.push(c);
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Reads a CSV with a header that has `path` and `label` columns (and optionally `split`, and
 /// `mll_code`, which then gives the label: the PBC layout); paths are relative to the CSV's folder.
 pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
-    let text = std::fs::read_to_string(csv)?;
     let base = csv.parent().unwrap_or(Path::new("."));
-    let mut lines = text.lines();
-    let header = parse_csv_line(lines.next().unwrap_or_default());
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(csv)?;
+    let header = reader.headers()?.clone();
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (Some(p), Some(l)) = (col("path"), col("label")) else {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the CSV needs 'path' and 'label' columns"));
@@ -49,9 +26,9 @@ pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
     // The PBC layout (`path,label,mll_code,split`): its own labels (BA, SNE, …) are mapped to
     // MLL codes in `mll_code`, empty for platelets, which are not an MLL class ("PLT").
     let code = col("mll_code");
-    Ok(lines
-        .filter(|l| !l.trim().is_empty())
-        .map(parse_csv_line)
+    let rows = reader.records().collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
         .filter(|r| r.len() > p.max(l))
         .map(|r| {
             let path = base.join(&r[p]);
@@ -72,7 +49,7 @@ pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
                     }
                 }
             };
-            Item { path, label, split: s.and_then(|s| r.get(s).cloned()).unwrap_or_default() }
+            Item { path, label, split: s.and_then(|s| r.get(s)).map(str::to_string).unwrap_or_default() }
         })
         .collect())
 }
@@ -80,22 +57,18 @@ pub fn from_csv(csv: &Path) -> std::io::Result<Vec<Item>> {
 /// The MLL code of a PBC image from its file name's prefix (Acevedo et al. 2020: `SNE_1234.jpg`
 /// is a segmented neutrophil), `PLT` for platelets; `None` for other names and for `IG_…`
 /// (an immature granulocyte of unspecified stage: promyelocyte, myelocyte or metamyelocyte).
+/// The prefixes are read from `data/pbc-prefixes.json`, the one copy of the map that the scripts
+/// and the training code read too.
 pub fn pbc_code(file_name: &str) -> Option<&'static str> {
     let prefix = file_name.split('_').next()?;
-    Some(match prefix {
-        "BA" => "BAS",
-        "BNE" => "NGB",
-        "EO" => "EOS",
-        "ERB" => "EBO",
-        "LY" => "LYT",
-        "MMY" => "MMZ",
-        "MO" => "MON",
-        "MY" => "MYB",
-        "PMY" => "PMO",
-        "SNE" => "NGS",
-        "PLATELET" => "PLT",
-        _ => return None,
-    })
+    pbc_prefixes().get(prefix).map(String::as_str)
+}
+
+/// PBC file-name prefix → MLL code (`data/pbc-prefixes.json`, built in).
+fn pbc_prefixes() -> &'static BTreeMap<String, String> {
+    static MAP: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    // The file is part of the build and checked by a test; were it broken, no prefix would match.
+    MAP.get_or_init(|| serde_json::from_str(include_str!("../../data/pbc-prefixes.json")).unwrap_or_default())
 }
 
 /// The eight groups Acevedo et al. (2020) report accuracy on, by MLL code: neutrophils (NGS,
@@ -247,6 +220,24 @@ mod tests {
 
     #[test]
     fn csv_quotes() {
-        assert_eq!(parse_csv_line(r#"a,"b,c","d""e""#), vec!["a", "b,c", "d\"e"]);
+        let dir = std::env::temp_dir().join(format!("marrowscope-dataset-quotes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("labels.csv"), "path,label\r\n\"a,\"\"b\"\".jpg\",LYT\r\n\r\nc.jpg,NGS\r\n").unwrap();
+        let items = from_dir(&dir).unwrap();
+        assert_eq!(
+            items.iter().map(|i| (i.path.file_name().unwrap().to_string_lossy().into_owned(), i.label.as_str())).collect::<Vec<_>>(),
+            [("a,\"b\".jpg".to_string(), "LYT"), ("c.jpg".to_string(), "NGS")]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_pbc_prefix_names_an_mll_code_or_platelets() {
+        assert_eq!(pbc_prefixes().len(), 11);
+        for (prefix, code) in pbc_prefixes() {
+            assert!(code == "PLT" || crate::taxonomy::by_code(code).is_some(), "{prefix} → {code}");
+            assert_eq!(pbc_code(&format!("{prefix}_1.jpg")), Some(code.as_str()));
+        }
+        assert_eq!(pbc_code("IG_8.jpg"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! A student's answers and what they show: score, streak, accuracy per class, their own confusion
 //! matrix. Stored in the browser as JSON ([`Progress::to_json`]), exported as JSON or CSV.
 
+use crate::csv_export::{Cell, Table};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -152,22 +153,22 @@ impl Progress {
         m
     }
 
-    /// Every answer as CSV (for the student's records or a teacher).
+    /// Every answer as CSV (for the student's records or a teacher); the file name is in quotes
+    /// and every cell guarded against spreadsheet formulas ([`crate::csv_export`]).
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("answered_at_ms,file,source,expert_label,your_answer,right,model_answer\n");
+        let mut table = Table::new(&["answered_at_ms", "file", "source", "expert_label", "your_answer", "right", "model_answer"]);
         for a in &self.answers {
-            s.push_str(&format!(
-                "{:.0},\"{}\",{},{},{},{},{}\n",
-                a.at_ms,
-                a.file.replace('"', "\"\""),
-                a.source,
-                a.truth,
-                a.chosen,
-                a.right(),
-                a.model.as_deref().unwrap_or("")
-            ));
+            table.row([
+                Cell::plain(format!("{:.0}", a.at_ms)),
+                Cell::Text(&a.file),
+                Cell::plain(a.source.as_str()),
+                Cell::plain(a.truth.as_str()),
+                Cell::plain(a.chosen.as_str()),
+                Cell::plain(a.right().to_string()),
+                Cell::plain(a.model.as_deref().unwrap_or("")),
+            ]);
         }
-        s
+        table.finish()
     }
 }
 
@@ -179,4 +180,29 @@ fn count_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(Stri
     let mut out: Vec<(String, String, u32)> = map.into_iter().map(|((a, b), n)| (a.to_string(), b.to_string(), n)).collect();
     out.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| (&x.0, &x.1).cmp(&(&y.0, &y.1))));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_file_names_and_guards_formulas() {
+        let mut p = Progress::new();
+        let answer = |file: &str, chosen: &str, model: Option<&str>| Answer {
+            file: file.into(),
+            truth: "LYT".into(),
+            chosen: chosen.into(),
+            source: "marrow".into(),
+            model: model.map(str::to_string),
+            at_ms: 1_700_000_000_123.4,
+        };
+        p.record(answer("=HYPERLINK(\"x\").jpg", "LYT", Some("LYT")));
+        p.record(answer("mll-MON-a, b.jpg", "MON", None));
+        let csv = p.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "answered_at_ms,file,source,expert_label,your_answer,right,model_answer");
+        assert_eq!(lines[1], "1700000000123,\"'=HYPERLINK(\"\"x\"\").jpg\",marrow,LYT,LYT,true,LYT");
+        assert_eq!(lines[2], "1700000000123,\"mll-MON-a, b.jpg\",marrow,LYT,MON,false,");
+    }
 }

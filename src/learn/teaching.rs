@@ -1,4 +1,4 @@
-//! The teaching set: expert-labelled cell images written into a build by `scripts/teaching.sh`
+//! The teaching set: expert-labelled cell images written into a build by `scripts/data/teaching.sh`
 //! (`teaching/index.json`), and the part of it a practice session uses.
 
 use serde::{Deserialize, Serialize};

@@ -53,7 +53,7 @@ impl Model {
     /// Reads, types, declutters and optimises the ONNX model `onnx` (its inputs and outputs as
     /// `io` says; the caller has checked its manifest and digest), telling `phase` as each step
     /// ends: `"parsed"` (ONNX read), `"typed"`, `"decluttered"`, `"optimised"`, `"planned"`. The
-    /// worker marks them on the browser's timeline (scripts/bench-cold.mjs). Call once; then
+    /// worker marks them on the browser's timeline (scripts/bench/bench-cold.mjs). Call once; then
     /// [`Model::run`] for every image.
     pub fn read(io: &Io, onnx: &[u8], phase: &mut dyn FnMut(&'static str)) -> Result<Model> {
         let (w, h) = (io.width, io.height);

@@ -240,7 +240,7 @@ pub fn Learn() -> impl IntoView {
             </div>
             {move || match learn.set.get() {
                 TeachingSet::NotLoaded | TeachingSet::Loading => view! { <p class="muted" data-testid="quiz-loading">"Loading the teaching set…"</p> }.into_any(),
-                TeachingSet::Failed(e) => view! { <p class="storage-message" role="alert" data-testid="quiz-error">{format!("The teaching set could not be loaded: {e}. It is written into the site by its build (scripts/teaching.sh).")}</p> }.into_any(),
+                TeachingSet::Failed(e) => view! { <p class="storage-message" role="alert" data-testid="quiz-error">{format!("The teaching set could not be loaded: {e}. It is written into the site by its build (scripts/data/teaching.sh).")}</p> }.into_any(),
                 TeachingSet::Ready(_) if pool.with(|p| p.is_empty()) => view! { <p class="muted">"No cell of these classes in this specimen: choose another set."</p> }.into_any(),
                 TeachingSet::Ready(_) => view! {
                     <div class="quiz">

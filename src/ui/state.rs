@@ -232,7 +232,7 @@ impl StorageState {
     }
 }
 
-/// One entry of `gallery/index.json` (written by `scripts/gallery.sh`).
+/// One entry of `gallery/index.json` (written by `scripts/data/gallery.sh`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GalleryItem {
     pub file: String,

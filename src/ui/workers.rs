@@ -54,7 +54,7 @@ fn obj(pairs: &[(&str, &JsValue)]) -> Object {
 
 /// The worker's URL. `?simd=baseline` (or `relaxed`) on the page's address is passed on to the
 /// loader: in a site built with `--relaxed-simd` it picks the relaxed-SIMD bundle wherever the
-/// browser supports it, unless `baseline` asks for the SIMD128 one (scripts/worker-variants.mjs).
+/// browser supports it, unless `baseline` asks for the SIMD128 one (scripts/build/worker-variants.mjs).
 fn worker_url() -> String {
     match page_param("simd").as_deref() {
         Some(v @ ("baseline" | "relaxed")) => format!("{WORKER_URL}?simd={v}"),

@@ -1,5 +1,5 @@
 //! Named moments on the browser's performance timeline (`performance.mark`), in the page and in
-//! the worker: where a cold start spends its time (`node scripts/bench-cold.mjs` reads them).
+//! the worker: where a cold start spends its time (`node scripts/bench/bench-cold.mjs` reads them).
 //! Names start with `marrowscope:`.
 
 use wasm_bindgen::{JsCast, JsValue};

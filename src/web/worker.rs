@@ -505,7 +505,7 @@ pub fn start() {
     handler.forget();
     marks::mark("worker-alive");
     post(&Reply::Alive);
-    // What came before this ran, kept by the loader (scripts/worker-loader.mjs): public/worker-boot.js's
+    // What came before this ran, kept by the loader (scripts/build/worker-loader.mjs): public/worker-boot.js's
     // `preload`, or the page's first messages.
     let early = Reflect::get(&js_sys::global(), &"__marrowscopeEarly".into()).ok().and_then(|v| v.dyn_into::<js_sys::Array>().ok());
     let _ = Reflect::delete_property(&js_sys::global(), &"__marrowscopeEarly".into());

@@ -1,4 +1,4 @@
-// Feed the whole awkward-file corpus (scripts/make-bad-inputs.py) plus 2 real images at once:
+// Feed the whole awkward-file corpus (scripts/data/make-bad-inputs.py) plus 2 real images at once:
 // every "error" file must show a per-file message, every "ok" file a predicted class,
 // the real images must be classified, and the page must survive.
 import { test } from 'node:test';

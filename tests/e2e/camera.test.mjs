@@ -1,5 +1,5 @@
 // Counting at the microscope with a camera (issue 52), in Chromium with its fake camera playing a
-// video that scripts/make-camera-video.py makes from three BCCD test fields (each held still for a
+// video that scripts/data/make-camera-video.py makes from three BCCD test fields (each held still for a
 // few seconds, as a slide is). The camera opens live (`[data-testid=camera-view][data-state=live]`)
 // with the fields' white cells boxed (`[data-testid=live-box]`, inside BCCD's WBC boxes); three
 // captures (Space, the capture button, a click on the picture) become fields named `capture-…`
@@ -25,7 +25,7 @@ const FAKE_UI = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-
 function makeVideo() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-camera-'));
   const file = path.join(dir, 'bccd.y4m');
-  const r = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'make-camera-video.py'), file, '--data', BCCD, '--hold', '3', '--fps', '5'], { encoding: 'utf8' });
+  const r = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'data', 'make-camera-video.py'), file, '--data', BCCD, '--hold', '3', '--fps', '5'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return { file, meta: JSON.parse(fs.readFileSync(file + '.json', 'utf8')) };
 }

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withApp, waitForCellsSettled, readCells, downloadVia, testImages,
-  MODEL_TIMEOUT, CLASSIFY_TIMEOUT,
+  MODEL_TIMEOUT, CLASSIFY_TIMEOUT, parseCsv,
 } from './lib.mjs';
-import { readManifest, knownTestClasses, taxonomyKeys, parseCsv, selectCell, waitForAppReady } from './flows.mjs';
+import { readManifest, knownTestClasses, taxonomyKeys, selectCell, waitForAppReady } from './flows.mjs';
 
 const PREFERRED = ['NGS', 'LYT', 'EOS', 'BLA', 'MON'];
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DIST, ROOT, ARTIFACTS, readSplits, singleCellTestRows, safeName, waitForModelReady, waitForCellsSettled, CLASSIFY_TIMEOUT } from './lib.mjs';
+import { DIST, ROOT, ARTIFACTS, readSplits, readCsv, singleCellTestRows, safeName, waitForModelReady, waitForCellsSettled, CLASSIFY_TIMEOUT } from './lib.mjs';
 
 export const SW_TIMEOUT = Number(process.env.E2E_SW_TIMEOUT || 120_000);
 
@@ -76,11 +76,9 @@ export function knownTestClasses(manifest) {
  */
 export function pbcTestCrops(n, codes = null) {
   const pbc = path.resolve(ROOT, process.env.PBC_DATA || '../shared/data/pbc');
-  const lines = fs.readFileSync(path.join(pbc, 'splits.csv'), 'utf8').split(/\r?\n/).filter(Boolean);
-  const h = lines.shift().split(',');
-  const rows = lines.map((l) => l.split(',')).filter((f) => f[h.indexOf('split')] === 'test' && f[h.indexOf('mll_code')]);
+  const rows = readCsv(path.join(pbc, 'splits.csv')).filter((r) => r.split === 'test' && r.mll_code);
   const by = {};
-  for (const f of rows) (by[f[h.indexOf('mll_code')]] ??= []).push({ path: path.join(pbc, f[h.indexOf('path')]), code: f[h.indexOf('mll_code')] });
+  for (const r of rows) (by[r.mll_code] ??= []).push({ path: path.join(pbc, r.path), code: r.mll_code });
   const order = codes ?? Object.keys(by).sort();
   const out = [];
   for (let i = 0; out.length < n; i++) {
@@ -102,40 +100,6 @@ export function copyDist(prefix = 'marrowscope-dist-') {
 export function artifact(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, safeName(name));
-}
-
-/** Minimal CSV parser (quoted fields, doubled quotes). Returns rows of strings. */
-export function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
 }
 
 /** Wait until [data-testid=model-status] has data-state=error; returns the error text. */

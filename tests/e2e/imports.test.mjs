@@ -1,4 +1,4 @@
-// scripts/check-imports.mjs: src/ has no pair or loop of modules that import each other, and the
+// scripts/lint/check-imports.mjs: src/ has no pair or loop of modules that import each other, and the
 // check does find one (a made-up crate with a pair, a loop of three through `super::`, and a
 // folder's face re-exporting its children, which is not an import); every import of src/ is one
 // that the table of docs/architecture.md allows, and the check does find one it does not (a
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkFolders, checkImports, readTable } from '../../scripts/check-imports.mjs';
+import { checkFolders, checkImports, readTable } from '../../scripts/lint/check-imports.mjs';
 
 function crate(files) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imports-'));

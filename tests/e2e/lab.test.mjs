@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withApp, waitForCellsSettled, readCells, downloadVia, ARTIFACTS, MODEL_TIMEOUT, CLASSIFY_TIMEOUT } from './lib.mjs';
-import { parseCsv, selectCell, waitForAppReady, waitForSaved, pbcTestCrops } from './flows.mjs';
+import { withApp, waitForCellsSettled, readCells, downloadVia, ARTIFACTS, MODEL_TIMEOUT, CLASSIFY_TIMEOUT, parseCsv } from './lib.mjs';
+import { selectCell, waitForAppReady, waitForSaved, pbcTestCrops } from './flows.mjs';
 
 const lab = (page) => page.locator('[data-testid=lab]').evaluate((e) => ({ state: e.getAttribute('data-state'), n: Number(e.getAttribute('data-n')) }));
 const calibrations = (page) => page.$$eval('[data-testid=cell]', (els) => els.map((e) => e.getAttribute('data-calibration')));

@@ -5,7 +5,7 @@
 //   BASE      path the app is served under (default: /), e.g. /marrowscope/
 //   MLL_DATA  dataset folder with splits.csv (default: ../shared/data/mll-subset)
 //   CHROMIUM  browser binary (default: /usr/bin/chromium)
-//   PYTHON    python with Pillow for scripts/make-bad-inputs.py (default: first of
+//   PYTHON    python with Pillow for scripts/data/make-bad-inputs.py (default: first of
 //             .tools/py/bin/python, .venv/bin/python, python3 that can import PIL)
 //   E2E_URL   an already running server of DIST at path / to test instead of starting one:
 //             scripts/test.sh starts the README's first command (`bash scripts/dev.sh`) and sets
@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseCsvText } from 'csv-parse/sync';
 import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -335,19 +336,21 @@ function cssString(s) {
   return String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
+/** CSV text (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes) as rows of strings; blank lines skipped. */
+export function parseCsv(text) {
+  return parseCsvText(text, { relax_column_count: true, skip_empty_lines: true });
+}
+
+/** A CSV file with a header row as one object per row, keyed by the header's column names. */
+export function readCsv(file) {
+  return parseCsvText(fs.readFileSync(file, 'utf8'), { columns: true, relax_column_count: true, skip_empty_lines: true });
+}
+
 /** Parse splits.csv of the MLL subset: [{path (absolute), label, split}]. */
 export function readSplits(dataDir = MLL_DATA) {
   const csv = path.join(dataDir, 'splits.csv');
   if (!fs.existsSync(csv)) throw new Error(`${csv} not found (set MLL_DATA to the mll-subset folder)`);
-  const lines = fs.readFileSync(csv, 'utf8').split(/\r?\n/).filter(Boolean);
-  const header = lines.shift().split(',');
-  const iPath = header.indexOf('path');
-  const iLabel = header.indexOf('label');
-  const iSplit = header.indexOf('split');
-  return lines.map((l) => {
-    const f = l.split(',');
-    return { path: path.join(dataDir, f[iPath]), label: f[iLabel], split: f[iSplit] };
-  });
+  return readCsv(csv).map((r) => ({ path: path.join(dataDir, r.path), label: r.label, split: r.split }));
 }
 
 /** MLL test crops the app reads as fields (tests/e2e/field-like-crops.txt), as absolute paths. */
@@ -381,7 +384,7 @@ export function testImagesOfDistinctClasses(n, dataDir = MLL_DATA) {
   return rows.slice(0, n);
 }
 
-/** A python that can import PIL (for scripts/make-bad-inputs.py). */
+/** A python that can import PIL (for scripts/data/make-bad-inputs.py). */
 export function findPython() {
   const candidates = [
     process.env.PYTHON,
@@ -400,7 +403,7 @@ export function findPython() {
 /** Generate the bad-input corpus into a fresh temp dir. Returns {dir, expected}. */
 export function makeBadInputs() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-bad-'));
-  const args = [path.join(ROOT, 'scripts', 'make-bad-inputs.py'), dir];
+  const args = [path.join(ROOT, 'scripts', 'data', 'make-bad-inputs.py'), dir];
   const real = path.join(MLL_DATA, 'images', 'LYT');
   if (fs.existsSync(real)) args.push(real);
   const r = spawnSync(findPython(), args, { encoding: 'utf8' });

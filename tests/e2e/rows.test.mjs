@@ -14,7 +14,7 @@ import { withApp, waitForModelReady, testImagesOfDistinctClasses, ROOT, MODEL_TI
 
 const WIDTHS = [[1280, 900], [1024, 768], [820, 1180], [390, 844]];
 
-/** A python with numpy and Pillow for scripts/make-ood-images.py, or null. */
+/** A python with numpy and Pillow for scripts/data/make-ood-images.py, or null. */
 function pythonWithNumpy() {
   for (const py of [process.env.PYTHON, path.join(ROOT, '.tools', 'py', 'bin', 'python'), path.join(ROOT, '.venv', 'bin', 'python'), 'python3'].filter(Boolean)) {
     if (py.includes(path.sep) && !fs.existsSync(py)) continue;
@@ -23,12 +23,12 @@ function pythonWithNumpy() {
   return null;
 }
 
-/** A few images that are not cells (scripts/make-ood-images.py): rows with the "outside" badge. */
+/** A few images that are not cells (scripts/data/make-ood-images.py): rows with the "outside" badge. */
 function nonCells(n) {
   const py = pythonWithNumpy();
   if (!py) return [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-rows-'));
-  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'make-ood-images.py'), dir], { encoding: 'utf8' });
+  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'data', 'make-ood-images.py'), dir], { encoding: 'utf8' });
   if (r.status !== 0) return [];
   return fs.readdirSync(dir).filter((f) => /^(noise|text|screen|shapes)-/.test(f)).sort().slice(0, n).map((f) => path.join(dir, f));
 }

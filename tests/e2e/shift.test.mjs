@@ -1,6 +1,6 @@
 // The batch's shift warning (issue 33, item 1). An empty session is not judged (`too-few`); 30
 // peripheral-blood test crops of PBC as they are look like the images the model learned from
-// (`ok`); the same 30 cells taken as another laboratory might (scripts/make-shifted.py: tungsten
+// (`ok`); the same 30 cells taken as another laboratory might (scripts/data/make-shifted.py: tungsten
 // light, gamma, blur, JPEG 40) are `shifted`: the page says so in words and shows the prediction
 // sets as uncalibrated. Once those cells are confirmed and the sets calibrated on them, the
 // warning compares with the laboratory's own cells (`data-reference=lab`) and the batch is `ok`.
@@ -21,7 +21,7 @@ test('shift warning: too few, ok for the sources, shifted for another laboratory
   const crops = pbcTestCrops(30);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-shifted-'));
   try {
-    const r = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'make-shifted.py'), dir, ...crops.map((c) => c.path)], { encoding: 'utf8' });
+    const r = spawnSync(findPython(), [path.join(ROOT, 'scripts', 'data', 'make-shifted.py'), dir, ...crops.map((c) => c.path)], { encoding: 'utf8' });
     assert.equal(r.status, 0, `make-shifted.py: ${r.stderr}`);
     const shifted = crops.map((c) => path.join(dir, path.basename(c.path).replace(/\.[^.]+$/, '.jpg')));
     const truth = new Map(crops.map((c) => [path.basename(c.path).replace(/\.[^.]+$/, '.jpg'), c.code]));

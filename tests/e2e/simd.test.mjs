@@ -1,4 +1,4 @@
-// The two worker builds of `bash scripts/build.sh --relaxed-simd` (scripts/worker-variants.mjs):
+// The two worker builds of `bash scripts/build.sh --relaxed-simd` (scripts/build/worker-variants.mjs):
 // this Chromium supports relaxed SIMD, so the app loads the relaxed build and the service worker
 // precaches only that one; `?simd=baseline` loads the SIMD128 build; both give the same top class
 // on real test images. Skipped for a site built without --relaxed-simd (the default).

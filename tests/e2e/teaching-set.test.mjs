@@ -1,4 +1,4 @@
-// Issue 15: the build's teaching set (scripts/teaching.sh, a trunk post-build hook). Without data
+// Issue 15: the build's teaching set (scripts/data/teaching.sh, a trunk post-build hook). Without data
 // folders it is exactly the committed default set; with a deployer's own folders (the TCIA
 // layout for bone marrow, the original PBC layout for blood) it takes N images per class.
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ const COMMITTED = path.join(ROOT, 'public', 'samples', 'teaching');
 
 function runTeaching(env) {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-teaching-'));
-  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'teaching.sh')], { env: { ...process.env, TRUNK_STAGING_DIR: staging, ...env }, encoding: 'utf8' });
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'data', 'teaching.sh')], { env: { ...process.env, TRUNK_STAGING_DIR: staging, ...env }, encoding: 'utf8' });
   const dir = path.join(staging, 'teaching');
   const indexFile = path.join(dir, 'index.json');
   return { staging, dir, status: r.status, output: `${r.stdout}${r.stderr}`, index: fs.existsSync(indexFile) ? JSON.parse(fs.readFileSync(indexFile, 'utf8')) : null };

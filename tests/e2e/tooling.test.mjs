@@ -1,7 +1,7 @@
-// Self-test of scripts/serve.mjs and scripts/gen-sw.mjs on a small made-up site (no app build
+// Self-test of scripts/serve.mjs and scripts/build/gen-sw.mjs on a small made-up site (no app build
 // needed): MIME types, the sub-path base, CSP header, 404/405, SIGTERM; the service worker
 // precaches under a sub-path, serves offline, and updates only after {type: 'SKIP_WAITING'}.
-// And scripts/gallery.sh (the trunk hook): the committed samples without any data folder, more
+// And scripts/data/gallery.sh (the trunk hook): the committed samples without any data folder, more
 // from the data folders when they exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, startServer, launchBrowser } from './lib.mjs';
+import { ROOT, startServer, launchBrowser, readCsv } from './lib.mjs';
 
 // (module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
 const ADD_WASM = Buffer.from('AGFzbQEAAAABBwFgAn9/AX8DAgEABwcBA2FkZAAACgkBBwAgACABags=', 'base64');
@@ -50,7 +50,7 @@ async function heading(page) {
 }
 
 function genSw(dir) {
-  return execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
+  return execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
 }
 
 test('serve.mjs: base path, MIME types, CSP, 404/405, SIGTERM', { timeout: 30_000 }, async () => {
@@ -198,10 +198,10 @@ test('gen-sw.mjs: deterministic version, offline under a sub-path, update on SKI
 });
 
 
-// scripts/gallery.sh into a temporary staging folder; returns its gallery (index, folder, output).
+// scripts/data/gallery.sh into a temporary staging folder; returns its gallery (index, folder, output).
 function runGallery(env) {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-gallery-'));
-  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'gallery.sh')], {
+  const output = execFileSync('bash', [path.join(ROOT, 'scripts', 'data', 'gallery.sh')], {
     encoding: 'utf8',
     env: { ...process.env, MARROWSCOPE_GALLERY_PER_CLASS: '4', ...env, TRUNK_STAGING_DIR: staging },
   });
@@ -276,7 +276,7 @@ test('gallery.sh: more images from the data folders, no duplicates', { timeout: 
     for (const e of added) assert.ok(count(g.index, e) <= Math.max(4, count(committed, e)), `too many ${e.source} ${e.label}`);
     // Added images are copies of test-split files.
     const testRows = new Set(
-      [mll, pbc].flatMap((d) => fs.readFileSync(path.join(d, 'splits.csv'), 'utf8').split('\n').filter((l) => /,(test|gallery)\s*$/.test(l)).map((l) => path.basename(l.split(',')[0]))),
+      [mll, pbc].flatMap((d) => readCsv(path.join(d, 'splits.csv')).filter((r) => /^(test|gallery)\s*$/.test(r.split)).map((r) => path.basename(r.path))),
     );
     for (const e of added) assert.ok(testRows.has(e.original), `${e.file} is not a test image`);
     const attribution = fs.readFileSync(path.join(g.dir, 'ATTRIBUTION.md'), 'utf8');
@@ -293,7 +293,7 @@ test('precompress.mjs and serve.mjs: brotli or gzip copies where the browser acc
   // A script large enough to compress, like the app's own.
   const script = Array.from({ length: 3000 }, (_, i) => `export const value${i} = ${i} * 2; // line ${i}\n`).join('');
   fs.writeFileSync(path.join(dir, 'app.js'), script);
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'precompress.mjs'), dir], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build', 'precompress.mjs'), dir], { encoding: 'utf8' });
   assert.match(out, /first load/);
   assert.ok(fs.existsSync(path.join(dir, 'app.js.br')) && fs.existsSync(path.join(dir, 'app.js.gz')), out);
   assert.ok(fs.statSync(path.join(dir, 'app.js.br')).size < script.length / 5, 'brotli copy is much smaller');
@@ -301,7 +301,7 @@ test('precompress.mjs and serve.mjs: brotli or gzip copies where the browser acc
   assert.ok(!fs.existsSync(path.join(dir, 'gallery', 'x.png.br')), 'images are left alone');
   assert.ok(!fs.existsSync(path.join(dir, 'app_bg.wasm.br')), 'files under 1 KiB are left alone');
   // The service worker precaches each file once, never its compressed copies.
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build', 'gen-sw.mjs'), dir], { encoding: 'utf8' });
   const sw = fs.readFileSync(path.join(dir, 'sw.js'), 'utf8');
   assert.match(sw, /app\.js/);
   assert.doesNotMatch(sw, /\.(br|gz)["']/);
@@ -355,7 +355,7 @@ test('preload-model.mjs: preloads the manifest and the file it names, once, and 
     fs.mkdirSync(path.join(dir, 'model'));
     fs.writeFileSync(path.join(dir, 'index.html'), '<!DOCTYPE html><html><head><title>t</title><link rel="stylesheet" href="./main.css"></head><body></body></html>');
     fs.writeFileSync(path.join(dir, 'model', 'manifest.json'), JSON.stringify({ onnx_file: 'mine.int8.onnx' }));
-    const run = () => execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'preload-model.mjs'), dir], { encoding: 'utf8', stdio: 'pipe' });
+    const run = () => execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build', 'preload-model.mjs'), dir], { encoding: 'utf8', stdio: 'pipe' });
     run();
     run(); // a second build step run keeps one pair of links
     const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
@@ -369,8 +369,8 @@ test('preload-model.mjs: preloads the manifest and the file it names, once, and 
   }
 });
 
-test('scripts/strip-names.mjs drops only the name section of a WebAssembly module', async () => {
-  const { stripNames } = await import('../../scripts/strip-names.mjs');
+test('scripts/build/strip-names.mjs drops only the name section of a WebAssembly module', async () => {
+  const { stripNames } = await import('../../scripts/build/strip-names.mjs');
   const custom = (name, payload) => {
     const body = Buffer.concat([Buffer.from([name.length]), Buffer.from(name), Buffer.from(payload)]);
     assert.ok(body.length < 128, 'one-byte section size');
@@ -392,9 +392,9 @@ test('scripts/strip-names.mjs drops only the name section of a WebAssembly modul
 
 // Vendored crates: the version names the content (so the shared build cache never holds two
 // contents under one version), and only such crates get the old file time that lets a fresh
-// clone reuse the cache (scripts/vendor-times.sh, run by setup.sh).
+// clone reuse the cache (scripts/vendor/vendor-times.sh, run by setup.sh).
 test('vendored crates: the version names the content hash; vendor-times.sh ages only those that match', { timeout: 60_000 }, () => {
-  const hash = (dir) => execFileSync('bash', [path.join(ROOT, 'scripts', 'vendor-hash.sh'), dir], { encoding: 'utf8' }).trim();
+  const hash = (dir) => execFileSync('bash', [path.join(ROOT, 'scripts', 'vendor', 'vendor-hash.sh'), dir], { encoding: 'utf8' }).trim();
   const packageVersion = (toml) => {
     const pkg = toml.split(/^\[/m).find((s) => s.startsWith('package]'));
     return /^version = "([^"]+)"/m.exec(pkg)[1];
@@ -436,7 +436,7 @@ test('vendored crates: the version names the content hash; vendor-times.sh ages 
     assert.notEqual(hash(c), hc, "a dependency's version is part of the hash");
     // c: content hash matches, but its version carries none (a crate never given one): left alone.
 
-    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'vendor-times.sh'), root], { encoding: 'utf8' });
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'vendor', 'vendor-times.sh'), root], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const year = (f) => fs.lstatSync(f).mtime.getUTCFullYear();
     assert.equal(year(path.join(a, 'src', 'lib.rs')), 2000);

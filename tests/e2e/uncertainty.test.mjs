@@ -12,7 +12,7 @@ import {
   ROOT, MODEL_TIMEOUT, CLASSIFY_TIMEOUT,
 } from './lib.mjs';
 
-/** A python with numpy and Pillow for scripts/make-ood-images.py. */
+/** A python with numpy and Pillow for scripts/data/make-ood-images.py. */
 function pythonWithNumpy() {
   const candidates = [process.env.PYTHON, path.join(ROOT, '.tools', 'py', 'bin', 'python'), path.join(ROOT, '.venv', 'bin', 'python'), 'python3']
     .filter(Boolean);
@@ -25,7 +25,7 @@ function pythonWithNumpy() {
 
 function makeNonCells() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marrowscope-ood-'));
-  const r = spawnSync(pythonWithNumpy(), [path.join(ROOT, 'scripts', 'make-ood-images.py'), dir], { encoding: 'utf8' });
+  const r = spawnSync(pythonWithNumpy(), [path.join(ROOT, 'scripts', 'data', 'make-ood-images.py'), dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make-ood-images.py failed (${r.status}): ${r.stderr}`);
   return dir;
 }
