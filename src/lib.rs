@@ -53,6 +53,7 @@ pub mod model;
 pub mod pipeline;
 pub mod pool;
 pub mod random;
+pub mod results;
 pub mod taxonomy;
 pub mod uncertainty;
 

@@ -15,12 +15,13 @@
 //! own worker never loads one),
 //! `{kind: "selftest_oom_next"}` (test hook: run out of memory on the next file).
 
-use super::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOBS};
+use super::protocol::{Reply, BLOBS};
 use super::{console, marks};
 use crate::cells::fields::Layout;
 use crate::classify::Classifier;
 use crate::model::manifest::{sha256_hex, Manifest};
 use crate::pipeline::{self, CellOutcome, Step};
+use crate::results::{CellResult, FieldCell, FieldInfo, FieldResult, ModelCrop};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -363,17 +364,19 @@ fn classify(id: u32, bytes: &[u8], one_cell: bool) -> Reply {
         Reply::Field {
             id,
             field: FieldResult {
-                width,
-                height,
-                format: outcome.format.to_string(),
-                layout: outcome.explain,
-                typical_nucleus_px: outcome.typical_nucleus_px,
-                detect_ms,
-                ms,
-                memory_mb: memory_mb(),
+                info: FieldInfo {
+                    width,
+                    height,
+                    format: outcome.format.to_string(),
+                    layout: outcome.explain,
+                    typical_nucleus_px: outcome.typical_nucleus_px,
+                    detect_ms,
+                    ms,
+                    memory_mb: memory_mb(),
+                    too_small: outcome.too_small.iter().map(|t| t.bbox).collect(),
+                },
                 thumb: crate::image::thumbnail::jpeg(&outcome.image).ok(),
                 cells,
-                too_small: outcome.too_small.iter().map(|t| t.bbox).collect(),
             },
         }
     })
