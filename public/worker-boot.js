@@ -8,7 +8,7 @@
 // worker when it starts (src/ui/workers.rs, `take_boot_worker`): it replays the messages the
 // worker sent before then, takes the fetched model from `model` instead of fetching it again,
 // and starts the other workers of the pool itself. The worker answers the page's own `load` of
-// the same manifest with the preloaded model (src/web/worker.rs). If the page starts first,
+// the same manifest with the preloaded model (src/web/worker/preload.rs). If the page starts first,
 // this does nothing. trunk inlines this file into index.html (`rel="inline"`), so that it runs
 // while the document is parsed instead of after one more request.
 (function () {

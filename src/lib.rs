@@ -38,6 +38,8 @@
 //!   onnxruntime parity ([`eval::dump`])
 //! - [`learn`] — the morphology trainer: teaching set, progress, what comes next, pairs to compare
 //! - [`session`] — a count's cells as the browser stores them, so that a reload loses nothing
+//! - [`results`] — what reading a file found (a cell's result, a field, the crop the model saw),
+//!   one type each, which the worker sends, the page shows and the session stores
 //! - [`random`] — a small seeded random generator (the Learn tab's order, the examples' draws)
 //! - [`capture`] — counting with a camera: a captured frame's name, the camera's problems in words,
 //!   frames too dark, the live view's boxes (detection only), the differential's target
@@ -59,6 +61,7 @@ pub mod model;
 pub mod pipeline;
 pub mod pool;
 pub mod random;
+pub mod results;
 pub mod taxonomy;
 pub mod uncertainty;
 

@@ -7,7 +7,7 @@
 //!
 //! The [`Outcome`] is a plain value: how the image was read and why, and per cell its box, how its
 //! crop was cut, the crop the model saw and the prediction. Turning it into what the page shows
-//! (protocol messages, JPEGs, Blobs) is the worker's part (`src/web/worker.rs`).
+//! (protocol messages, JPEGs, Blobs) is the worker's part (`src/web/worker/read.rs`).
 //!
 //! A field's white cell whose nucleus is smaller than [`fields::MIN_CLASSIFIABLE_NUCLEUS_PX`]
 //! (pixels of the original) is not cut out or classified: it is listed in

@@ -9,10 +9,10 @@ use marrowscope::cells::fields::Layout;
 use marrowscope::count;
 use marrowscope::image::decode::decode;
 use marrowscope::pipeline;
-use marrowscope::session::record::{self, SessionMeta, StoredFieldInfo, StoredFieldRef};
+use marrowscope::results::{CellResult, FieldInfo};
+use marrowscope::session::record::{self, SessionMeta, StoredFieldRef};
 use marrowscope::session::{export, resume, StoredCell, StoredState};
 use marrowscope::uncertainty::conformal::LEVELS;
-use marrowscope::web::protocol::CellResult;
 
 fn bccd_field() -> std::path::PathBuf {
     let dir = std::env::var_os("BCCD_DATA").map(std::path::PathBuf::from).unwrap_or_else(|| common::root().join("../shared/data/bccd"));
@@ -109,7 +109,7 @@ fn session_of_real_results() -> Vec<StoredCell> {
         final_class: None,
         error: None,
         field: None,
-        field_info: Some(StoredFieldInfo {
+        field_info: Some(FieldInfo {
             width,
             height,
             format: "JPEG".into(),

@@ -64,7 +64,8 @@ mod browser {
     #[wasm_bindgen_test]
     fn a_result_message_carries_its_jpegs_as_byte_arrays() {
         use js_sys::{Reflect, Uint8Array};
-        use marrowscope::web::protocol::{CellResult, ModelCrop, Reply};
+        use marrowscope::results::{CellResult, ModelCrop};
+        use marrowscope::web::protocol::Reply;
         use wasm_bindgen::{JsCast, JsValue};
         let mut clf = classifier();
         let m = clf.manifest().clone();

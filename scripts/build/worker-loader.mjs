@@ -2,7 +2,7 @@
 // WebAssembly has started. A dedicated worker drops a message that arrives while it has no
 // `onmessage`; trunk's loader (worker_loader.js: importScripts, then an asynchronous start) has
 // none until the wasm runs. With this line first, such messages wait in `self.__marrowscopeEarly`
-// and the worker handles them once it starts (src/web/worker.rs, `start`). public/worker-boot.js
+// and the worker handles them once it starts (src/web/worker/mod.rs, `start`). public/worker-boot.js
 // relies on it: it hands the worker the model as soon as the download ends, before the worker
 // says `alive` (issue 35, cold start).
 //

@@ -28,10 +28,7 @@ pub fn reduce(image: &RgbImage, side: u32) -> RgbImage {
 
 /// The preview of `image` as JPEG bytes.
 pub fn jpeg(image: &RgbImage) -> Result<Vec<u8>, image::ImageError> {
-    let small = reduce(image, SIDE);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, QUALITY).encode_image(&small)?;
-    Ok(out)
+    super::jpeg::encode(&reduce(image, SIDE), QUALITY)
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
-//! A cell's line of the export. The page builds exports from its cells, and a restored
-//! session from stored ones; both go through [`record_of`], so an export is the same before
-//! and after a reload.
+//! A cell's line of the export. The page exports its list, and a restored session its stored
+//! cells; both go through [`records`] (each entry read through [`Entry`]) and [`record_of`], so
+//! an export is the same before and after a reload.
 
 use crate::count::CellRecord;
 use crate::manifest::Manifest;
+use crate::results::CellResult;
 use crate::uncertainty::conformal::Level;
 use crate::uncertainty::lab::LabProfile;
-use crate::web::protocol::CellResult;
 
 /// The laboratory profile that applies to the loaded model, if any (`lab`: the one kept).
 pub fn lab_for<'a>(manifest: Option<&Manifest>, lab: Option<&'a LabProfile>) -> Option<&'a LabProfile> {
@@ -72,24 +72,46 @@ pub fn too_small_records(field_name: &str, boxes: &[[u32; 4]]) -> Vec<CellRecord
         .collect()
 }
 
-/// The export records of stored cells (those with a result, and a field's white cells too small
-/// to classify, at the field's place), in list order.
-pub fn records(cells: &[super::StoredCell], manifest: Option<&Manifest>, lab: Option<&LabProfile>, level: Level) -> Vec<CellRecord> {
+/// An entry of the list as the export reads it: a stored cell ([`super::StoredCell`]) or one of
+/// the page's list, so that both go through the one [`records`].
+pub trait Entry {
+    /// The file's name (a field's white cell: `FIELD · cell K`).
+    fn name(&self) -> &str;
+    fn result(&self) -> Option<&CellResult>;
+    /// The person's reassignment.
+    fn final_class(&self) -> Option<&str>;
+    /// For a white cell of a field: the field's file name and the cell's box.
+    fn in_field(&self) -> Option<(&str, [u32; 4])>;
+    /// For a field: the boxes of its white cells too small to classify.
+    fn too_small(&self) -> &[[u32; 4]];
+}
+
+impl Entry for super::StoredCell {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn result(&self) -> Option<&CellResult> {
+        self.result.as_ref()
+    }
+    fn final_class(&self) -> Option<&str> {
+        self.final_class.as_deref()
+    }
+    fn in_field(&self) -> Option<(&str, [u32; 4])> {
+        self.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox))
+    }
+    fn too_small(&self) -> &[[u32; 4]] {
+        self.field_info.as_ref().map(|i| i.too_small.as_slice()).unwrap_or_default()
+    }
+}
+
+/// The export records of a list's entries (the page's, or a stored session's): every cell with a
+/// result, and a field's white cells too small to classify at the field's place, in list order.
+pub fn records<E: Entry>(cells: &[E], manifest: Option<&Manifest>, lab: Option<&LabProfile>, level: Level) -> Vec<CellRecord> {
     let mut out = Vec::new();
     for c in cells {
-        if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
-            out.extend(too_small_records(&c.name, &info.too_small));
-        }
-        let Some(r) = c.result.as_ref() else { continue };
-        out.extend(record_of(
-            &c.name,
-            r,
-            c.final_class.as_deref(),
-            c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
-            manifest,
-            lab,
-            level,
-        ));
+        out.extend(too_small_records(c.name(), c.too_small()));
+        let Some(r) = c.result() else { continue };
+        out.extend(record_of(c.name(), r, c.final_class(), c.in_field(), manifest, lab, level));
     }
     out
 }

@@ -1,8 +1,8 @@
 //! A cell and a session as they are stored in the browser. The format is JSON (one record per
 //! cell, images stored beside it as blobs), versioned by [`FORMAT`].
 
+use crate::results::{CellResult, FieldInfo};
 use crate::uncertainty::conformal::Level;
-use crate::web::protocol::CellResult;
 use serde::{Deserialize, Serialize};
 
 /// The version of the stored format; a record of another version is not read.
@@ -30,24 +30,6 @@ pub struct StoredFieldRef {
     pub added: bool,
 }
 
-/// What was found in a field (the field's own entry).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredFieldInfo {
-    pub width: u32,
-    pub height: u32,
-    pub format: String,
-    pub layout: String,
-    pub typical_nucleus_px: Option<f32>,
-    pub detect_ms: f64,
-    pub ms: f64,
-    pub memory_mb: f64,
-    /// Boxes `[x, y, w, h]` (pixels of the field image) of the white cells found but too small to
-    /// classify (`crate::pipeline::TooSmall`): counted as white cells without a class. Absent in
-    /// sessions stored before it existed (read as none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub too_small: Vec<[u32; 4]>,
-}
-
 /// How the crop the model saw was cut (its JPEG is stored beside the record).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredCrop {
@@ -72,7 +54,7 @@ pub struct StoredCell {
     #[serde(default)]
     pub field: Option<StoredFieldRef>,
     #[serde(default)]
-    pub field_info: Option<StoredFieldInfo>,
+    pub field_info: Option<FieldInfo>,
     #[serde(default)]
     pub crop: Option<StoredCrop>,
 }

@@ -5,35 +5,10 @@
 use super::engine;
 use super::state::{AppState, Cell, CellState};
 use super::uncertainty;
-use crate::count::CellRecord;
 use crate::manifest::Manifest;
 use crate::taxonomy;
-use crate::uncertainty::conformal::Level;
-use crate::uncertainty::lab::LabProfile;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// The export records of the list: every cell with a result, and a field's white cells too small
-/// to classify at the field's place (as `crate::session::export::records` makes them from storage).
-pub(super) fn records(cells: &[Cell], manifest: Option<&Manifest>, lab: Option<&LabProfile>, level: Level) -> Vec<CellRecord> {
-    let mut out = Vec::new();
-    for c in cells {
-        if let Some(info) = c.field_info.as_ref().filter(|i| !i.too_small.is_empty()) {
-            out.extend(crate::session::export::too_small_records(&c.name, &info.too_small));
-        }
-        let Some(r) = c.result.as_ref() else { continue };
-        out.extend(crate::session::export::record_of(
-            &c.name,
-            r,
-            c.final_class.as_deref(),
-            c.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox)),
-            manifest,
-            lab,
-            level,
-        ));
-    }
-    out
-}
 
 /// Saves `text` as a file the browser downloads (exports of the count and of Learn).
 pub(super) fn download(name: &str, mime: &str, text: &str) {

@@ -18,7 +18,7 @@ use super::workers;
 use crate::capture::{self, Problem, Target, TARGETS};
 use crate::count::reference::CountKind;
 use crate::web::console;
-use crate::web::protocol::Reply;
+use crate::web::protocol::{Reply, Request, BYTES};
 use js_sys::{Array, Object, Promise, Reflect};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -414,12 +414,7 @@ fn send_frame(generation: u32) -> Result<(), String> {
     let pixels = Reflect::get(&data, &"data".into()).map_err(|e| format!("{e:?}"))?;
     let buffer = Reflect::get(&pixels, &"buffer".into()).map_err(|e| format!("{e:?}"))?;
     let worker = live_worker().ok_or("the camera's worker could not start")?;
-    let msg = Object::new();
-    let _ = Reflect::set(&msg, &"kind".into(), &"detect".into());
-    let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(generation));
-    let _ = Reflect::set(&msg, &"width".into(), &JsValue::from(w));
-    let _ = Reflect::set(&msg, &"height".into(), &JsValue::from(h));
-    let _ = Reflect::set(&msg, &"rgba".into(), &buffer);
+    let msg = workers::message(&Request::Detect { id: generation, width: w as u32, height: h as u32 }, Some((BYTES, &buffer)))?;
     worker.post_message_with_transfer(&msg, &Array::of1(&buffer)).map_err(|e| format!("{e:?}"))?;
     with(|l| {
         l.in_flight = true;

@@ -3,11 +3,12 @@
 //! report to print. The intervals and every judgement on them are in the core
 //! (`crate::count::reference`); this is a thin layer over it.
 
-use super::batch::{download, records};
+use super::batch::download;
 use super::state::AppState;
 use super::{about, uncertainty};
 use crate::count::reference::{self, CountKind, Flag, Interval};
 use crate::count::{self, CellRecord, CountRow};
+use crate::session::export::records;
 use crate::taxonomy;
 use leptos::prelude::*;
 

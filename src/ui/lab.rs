@@ -136,7 +136,7 @@ pub fn LabPanel() -> impl IntoView {
             spec,
             &m.model_id,
             &list,
-            format!("profile of {}", super::persist::day_words(&js_sys::Date::new_0())),
+            format!("profile of {}", super::dates::day_words(&js_sys::Date::new_0())),
             js_sys::Date::now(),
         ) {
             Ok(p) => {

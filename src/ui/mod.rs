@@ -5,6 +5,7 @@ pub mod about;
 pub mod atlas;
 pub mod batch;
 pub mod camera;
+pub mod dates;
 pub mod differential;
 pub mod engine;
 pub mod entries;

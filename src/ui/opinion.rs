@@ -2,7 +2,7 @@
 //! request at a time (a newer one replaces one not yet sent); the pool sends it before the next
 //! file of a running batch (`crate::pool`, [`crate::pool::OPINION_ID`]).
 
-use crate::web::protocol::CellResult;
+use crate::results::CellResult;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -4,9 +4,10 @@
 
 use super::opinion::Opinion;
 use super::outbox::{self, Kind};
-use super::state::{AppState, Cell, CellState, CropView, FieldInfo, FieldRef};
+use super::state::{AppState, Cell, CellState, CropView, FieldRef};
+use crate::results::{CellResult, FieldCell, FieldResult, ModelCrop};
 use crate::web::console;
-use crate::web::protocol::{CellResult, FieldCell, FieldResult, ModelCrop, Reply, BLOBS};
+use crate::web::protocol::{Reply, BLOBS};
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -149,19 +150,9 @@ pub fn field(state: AppState, id: u32, field: FieldResult, new_ids: impl FnOnce(
             }
         })
         .collect();
-    console::info("field", &format!("{}: {} (detection {:.0} ms)", parent.name, field.layout, field.detect_ms));
+    console::info("field", &format!("{}: {} (detection {:.0} ms)", parent.name, field.info.layout, field.info.detect_ms));
     let field_thumb = thumb_url(id, field.thumb.as_deref());
-    let info = FieldInfo {
-        width: field.width,
-        height: field.height,
-        format: field.format,
-        layout: field.layout,
-        typical_nucleus_px: field.typical_nucleus_px,
-        detect_ms: field.detect_ms,
-        ms: field.ms,
-        memory_mb: field.memory_mb,
-        too_small: field.too_small,
-    };
+    let info = field.info;
     state.cells.update(|cells| {
         if let Some(pos) = cells.iter().position(|c| c.id == id) {
             let c = &mut cells[pos];

@@ -1,7 +1,7 @@
 //! The page's reactive state: the model, the batch of cells, the selection.
 
 use crate::manifest::Manifest;
-use crate::web::protocol::CellResult;
+use crate::results::{CellResult, FieldInfo};
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -118,8 +118,25 @@ impl FieldRef {
     }
 }
 
-/// What the worker found in a field (the same record the session stores).
-pub type FieldInfo = crate::session::record::StoredFieldInfo;
+/// The export reads the list's entries as it reads a stored session's
+/// (`crate::session::export::records`).
+impl crate::session::export::Entry for Cell {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn result(&self) -> Option<&CellResult> {
+        self.result.as_deref()
+    }
+    fn final_class(&self) -> Option<&str> {
+        self.final_class.as_deref()
+    }
+    fn in_field(&self) -> Option<(&str, [u32; 4])> {
+        self.field.as_ref().map(|f| (f.field_name.as_str(), f.bbox))
+    }
+    fn too_small(&self) -> &[[u32; 4]] {
+        self.field_info.as_ref().map(|i| i.too_small.as_slice()).unwrap_or_default()
+    }
+}
 
 impl Cell {
     /// A new entry named `name`: no image, result or error yet.

@@ -4,10 +4,10 @@
 //! thin layer over it.
 
 use crate::manifest::Manifest;
+use crate::results::CellResult;
 use crate::taxonomy;
 use crate::uncertainty::conformal::{Level, PredictionSet, LEVELS};
 use crate::uncertainty::lab::LabProfile;
-use crate::web::protocol::CellResult;
 use leptos::prelude::*;
 
 /// The chosen coverage level, shared through context.

@@ -1,10 +1,11 @@
 //! Real Web Workers for the pool: starting one (or taking the one public/worker-boot.js started
-//! before the page's code ran), routing its messages, and posting it the model and files in the
-//! shape `src/web/worker.rs` reads. Workers are named by the pool's keys. What to start, send
+//! before the page's code ran), routing its messages, and posting it the model and files as
+//! `web::protocol::Request`s, their bytes beside them. Workers are named by the pool's keys. What to start, send
 //! or stop is decided by `crate::pool`; `engine` calls these.
 
 use crate::pool::Point;
-use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use crate::web::protocol::{Request, BYTES, MODEL};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
@@ -44,12 +45,15 @@ fn get(key: u32) -> Option<Worker> {
     with(|w| w.running.get(&key).cloned())
 }
 
-fn obj(pairs: &[(&str, &JsValue)]) -> Object {
-    let o = Object::new();
-    for (k, v) in pairs {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+/// `request` as the worker reads it; `beside`: the bytes it needs under their key
+/// (`protocol::BYTES` or `protocol::MODEL`), set on the message as they are (the caller hands the
+/// buffer over), never through serde.
+pub fn message(request: &Request, beside: Option<(&str, &JsValue)>) -> Result<JsValue, String> {
+    let msg = serde_wasm_bindgen::to_value(request).map_err(|e| format!("could not encode a message: {e}"))?;
+    if let Some((key, buffer)) = beside {
+        Reflect::set(&msg, &JsValue::from_str(key), buffer).map_err(|e| format!("{e:?}"))?;
     }
-    o
+    Ok(msg)
 }
 
 /// The worker's URL. `?simd=baseline` (or `relaxed`) on the page's address is passed on to the
@@ -156,14 +160,16 @@ pub fn post_model(key: u32, manifest: &str, bytes: &Uint8Array) -> Result<(), St
     let Some(worker) = get(key) else { return Ok(()) };
     let copy = bytes.slice(0, bytes.length());
     let buffer = copy.buffer();
-    let msg = obj(&[("kind", &"load".into()), ("manifest", &JsValue::from_str(manifest)), ("model", &buffer)]);
+    let msg = message(&Request::Load { manifest: manifest.to_string() }, Some((MODEL, &buffer)))?;
     worker.post_message_with_transfer(&msg, &Array::of1(&buffer)).map_err(|e| format!("could not send the model to the worker ({e:?})"))
 }
 
 /// Test hook: worker `key` runs out of memory on the next file it is given.
 pub fn arm_crash(key: u32) {
     if let Some(worker) = get(key) {
-        let _ = worker.post_message(&obj(&[("kind", &"selftest_oom_next".into())]));
+        if let Ok(msg) = message(&Request::SelftestOomNext, None) {
+            let _ = worker.post_message(&msg);
+        }
     }
 }
 
@@ -187,21 +193,12 @@ pub fn send(key: u32, id: u32, image: Blob, read: Read, failed: impl FnOnce() + 
         let sent = match (worker, JsFuture::from(image.array_buffer()).await) {
             (Some(worker), Ok(buf)) => {
                 let buf: ArrayBuffer = buf.unchecked_into();
-                let msg = match read {
-                    Read::Decide => obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf)]),
-                    Read::OneCell => {
-                        obj(&[("kind", &"classify".into()), ("id", &JsValue::from(id)), ("bytes", &buf), ("one_cell", &JsValue::TRUE)])
-                    }
-                    Read::At(p) => obj(&[
-                        ("kind", &"cell_at".into()),
-                        ("id", &JsValue::from(id)),
-                        ("bytes", &buf),
-                        ("x", &JsValue::from(p.x)),
-                        ("y", &JsValue::from(p.y)),
-                        ("nucleus", &p.nucleus.map(JsValue::from).unwrap_or(JsValue::UNDEFINED)),
-                    ]),
+                let request = match read {
+                    Read::Decide => Request::Classify { id, one_cell: false },
+                    Read::OneCell => Request::Classify { id, one_cell: true },
+                    Read::At(p) => Request::CellAt { id, x: p.x, y: p.y, nucleus: p.nucleus },
                 };
-                worker.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok()
+                message(&request, Some((BYTES, &buf))).is_ok_and(|msg| worker.post_message_with_transfer(&msg, &Array::of1(&buf)).is_ok())
             }
             _ => false,
         };

@@ -1,119 +1,73 @@
-//! Messages between the page and the classification worker.
+//! Messages between the page and the classification worker, typed both ways: the page posts a
+//! [`Request`], the worker answers with [`Reply`]s. Both are serde enums tagged by `kind`
+//! (snake case), built with `serde_wasm_bindgen::to_value` and read with `from_value`. Large
+//! buffers never go through serde: a request's bytes travel beside it under [`BYTES`] or
+//! [`MODEL`] (transferred, not copied), a reply's JPEGs under [`BLOBS`].
 
-use crate::model::scores::Ranked;
+use crate::results::{CellResult, FieldCell, FieldResult, ModelCrop};
 use serde::{Deserialize, Serialize};
-
-/// What the worker found for one image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CellResult {
-    pub ranked: Vec<Ranked>,
-    pub low_confidence: bool,
-    pub width: u32,
-    pub height: u32,
-    pub format: String,
-    /// Class activation maps for every class, in manifest order, each `heat_w × heat_h`.
-    pub heat_w: usize,
-    pub heat_h: usize,
-    pub heatmaps: Vec<Vec<f32>>,
-    pub ms: f64,
-    /// The out-of-distribution flag (absent when the manifest has no `ood` statistics).
-    #[serde(default)]
-    pub ood: Option<crate::uncertainty::ood::OodAssessment>,
-    /// The source (specimen) the image looks like; its prediction sets use its calibration.
-    #[serde(default)]
-    pub source: Option<crate::uncertainty::conformal::SourceGuess>,
-    /// Why the image was taken as a single cell (`crate::cells::fields::Analysis::explain`); absent for
-    /// the cells of a field.
-    #[serde(default)]
-    pub layout: Option<String>,
-}
-
-impl CellResult {
-    /// The page's result for one prediction (heatmaps of every class, in manifest order).
-    pub fn from_prediction(m: &crate::Manifest, p: &crate::Prediction, ms: f64, layout: Option<String>) -> Self {
-        let heats: Vec<_> = (0..m.classes.len()).filter_map(|k| p.heatmap(m, k)).collect();
-        let (heat_w, heat_h) = heats.first().map(|h| (h.width, h.height)).unwrap_or((0, 0));
-        CellResult {
-            ranked: p.ranked.clone(),
-            low_confidence: p.low_confidence,
-            width: p.width,
-            height: p.height,
-            format: p.format.to_string(),
-            heat_w,
-            heat_h,
-            heatmaps: heats.into_iter().map(|h| h.values).collect(),
-            ms,
-            ood: p.ood,
-            source: p.source.clone(),
-            layout,
-        }
-    }
-}
-
-/// The crop the model saw for a single-cell image brought to the model's scale
-/// (`cells::crop::cut`), as a JPEG, and how it was cut.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCrop {
-    /// Bytes travel as one `Uint8Array` (`serde_bytes`), not as an array of numbers.
-    #[serde(with = "serde_bytes")]
-    pub jpeg: Vec<u8>,
-    /// `[x, y, w, h]` of the measured cell in the original image's pixels; `None` when no
-    /// nucleus was found near the centre and the central square was used whole.
-    pub bbox: Option<[u32; 4]>,
-    /// The measured nucleus diameter (original pixels).
-    pub nucleus_px: Option<f32>,
-    /// Crop pixels per original pixel (2.0: the cell was enlarged twice).
-    pub scale: f32,
-}
-
-/// One white cell of a field: its box in the original image's pixels, the crop the model saw
-/// (JPEG) and the model's result on that crop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldCell {
-    /// `[x, y, w, h]`, pixels of the original image.
-    pub bbox: [u32; 4],
-    /// Added by the person (a click), not found by detection.
-    pub added: bool,
-    #[serde(with = "serde_bytes")]
-    pub crop_jpeg: Vec<u8>,
-    /// The list's preview of the crop (`crate::image::thumbnail`, JPEG).
-    #[serde(default, with = "serde_bytes")]
-    pub thumb: Option<Vec<u8>>,
-    pub result: CellResult,
-}
-
-/// What the worker found in a field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldResult {
-    pub width: u32,
-    pub height: u32,
-    pub format: String,
-    /// The decision in words ("Field: 2 white cells found …").
-    pub layout: String,
-    /// Nucleus diameter of the cells found (median), for cells added by a click.
-    pub typical_nucleus_px: Option<f32>,
-    /// Time to decide and find the cells (decoded image → boxes), and the whole file.
-    pub detect_ms: f64,
-    pub ms: f64,
-    /// The worker's WebAssembly memory after this field (MB; it never shrinks, so this is the
-    /// high-water mark so far).
-    pub memory_mb: f64,
-    /// The list's preview of the whole field (`crate::image::thumbnail`, JPEG).
-    #[serde(default, with = "serde_bytes")]
-    pub thumb: Option<Vec<u8>>,
-    /// In detection order (best first).
-    pub cells: Vec<FieldCell>,
-    /// Boxes `[x, y, w, h]` (original pixels) of the white cells found but too small to classify
-    /// (`crate::pipeline::Outcome::too_small`), in detection order: no crop, no result.
-    #[serde(default)]
-    pub too_small: Vec<[u32; 4]>,
-}
 
 /// Property of a `done` message that holds its JPEGs as browser `Blob`s made in the worker,
 /// `{crop?: Blob, thumb?: Blob}`, so that the page's thread neither copies their bytes nor makes
 /// the Blobs (it only makes their URLs). A JPEG sent this way is left out of the serialised
 /// reply: `ModelCrop::jpeg` is empty and `thumb` absent.
 pub const BLOBS: &str = "blobs";
+
+/// Property of a request that holds its bytes (an `ArrayBuffer`, transferred): the file of a
+/// `classify`, `cell_at` or `bench`, the RGBA pixels of a `detect`.
+pub const BYTES: &str = "bytes";
+
+/// Property of a `load` or `preload` that holds the ONNX model's bytes (an `ArrayBuffer`).
+pub const MODEL: &str = "model";
+
+/// Page → worker. The bytes each request needs travel beside it ([`BYTES`], [`MODEL`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// The model to use (`manifest.json`'s text; the model under [`MODEL`]): answered by
+    /// `loaded` or `load_error`.
+    Load { manifest: String },
+    /// The same, from public/worker-boot.js before the page's code runs (plain JS, same shape):
+    /// loaded at once, answered only when the page's own `load` of the same manifest comes.
+    Preload { manifest: String },
+    /// A file (under [`BYTES`]): a single cell, answered by `done`, or a field, answered by
+    /// `field` with every white cell found, each classified; `progress` on the way. With
+    /// `one_cell`, always a single cell: an image known to be one.
+    Classify {
+        id: u32,
+        #[serde(default, skip_serializing_if = "is_false")]
+        one_cell: bool,
+    },
+    /// A cell the person clicked on a field (the field's file under [`BYTES`]; `x`, `y` in its
+    /// pixels; `nucleus`: the field's typical nucleus diameter): answered by `added`.
+    CellAt {
+        id: u32,
+        x: f32,
+        y: f32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nucleus: Option<f32>,
+    },
+    /// A live camera frame's RGBA pixels (under [`BYTES`]): its white cells found, nothing
+    /// classified, answered by `boxes`; needs no model, so the camera's own worker never loads one.
+    Detect { id: u32, width: u32, height: u32 },
+    /// Benchmark: `n` inferences of one image (under [`BYTES`]), answered by `bench`.
+    Bench {
+        id: u32,
+        #[serde(default = "bench_runs")]
+        n: u32,
+    },
+    /// Test hook: run out of memory on the next file.
+    SelftestOomNext,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Inferences of a `bench` that does not say how many.
+fn bench_runs() -> u32 {
+    50
+}
 
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,4 +136,48 @@ pub enum Reply {
         preprocess_ms: f64,
         inference_ms: Vec<f64>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each request as the page sends it (its bytes beside it), and read back.
+    #[test]
+    fn requests_on_the_wire() {
+        let cases = [
+            (Request::Load { manifest: "{}".into() }, json!({"kind": "load", "manifest": "{}"})),
+            (Request::Preload { manifest: "{}".into() }, json!({"kind": "preload", "manifest": "{}"})),
+            (Request::Classify { id: 3, one_cell: false }, json!({"kind": "classify", "id": 3})),
+            (Request::Classify { id: 4, one_cell: true }, json!({"kind": "classify", "id": 4, "one_cell": true})),
+            (
+                Request::CellAt { id: 5, x: 120.5, y: 80.0, nucleus: Some(42.0) },
+                json!({"kind": "cell_at", "id": 5, "x": 120.5, "y": 80.0, "nucleus": 42.0}),
+            ),
+            (Request::CellAt { id: 6, x: 1.0, y: 2.0, nucleus: None }, json!({"kind": "cell_at", "id": 6, "x": 1.0, "y": 2.0})),
+            (Request::Detect { id: 7, width: 640, height: 480 }, json!({"kind": "detect", "id": 7, "width": 640, "height": 480})),
+            (Request::Bench { id: 8, n: 20 }, json!({"kind": "bench", "id": 8, "n": 20})),
+            (Request::SelftestOomNext, json!({"kind": "selftest_oom_next"})),
+        ];
+        for (request, wire) in cases {
+            assert_eq!(serde_json::to_value(&request).unwrap(), wire, "{request:?}");
+            assert_eq!(serde_json::from_value::<Request>(wire).unwrap(), request);
+        }
+    }
+
+    /// What plain JS senders (public/worker-boot.js, the bench scripts) post reads too: their
+    /// bytes beside the message, whole numbers for coordinates, a bench without its count.
+    #[test]
+    fn requests_from_plain_js() {
+        let read = |v: serde_json::Value| serde_json::from_value::<Request>(v).unwrap();
+        assert_eq!(read(json!({"kind": "preload", "manifest": "m", "model": {}})), Request::Preload { manifest: "m".into() });
+        assert_eq!(read(json!({"kind": "classify", "id": 1, "bytes": {}})), Request::Classify { id: 1, one_cell: false });
+        assert_eq!(
+            read(json!({"kind": "cell_at", "id": 2, "x": 10, "y": 20, "nucleus": null})),
+            Request::CellAt { id: 2, x: 10.0, y: 20.0, nucleus: None }
+        );
+        assert_eq!(read(json!({"kind": "bench", "id": 3})), Request::Bench { id: 3, n: 50 });
+        assert!(serde_json::from_value::<Request>(json!({"kind": "unknown"})).is_err());
+    }
 }

@@ -209,7 +209,7 @@ export async function startNewSession(page) {
 
 /** Waits until the session panel says everything up to now is stored. */
 export async function waitForSaved(page) {
-  // Changes are gathered for a moment before they are written (src/ui/persist.rs).
+  // Changes are gathered for a moment before they are written (src/ui/persist/flush.rs).
   await page.waitForTimeout(100);
   await page.waitForFunction(
     () => {

@@ -60,7 +60,7 @@ test('two workers: every file gets the result one worker gives it; a crash costs
     await waitForModelReady(page);
     const cells = await crashOneFileMidBatch(page, images);
     for (const c of cells.filter((c) => c.state === 'done')) assert.equal(key(c), a[c.file], `${c.file} after the crash`);
-    // The last results are written a moment after they are shown (src/ui/persist.rs); leaving
+    // The last results are written a moment after they are shown (src/ui/persist/flush.rs); leaving
     // before then restores those files as "not classified" (with "Go on"), not as results.
     await waitForSaved(page);
 

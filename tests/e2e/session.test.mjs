@@ -84,7 +84,7 @@ test('a reload in the middle of a batch keeps every cell classified so far and g
     await page.setInputFiles('#file-input', images);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=cell][data-state=done]').length >= 6, null, { timeout: CLASSIFY_TIMEOUT });
     // Every cell done now must come back. Changes are written within a moment (250 ms, see
-    // src/ui/persist.rs): the reload comes 600 ms later, while the batch still runs.
+    // src/ui/persist/flush.rs): the reload comes 600 ms later, while the batch still runs.
     const doneBefore = (await readCells(page)).filter((c) => c.state === 'done');
     await page.waitForTimeout(600);
     await page.reload({ waitUntil: 'domcontentloaded' });
