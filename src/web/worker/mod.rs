@@ -8,14 +8,14 @@
 //!   the model before the page's code runs;
 //! - [`read`] — a file (`classify`) or a clicked cell (`cell_at`) read by the core
 //!   ([`crate::pipeline`]), its outcome turned into replies;
-//! - [`bench`] — timings of repeated inference (`bench`, scripts/bench/bench.mjs);
+//! - [`timings`] — timings of repeated inference (`bench`, scripts/bench/bench.mjs);
 //! - [`hooks`] — the out-of-memory test hook (`selftest_oom_next`).
 
-mod bench;
 mod hooks;
 mod load;
 mod preload;
 mod read;
+mod timings;
 
 use super::console;
 use super::protocol::{Reply, Request, BLOBS, BYTES, MODEL};
@@ -147,7 +147,7 @@ fn handle(data: JsValue) {
             }
         }
         Request::Bench { id, n } => match bytes_of(&bytes) {
-            Some(bytes) => bench::bench(id, &bytes, n as usize),
+            Some(bytes) => timings::bench(id, &bytes, n as usize),
             None => Reply::Failed { id, message: "no bytes".into() },
         },
     };
