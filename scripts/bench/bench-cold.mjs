@@ -21,31 +21,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
+import { readOptions } from '../lib/options.mjs';
 import { launchBrowser, launchProfile, startServer, ROOT } from '../../tests/e2e/lib.mjs';
 import { median } from './stats.mjs';
 
 const USAGE = 'usage: node scripts/bench/bench-cold.mjs [--dist DIR] [--runs N] [--query "workers=2"] [--disk-profile] [--dwell-ms MS] [--warm-loads N] [--json FILE] [--md FILE]';
 
 function parseOptions(argv) {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv,
-      options: {
+  const v = readOptions(argv, {
         dist: { type: 'string' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, md: { type: 'string' },
         'dwell-ms': { type: 'string', default: '0' }, 'disk-profile': { type: 'boolean', default: false },
-        'warm-loads': { type: 'string', default: '0' }, query: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+        'warm-loads': { type: 'string', default: '0' }, query: { type: 'string' },
+  }, USAGE);
   const o = {
     dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), runs: Math.max(1, Number(v.runs)), json: v.json ?? null, md: v.md ?? null,
     query: v.query === undefined ? '' : v.query.replace(/^\??/, '?'), dwell: Number(v['dwell-ms']), disk: v['disk-profile'], warm: Number(v['warm-loads']),

@@ -17,29 +17,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { readOptions } from '../lib/options.mjs';
 import { withApp, waitForModelReady, readSplits, MLL_DATA } from '../../tests/e2e/lib.mjs';
 
 const USAGE = 'usage: node scripts/bench/bench-memory.mjs [--n 500,5000] [--json FILE] [--no-storage] [--workers 1,2]';
 
 function parseOptions(argv) {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv,
-      options: {
+  const v = readOptions(argv, {
         n: { type: 'string' }, json: { type: 'string' }, 'no-storage': { type: 'boolean', default: false }, workers: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  }, USAGE);
   const list = (s) => s.split(',').map(Number).filter((n) => n > 0);
   return { sizes: v.n === undefined ? [500, 5000] : list(v.n), json: v.json ?? null, storage: !v['no-storage'], workers: v.workers === undefined ? [null] : list(v.workers) };
 }

@@ -14,26 +14,13 @@
 // `__wbg_*` glue, hence the Web APIs) keeps its names in both.
 import { startServer, launchBrowser, testImages } from '../../tests/e2e/lib.mjs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { readOptions } from '../lib/options.mjs';
 
 const USAGE = 'usage: node scripts/bench/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]';
-let v;
-try {
-  ({ values: v } = parseArgs({
-    options: {
+const v = readOptions(process.argv.slice(2), {
       dist: { type: 'string', default: 'dist' }, n: { type: 'string', default: '500' }, workers: { type: 'string', default: '2' },
       top: { type: 'string', default: '25' }, runs: { type: 'string', default: '1' }, 'whole-batch': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (v.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+}, USAGE);
 const o = { dist: v.dist, n: Number(v.n), workers: Number(v.workers), top: Number(v.top), runs: Number(v.runs), whole: v['whole-batch'] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
+import { readOptions } from '../lib/options.mjs';
 import { createRequire } from 'node:module';
 import { startServer, CHROMIUM_ARGS, ROOT } from '../../tests/e2e/lib.mjs';
 
@@ -26,24 +26,10 @@ const { ws: WebSocket } = require(path.join(path.dirname(require.resolve('playwr
 const USAGE = 'usage: node scripts/bench/profile-worker.mjs [--dist DIR] [--interval-us N] [--top N] [--runs N] [--js-flags=FLAGS] [--json FILE]';
 
 function parseOptions(argv) {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv,
-      options: {
+  const v = readOptions(argv, {
         dist: { type: 'string' }, 'interval-us': { type: 'string', default: '200' }, top: { type: 'string', default: '40' },
         runs: { type: 'string', default: '1' }, 'js-flags': { type: 'string' }, json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  }, USAGE);
   return {
     dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), interval: Number(v['interval-us']), top: Number(v.top),
     runs: Math.max(1, Number(v.runs)), jsFlags: v['js-flags'] ?? null, json: v.json ?? null,
