@@ -3,10 +3,10 @@
 // exits 2. Every script passes its own options and usage line.
 import { parseArgs } from 'node:util';
 
-export function readOptions(argv, options, usage, extra = {}) {
+export function readOptions(argv, options, usage) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h', default: false } }, ...extra });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h', default: false } } });
   } catch (e) {
     console.error(`${e.message}\n${usage}`);
     process.exit(2);
@@ -15,5 +15,5 @@ export function readOptions(argv, options, usage, extra = {}) {
     console.log(usage);
     process.exit(0);
   }
-  return extra.allowPositionals ? parsed : parsed.values;
+  return parsed.values;
 }
