@@ -286,6 +286,9 @@ def main():
     rob.add_argument("--bn-frozen", action="store_true",
                      help="every batch-norm layer in eval mode while fine-tuning: the statistics stay "
                           "ImageNet's (or --init's), the affine weights still learn (Tsutsui et al. 2023)")
+    rob.add_argument("--bn-frozen-after", type=int, default=0, metavar="E",
+                     help="batch-norm statistics learn for the first E epochs, then stay frozen (the "
+                          "first epochs' statistics; 0: off)")
     rob.add_argument("--balance-sources", action="store_true",
                      help="every batch drawn in equal parts from each source")
     args = ap.parse_args()
@@ -383,6 +386,8 @@ def main():
     gen = np.random.RandomState(args.seed + 1)
     best_f1, best_epoch, history, step = -1.0, -1, [], 0
     for epoch in range(1, args.epochs + 1):
+        if args.bn_frozen_after:
+            model.bn_frozen = epoch > args.bn_frozen_after
         model.train()
         t0 = time.time()
         order = gen.permutation(len(Xtr))
