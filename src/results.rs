@@ -55,7 +55,7 @@ impl CellResult {
 }
 
 /// The crop the model saw for a single-cell image brought to the model's scale
-/// (`fields::single_cell_crop`), as a JPEG, and how it was cut.
+/// (`cells::crop::cut`), as a JPEG, and how it was cut.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCrop {
     /// Bytes travel as one `Uint8Array` (`serde_bytes`), not as an array of numbers.

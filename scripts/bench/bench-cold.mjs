@@ -29,9 +29,9 @@ const USAGE = 'usage: node scripts/bench/bench-cold.mjs [--dist DIR] [--runs N] 
 
 function parseOptions(argv) {
   const v = readOptions(argv, {
-        dist: { type: 'string' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, md: { type: 'string' },
-        'dwell-ms': { type: 'string', default: '0' }, 'disk-profile': { type: 'boolean', default: false },
-        'warm-loads': { type: 'string', default: '0' }, query: { type: 'string' },
+    dist: { type: 'string' }, runs: { type: 'string', default: '5' }, json: { type: 'string' }, md: { type: 'string' },
+    'dwell-ms': { type: 'string', default: '0' }, 'disk-profile': { type: 'boolean', default: false },
+    'warm-loads': { type: 'string', default: '0' }, query: { type: 'string' },
   }, USAGE);
   const o = {
     dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), runs: Math.max(1, Number(v.runs)), json: v.json ?? null, md: v.md ?? null,

@@ -24,7 +24,7 @@ const USAGE = 'usage: node scripts/bench/bench-memory.mjs [--n 500,5000] [--json
 
 function parseOptions(argv) {
   const v = readOptions(argv, {
-        n: { type: 'string' }, json: { type: 'string' }, 'no-storage': { type: 'boolean', default: false }, workers: { type: 'string' },
+    n: { type: 'string' }, json: { type: 'string' }, 'no-storage': { type: 'boolean', default: false }, workers: { type: 'string' },
   }, USAGE);
   const list = (s) => s.split(',').map(Number).filter((n) => n > 0);
   return { sizes: v.n === undefined ? [500, 5000] : list(v.n), json: v.json ?? null, storage: !v['no-storage'], workers: v.workers === undefined ? [null] : list(v.workers) };

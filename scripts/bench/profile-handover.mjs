@@ -18,8 +18,8 @@ import { readOptions } from '../lib/options.mjs';
 
 const USAGE = 'usage: node scripts/bench/profile-handover.mjs [--dist DIR] [--n N] [--workers N] [--top N] [--runs N] [--whole-batch]';
 const v = readOptions(process.argv.slice(2), {
-      dist: { type: 'string', default: 'dist' }, n: { type: 'string', default: '500' }, workers: { type: 'string', default: '2' },
-      top: { type: 'string', default: '25' }, runs: { type: 'string', default: '1' }, 'whole-batch': { type: 'boolean', default: false },
+  dist: { type: 'string', default: 'dist' }, n: { type: 'string', default: '500' }, workers: { type: 'string', default: '2' },
+  top: { type: 'string', default: '25' }, runs: { type: 'string', default: '1' }, 'whole-batch': { type: 'boolean', default: false },
 }, USAGE);
 const o = { dist: v.dist, n: Number(v.n), workers: Number(v.workers), top: Number(v.top), runs: Number(v.runs), whole: v['whole-batch'] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

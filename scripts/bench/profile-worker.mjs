@@ -27,8 +27,8 @@ const USAGE = 'usage: node scripts/bench/profile-worker.mjs [--dist DIR] [--inte
 
 function parseOptions(argv) {
   const v = readOptions(argv, {
-        dist: { type: 'string' }, 'interval-us': { type: 'string', default: '200' }, top: { type: 'string', default: '40' },
-        runs: { type: 'string', default: '1' }, 'js-flags': { type: 'string' }, json: { type: 'string' },
+    dist: { type: 'string' }, 'interval-us': { type: 'string', default: '200' }, top: { type: 'string', default: '40' },
+    runs: { type: 'string', default: '1' }, 'js-flags': { type: 'string' }, json: { type: 'string' },
   }, USAGE);
   return {
     dist: v.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(v.dist), interval: Number(v['interval-us']), top: Number(v.top),
